@@ -1,0 +1,110 @@
+"""Synth as a whole: stack naming, outputs, atomic publication, and make's input tracking."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from app.config import DOMAINS
+from tests.conftest import REPO_ROOT
+
+FOUNDATION_DOMAINS = ("security", "network")
+
+
+def test_one_stack_per_domain_and_environment(synth):
+    assert set(synth.stacks) == {f"payments-{env}-{domain}" for env in ("dev", "staging", "prod")
+                                 for domain in FOUNDATION_DOMAINS}
+    assert set(FOUNDATION_DOMAINS) <= set(DOMAINS)
+
+
+def test_each_stack_has_its_own_provider_region_and_local_backend(synth, configs):
+    for name, stack in synth.stacks.items():
+        environment = name.split("-")[1]
+        [provider] = stack.document["provider"]["aws"]
+        assert provider["region"] == configs[environment].region
+        backend = stack.document["terraform"]["backend"]
+        assert backend == {"local": {"path": f"../../../.terraform-state/{name}.tfstate"}}
+
+
+def test_outputs_have_descriptions(synth):
+    for stack in synth.stacks.values():
+        assert stack.outputs, f"{stack.name} has no outputs"
+        for name, output in stack.outputs.items():
+            if not name.startswith("cross-stack-output-"):
+                assert output.get("description"), f"{stack.name}: output {name} lacks a description"
+
+
+def test_network_outputs_for_operations(synth):
+    outputs = synth.stack("prod", "network").outputs
+    assert {"vpc_id", "public_subnet_ids", "private_subnet_ids", "database_subnet_ids", "vpc_endpoint_ids",
+            "nat_gateway_ids"} <= set(outputs)
+
+
+def test_cross_stack_reference_reads_the_security_stack_state(synth):
+    remote = synth.stack("dev", "network").data("terraform_remote_state")
+    [reference] = remote.values()
+    assert reference["config"]["path"] == "../../../.terraform-state/payments-dev-security.tfstate"
+
+
+def test_s3_backend_is_selected_by_config(configs, tmp_path):
+    import dataclasses
+
+    from app.config import BackendConfig, S3BackendConfig
+    from app.synth import synthesize
+    from tests.synth_view import SynthView
+
+    s3 = S3BackendConfig(bucket="tfstate-bucket", key_prefix="payments", region="us-east-1",
+                         kms_key_id="alias/tfstate", locking="lockfile", dynamodb_table=None)
+    dev = dataclasses.replace(configs["dev"], backend=BackendConfig(type="s3", s3=s3))
+    synthesize([dev], tmp_path / "out")
+    stack = SynthView(tmp_path / "out").stack("dev", "network")
+    assert stack.document["terraform"]["backend"]["s3"] == {
+        "bucket": "tfstate-bucket", "key": "payments/payments-dev-network.tfstate", "region": "us-east-1",
+        "encrypt": True, "kms_key_id": "alias/tfstate", "use_lockfile": True}
+    [remote] = stack.data("terraform_remote_state").values()
+    assert remote["backend"] == "s3" and remote["config"]["key"] == "payments/payments-dev-security.tfstate"
+
+
+def test_failed_synth_leaves_previous_output_untouched(configs, tmp_path):
+    from cdktf import Annotations
+
+    from app.synth import SynthError, synthesize
+
+    outdir = tmp_path / "cdktf.out"
+    outdir.mkdir()
+    (outdir / "manifest.json").write_text("previous")
+
+    def violate(_app, stacks):
+        Annotations.of(stacks["dev"].network.network.vpc).add_error("PCI-TEST-001: injected violation")
+
+    with pytest.raises(SynthError, match="PCI-TEST-001: injected violation"):
+        synthesize([configs["dev"]], outdir, customize=violate)
+    assert [p.name for p in outdir.iterdir()] == ["manifest.json"]
+    assert (outdir / "manifest.json").read_text() == "previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["cdktf.out"], "staging directory left behind"
+
+
+def test_successful_synth_replaces_output_whole(configs, tmp_path):
+    from app.synth import synthesize
+
+    outdir = tmp_path / "cdktf.out"
+    (outdir / "stacks" / "payments-old-stack").mkdir(parents=True)
+    synthesize([configs["dev"]], outdir)
+    assert sorted(p.name for p in (outdir / "stacks").iterdir()) == ["payments-dev-network", "payments-dev-security"]
+    assert [p.name for p in tmp_path.iterdir()] == ["cdktf.out"]
+
+
+def make_question(*args: str) -> int:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    return subprocess.run(["make", "--question", *args], cwd=REPO_ROOT, env=env, capture_output=True,
+                          check=False).returncode
+
+
+def test_make_synth_is_up_to_date_until_an_input_changes(synth_dir):
+    # synth_dir was written after every input was checked out, so make must consider it current...
+    assert make_question(f"SYNTH_DIR={synth_dir}", "synth") == 0
+    # ...and out of date as soon as any input (app code, config, lambda code) is newer.
+    for changed in ("app/config.py", "app/environments/prod.yaml", "cdktf.json"):
+        assert make_question(f"SYNTH_DIR={synth_dir}", "--what-if", changed, "synth") == 1, changed

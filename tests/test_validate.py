@@ -1,0 +1,36 @@
+"""`terraform validate` with the real AWS provider (offline, from the provider mirror) on every stack."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from tools.validate_stacks import main as validate_main
+from tools.validate_stacks import validate_all
+
+
+def test_every_stack_of_every_environment_validates(synth_dir, terraform):
+    results = validate_all(synth_dir)
+    assert len(results) == len(list(synth_dir.glob("stacks/*/cdk.tf.json")))
+    assert {r.stack.split("-")[1] for r in results} == {"dev", "staging", "prod"}
+    assert [(r.stack, r.diagnostics) for r in results if not r.valid] == []
+
+
+def test_an_invalid_stack_fails_validation_with_its_diagnostic(synth_dir, tmp_path, terraform, capsys):
+    broken = tmp_path / "cdktf.out"
+    source = synth_dir / "stacks" / "payments-dev-network"
+    shutil.copytree(source, broken / "stacks" / source.name, ignore=shutil.ignore_patterns(".*"))
+    document = json.loads((broken / "stacks" / source.name / "cdk.tf.json").read_text())
+    vpc = next(iter(document["resource"]["aws_vpc"].values()))
+    vpc["enable_dns_hostnamez"] = True
+    (broken / "stacks" / source.name / "cdk.tf.json").write_text(json.dumps(document))
+
+    assert validate_main([str(broken)]) == 1
+    output = capsys.readouterr().out
+    assert "INVALID  payments-dev-network" in output
+    assert "enable_dns_hostnamez" in output
+
+
+def test_missing_synth_is_a_usage_error(tmp_path, capsys):
+    assert validate_main([str(tmp_path)]) == 2
+    assert "run `make synth` first" in capsys.readouterr().err
