@@ -35,6 +35,49 @@ BACKEND_TYPES = ("local", "s3")
 S3_LOCKING = ("lockfile", "dynamodb")
 
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_WINDOW_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+_WEEKLY_WINDOW_RE = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
+)
+_IDENTIFIER_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_ARN_RE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$")
+_AMOUNT_RE = re.compile(r"^\d+(\.\d+)?$")
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+AURORA_INSTANCE_CLASS_RE = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+DMS_INSTANCE_CLASS_RE = re.compile(r"^dms\.[a-z0-9]+\.[a-z0-9]+$")
+BILLING_MODES = ("PAY_PER_REQUEST", "PROVISIONED")
+OBJECT_LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
+ARCHIVE_STORAGE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
+# PCI DSS 10.5.1: the latest three months immediately available; three calendar months can be 92 days.
+MIN_HOT_DAYS = 90
+MIN_RETENTION_DAYS = 365
+MAX_SECRET_ROTATION_DAYS = 30
+PERFORMANCE_INSIGHTS_RETENTION = (7, 731, *tuple(31 * months for months in range(1, 24)))
+MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
+FUNCTION_NAMES = ("payment_validation", "fraud_detection", "transaction_processing")
+SLOT_KINDS = ("lambda", "onprem")
+MAX_TARGET_WEIGHT = 999
+# ELB TLS policies that allow only TLS 1.2 and 1.3 with forward-secret AEAD ciphers.
+ALB_TLS_POLICIES = (
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+)
+API_AUTHORIZATIONS = ("AWS_IAM", "COGNITO_USER_POOLS", "CUSTOM")
+_RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+_HOSTNAME_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+SUBSCRIPTION_PROTOCOLS = ("email", "https", "sqs")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+FRAUD_THRESHOLD_KEYS = (
+    "review_score",
+    "decline_score",
+    "velocity_window_seconds",
+    "max_card_transactions_in_window",
+    "max_customer_transactions_in_window",
+    "high_amount_ratio",
+    "risky_merchant_categories",
+)
 
 
 class ConfigError(Exception):
@@ -60,13 +103,163 @@ class NetworkConfig:
     flow_logs: FlowLogsConfig
 
     def subnets(self, tier: str) -> tuple[str, ...]:
-        return {"public": self.public_subnets, "private": self.private_subnets,
-                "database": self.database_subnets}[tier]
+        return {"public": self.public_subnets, "private": self.private_subnets, "database": self.database_subnets}[tier]
 
 
 @dataclass(frozen=True)
 class KmsConfig:
     deletion_window_days: int
+
+
+@dataclass(frozen=True)
+class AuroraConfig:
+    engine_version: str
+    instance_class: str
+    readers: int
+    reader_autoscaling_min: int
+    reader_autoscaling_max: int
+    reader_target_cpu_percent: int
+    backup_retention_days: int
+    backup_window: str
+    maintenance_window: str
+    deletion_protection: bool
+    database_name: str
+    master_username: str
+    app_username: str
+    performance_insights_retention_days: int
+    monitoring_interval_seconds: int
+
+
+@dataclass(frozen=True)
+class DynamoDbConfig:
+    billing_mode: str
+    deletion_protection: bool
+
+
+@dataclass(frozen=True)
+class StorageTransition:
+    days: int
+    storage_class: str
+
+
+@dataclass(frozen=True)
+class AuditArchiveConfig:
+    object_lock_mode: str
+    object_lock_retention_days: int
+    transitions: tuple[StorageTransition, ...]
+    expiration_days: int
+    noncurrent_version_expiration_days: int
+
+
+@dataclass(frozen=True)
+class MigrationSourceConfig:
+    host: str
+    port: int
+    database_name: str
+    credentials_secret_arn: str
+    ca_certificate_arn: str
+    cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MigrationConfig:
+    enabled: bool
+    replication_instance_class: str
+    allocated_storage_gb: int
+    multi_az: bool
+    source: MigrationSourceConfig | None
+    table_mappings: tuple[Mapping[str, str], ...]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    aurora: AuroraConfig
+    dynamodb: DynamoDbConfig
+    audit_archive: AuditArchiveConfig
+    secret_rotation_days: int
+    migration: MigrationConfig
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    memory_mb: int
+    timeout_seconds: int
+    reserved_concurrency: int
+    provisioned_concurrency: int
+
+
+@dataclass(frozen=True)
+class TrafficSlot:
+    kind: str  # "lambda" (an alias of transaction_processing) or "onprem" (IP targets over the VPN)
+    weight: int
+    targets: tuple[str, ...]
+    port: int | None
+
+
+@dataclass(frozen=True)
+class VpnConfig:
+    customer_gateway_ip: str
+    bgp_asn: int
+    static_routes_only: bool
+    onprem_cidrs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    functions: Mapping[str, FunctionConfig]
+    alb_certificate_arn: str
+    alb_ssl_policy: str
+    internal_hostname: str
+    blue: TrafficSlot
+    green: TrafficSlot
+    vpn: VpnConfig | None
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    domain_name: str
+    certificate_arn: str
+    authorization: str
+    throttle_rate_limit: int
+    throttle_burst_limit: int
+    waf_rate_limit_per_5_minutes: int
+
+
+@dataclass(frozen=True)
+class Subscription:
+    protocol: str
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    failed_transactions_subscriptions: tuple[Subscription, ...]
+    system_errors_subscriptions: tuple[Subscription, ...]
+    period_seconds: int
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    api_latency_p99_ms: int
+    api_integration_latency_p99_ms: int
+    api_5xx_rate_percent: float
+    api_4xx_rate_percent: float
+    target_5xx_count: int
+    lambda_duration_p99_ratio: float
+    aurora_cpu_percent: int
+    aurora_max_connections: int
+    aurora_replica_lag_ms: int
+    aurora_min_freeable_memory_mb: int
+    failed_transactions_per_period: int
+    green_5xx_rate_percent: float
+    green_p99_ms: int
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """Values the Lambdas read from SSM at run time (published under /payments/<env>/)."""
+
+    powertools_layer_version: int
+    validation_max_amount: Mapping[str, str]
+    fraud_thresholds: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -94,6 +287,11 @@ class EnvironmentConfig:
     backend: BackendConfig
     network: NetworkConfig
     kms: KmsConfig
+    data: DataConfig
+    runtime: RuntimeConfig
+    compute: ComputeConfig
+    api: ApiConfig
+    monitoring: MonitoringConfig
     source: Path
 
     def stack_name(self, domain: str) -> str:
@@ -187,18 +385,31 @@ def _network(reader: _Reader, raw: Any, field: str) -> NetworkConfig | None:
             seen.append((name, net))
         tiers[tier] = tuple(cidrs)
 
-    nat = reader.value(data, field, "nat_gateways", lambda v: _is_int(v) and v in NAT_GATEWAY_COUNTS,
-                       "1 (one shared NAT gateway) or 3 (one per availability zone)")
+    nat = reader.value(
+        data,
+        field,
+        "nat_gateways",
+        lambda v: _is_int(v) and v in NAT_GATEWAY_COUNTS,
+        "1 (one shared NAT gateway) or 3 (one per availability zone)",
+    )
     flow = reader.mapping(data.get("flow_logs", {}), f"{field}.flow_logs", ("retention_days",))
-    retention = reader.value(flow, f"{field}.flow_logs", "retention_days",
-                             lambda v: _is_int(v) and v in LOG_RETENTION_DAYS,
-                             "a CloudWatch retention of at least 365 days: "
-                             + ", ".join(map(str, LOG_RETENTION_DAYS)))
+    retention = reader.value(
+        flow,
+        f"{field}.flow_logs",
+        "retention_days",
+        lambda v: _is_int(v) and v in LOG_RETENTION_DAYS,
+        "a CloudWatch retention of at least 365 days: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+    )
     if vpc is None or nat is None or retention is None or len(tiers) != len(SUBNET_TIERS):
         return None
-    return NetworkConfig(vpc_cidr=str(vpc), public_subnets=tiers["public"], private_subnets=tiers["private"],
-                         database_subnets=tiers["database"], nat_gateways=nat,
-                         flow_logs=FlowLogsConfig(retention_days=retention))
+    return NetworkConfig(
+        vpc_cidr=str(vpc),
+        public_subnets=tiers["public"],
+        private_subnets=tiers["private"],
+        database_subnets=tiers["database"],
+        nat_gateways=nat,
+        flow_logs=FlowLogsConfig(retention_days=retention),
+    )
 
 
 def _tags(reader: _Reader, raw: Any, environment: Any) -> dict[str, str] | None:
@@ -209,8 +420,9 @@ def _tags(reader: _Reader, raw: Any, environment: Any) -> dict[str, str] | None:
     if _is_text(data.get("Environment")) and data["Environment"] != environment:
         reader.problem("tags.Environment", data["Environment"], f"the environment name {environment!r}")
     if _is_text(data.get("DataClassification")) and data["DataClassification"] not in DATA_CLASSIFICATIONS:
-        reader.problem("tags.DataClassification", data["DataClassification"],
-                       "one of " + ", ".join(DATA_CLASSIFICATIONS))
+        reader.problem(
+            "tags.DataClassification", data["DataClassification"], "one of " + ", ".join(DATA_CLASSIFICATIONS)
+        )
     if _is_text(data.get("PciScope")) and data["PciScope"] not in PCI_SCOPES:
         reader.problem("tags.PciScope", data["PciScope"], "one of " + ", ".join(PCI_SCOPES))
     if not isinstance(raw, dict) or any(not _is_text(raw.get(k)) for k in REQUIRED_TAGS):
@@ -231,10 +443,16 @@ def _backend(reader: _Reader, raw: Any) -> BackendConfig | None:
     if "s3" not in data:
         reader.problems.append(f"{reader.source}: backend.s3: missing; required when backend.type is s3")
         return None
-    s3 = reader.mapping(data["s3"], "backend.s3", ("bucket", "key_prefix", "region", "kms_key_id", "locking"),
-                        optional=("dynamodb_table",))
-    values = {key: reader.value(s3, "backend.s3", key, _is_text, "a non-empty string")
-              for key in ("bucket", "key_prefix", "region", "kms_key_id")}
+    s3 = reader.mapping(
+        data["s3"],
+        "backend.s3",
+        ("bucket", "key_prefix", "region", "kms_key_id", "locking"),
+        optional=("dynamodb_table",),
+    )
+    values = {
+        key: reader.value(s3, "backend.s3", key, _is_text, "a non-empty string")
+        for key in ("bucket", "key_prefix", "region", "kms_key_id")
+    }
     locking = reader.value(s3, "backend.s3", "locking", lambda v: v in S3_LOCKING, "one of " + ", ".join(S3_LOCKING))
     table = s3.get("dynamodb_table")
     if locking == "dynamodb" and not _is_text(table):
@@ -248,6 +466,719 @@ def _backend(reader: _Reader, raw: Any) -> BackendConfig | None:
     return BackendConfig(type="s3", s3=S3BackendConfig(locking=locking, dynamodb_table=table, **values))
 
 
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _int_between(low: int, high: int) -> Callable[[Any], bool]:
+    return lambda v: _is_int(v) and low <= v <= high
+
+
+def _aurora(reader: _Reader, raw: Any, environment: Any) -> AuroraConfig | None:
+    field = "data.aurora"
+    keys = (
+        "engine_version",
+        "instance_class",
+        "readers",
+        "reader_autoscaling",
+        "backup_retention_days",
+        "backup_window",
+        "maintenance_window",
+        "deletion_protection",
+        "database_name",
+        "master_username",
+        "app_username",
+        "performance_insights_retention_days",
+        "monitoring_interval_seconds",
+    )
+    data = reader.mapping(raw, field, keys)
+    minimum_readers = 2 if environment == "prod" else 1
+    values = {
+        "engine_version": reader.value(
+            data,
+            field,
+            "engine_version",
+            lambda v: isinstance(v, str) and re.fullmatch(r"1[5-7]\.\d+", v) is not None,
+            'an Aurora PostgreSQL 15-17 version string such as "15.10"',
+        ),
+        "instance_class": reader.value(
+            data,
+            field,
+            "instance_class",
+            lambda v: isinstance(v, str) and bool(AURORA_INSTANCE_CLASS_RE.match(v)),
+            "an RDS instance class such as db.r6g.large",
+        ),
+        "readers": reader.value(
+            data,
+            field,
+            "readers",
+            _int_between(minimum_readers, 15),
+            f"{minimum_readers} to 15 reader instances"
+            + (" (prod keeps at least two, in other AZs than the writer)" if minimum_readers == 2 else ""),
+        ),
+        "backup_retention_days": reader.value(
+            data,
+            field,
+            "backup_retention_days",
+            _int_between(35, 35) if environment == "prod" else _int_between(7, 35),
+            "35 days in prod" if environment == "prod" else "7 to 35 days",
+        ),
+        "backup_window": reader.value(
+            data,
+            field,
+            "backup_window",
+            lambda v: isinstance(v, str) and bool(_WINDOW_RE.match(v)),
+            "a daily UTC window hh:mm-hh:mm, e.g. 03:00-04:00",
+        ),
+        "maintenance_window": reader.value(
+            data,
+            field,
+            "maintenance_window",
+            lambda v: isinstance(v, str) and bool(_WEEKLY_WINDOW_RE.match(v)),
+            "a weekly UTC window ddd:hh:mm-ddd:hh:mm, e.g. sun:04:30-sun:05:30",
+        ),
+        "deletion_protection": reader.value(
+            data,
+            field,
+            "deletion_protection",
+            (lambda v: v is True) if environment == "prod" else _is_bool,
+            "true in prod" if environment == "prod" else "true or false",
+        ),
+        "database_name": reader.value(
+            data,
+            field,
+            "database_name",
+            lambda v: isinstance(v, str) and bool(_IDENTIFIER_RE.match(v)),
+            "a lower-case PostgreSQL identifier",
+        ),
+        "master_username": reader.value(
+            data,
+            field,
+            "master_username",
+            lambda v: (
+                isinstance(v, str) and bool(_IDENTIFIER_RE.match(v)) and v not in ("postgres", "rdsadmin", "admin")
+            ),
+            "a lower-case PostgreSQL identifier other than postgres, rdsadmin, admin",
+        ),
+        "app_username": reader.value(
+            data,
+            field,
+            "app_username",
+            lambda v: isinstance(v, str) and bool(_IDENTIFIER_RE.match(v)) and len(v) <= 56,
+            "a lower-case PostgreSQL identifier of at most 56 characters (room for _clone)",
+        ),
+        "performance_insights_retention_days": reader.value(
+            data,
+            field,
+            "performance_insights_retention_days",
+            lambda v: _is_int(v) and v in PERFORMANCE_INSIGHTS_RETENTION,
+            "7, 731 or a multiple of 31 up to 713",
+        ),
+        "monitoring_interval_seconds": reader.value(
+            data,
+            field,
+            "monitoring_interval_seconds",
+            lambda v: _is_int(v) and v in MONITORING_INTERVALS,
+            "one of " + ", ".join(map(str, MONITORING_INTERVALS)) + " (enhanced monitoring stays on)",
+        ),
+    }
+    scaling = reader.mapping(
+        data.get("reader_autoscaling", {}), f"{field}.reader_autoscaling", ("min", "max", "target_cpu_percent")
+    )
+    low = reader.value(scaling, f"{field}.reader_autoscaling", "min", _int_between(1, 15), "1 to 15 readers")
+    high = reader.value(scaling, f"{field}.reader_autoscaling", "max", _int_between(1, 15), "1 to 15 readers")
+    cpu = reader.value(
+        scaling,
+        f"{field}.reader_autoscaling",
+        "target_cpu_percent",
+        _int_between(10, 90),
+        "a CPU target from 10 to 90 percent",
+    )
+    if values["readers"] is not None and low is not None and low != values["readers"]:
+        reader.problem(f"{field}.reader_autoscaling.min", low, f"the provisioned reader count ({values['readers']})")
+        low = None
+    if low is not None and high is not None and high < low:
+        reader.problem(f"{field}.reader_autoscaling.max", high, f"at least reader_autoscaling.min ({low})")
+        high = None
+    if any(v is None for v in values.values()) or None in (low, high, cpu):
+        return None
+    return AuroraConfig(
+        reader_autoscaling_min=low, reader_autoscaling_max=high, reader_target_cpu_percent=cpu, **values
+    )
+
+
+def _audit_archive(reader: _Reader, raw: Any) -> AuditArchiveConfig | None:
+    field = "data.audit_archive"
+    data = reader.mapping(
+        raw,
+        field,
+        (
+            "object_lock_mode",
+            "object_lock_retention_days",
+            "transitions",
+            "expiration_days",
+            "noncurrent_version_expiration_days",
+        ),
+    )
+    mode = reader.value(
+        data, field, "object_lock_mode", lambda v: v in OBJECT_LOCK_MODES, "one of " + ", ".join(OBJECT_LOCK_MODES)
+    )
+    lock_days = reader.value(
+        data,
+        field,
+        "object_lock_retention_days",
+        _int_between(MIN_RETENTION_DAYS, 36500),
+        f"at least {MIN_RETENTION_DAYS} days (PCI DSS 10.5.1)",
+    )
+    expiration = reader.value(
+        data,
+        field,
+        "expiration_days",
+        _int_between(MIN_RETENTION_DAYS, 36500),
+        f"at least {MIN_RETENTION_DAYS} days: audit logs are kept a year or longer",
+    )
+    noncurrent = reader.value(
+        data,
+        field,
+        "noncurrent_version_expiration_days",
+        _int_between(MIN_RETENTION_DAYS, 36500),
+        f"at least {MIN_RETENTION_DAYS} days",
+    )
+    transitions: list[StorageTransition] = []
+    raw_transitions = data.get("transitions")
+    if "transitions" in data and (not isinstance(raw_transitions, list) or not raw_transitions):
+        reader.problem(f"{field}.transitions", raw_transitions, "a non-empty list of {days, storage_class}")
+    elif isinstance(raw_transitions, list):
+        previous = 0
+        for index, item in enumerate(raw_transitions):
+            name = f"{field}.transitions[{index}]"
+            entry = reader.mapping(item, name, ("days", "storage_class"))
+            days = reader.value(
+                entry,
+                name,
+                "days",
+                _int_between(MIN_HOT_DAYS if index == 0 else previous + 1, 36500),
+                f"at least {MIN_HOT_DAYS} days in STANDARD before the first transition (PCI DSS "
+                f"10.5.1: three months immediately available)"
+                if index == 0
+                else f"more days than the previous transition ({previous})",
+            )
+            storage = reader.value(
+                entry,
+                name,
+                "storage_class",
+                lambda v: v in ARCHIVE_STORAGE_CLASSES,
+                "one of " + ", ".join(ARCHIVE_STORAGE_CLASSES),
+            )
+            if days is not None and storage is not None:
+                transitions.append(StorageTransition(days=days, storage_class=storage))
+                previous = days
+        if expiration is not None and transitions and expiration <= transitions[-1].days:
+            reader.problem(
+                f"{field}.expiration_days", expiration, f"more days than the last transition ({transitions[-1].days})"
+            )
+            expiration = None
+    if lock_days is not None and expiration is not None and expiration < lock_days:
+        reader.problem(f"{field}.expiration_days", expiration, f"at least the Object Lock retention ({lock_days} days)")
+        expiration = None
+    if (
+        None in (mode, lock_days, expiration, noncurrent)
+        or not transitions
+        or (isinstance(raw_transitions, list) and len(transitions) != len(raw_transitions))
+    ):
+        return None
+    return AuditArchiveConfig(
+        object_lock_mode=mode,
+        object_lock_retention_days=lock_days,
+        transitions=tuple(transitions),
+        expiration_days=expiration,
+        noncurrent_version_expiration_days=noncurrent,
+    )
+
+
+def _migration(reader: _Reader, raw: Any) -> MigrationConfig | None:
+    field = "data.migration"
+    data = reader.mapping(
+        raw,
+        field,
+        ("enabled", "replication_instance_class", "allocated_storage_gb", "multi_az", "table_mappings"),
+        optional=("source",),
+    )
+    enabled = reader.value(data, field, "enabled", _is_bool, "true or false")
+    instance = reader.value(
+        data,
+        field,
+        "replication_instance_class",
+        lambda v: isinstance(v, str) and bool(DMS_INSTANCE_CLASS_RE.match(v)),
+        "a DMS instance class such as dms.r6i.large",
+    )
+    storage = reader.value(data, field, "allocated_storage_gb", _int_between(20, 6144), "20 to 6144 GB")
+    multi_az = reader.value(data, field, "multi_az", _is_bool, "true or false")
+    mappings = data.get("table_mappings")
+    if "table_mappings" in data and not (
+        isinstance(mappings, list)
+        and mappings
+        and all(
+            isinstance(m, dict) and set(m) == {"schema", "table"} and all(_is_text(v) for v in m.values())
+            for m in mappings
+        )
+    ):
+        reader.problem(f"{field}.table_mappings", mappings, "a non-empty list of {schema, table} (% is a wildcard)")
+        mappings = None
+    source = None
+    if enabled and "source" not in data:
+        reader.problems.append(f"{reader.source}: {field}.source: missing; required when migration is enabled")
+    elif "source" in data:
+        name = f"{field}.source"
+        src = reader.mapping(
+            data["source"],
+            name,
+            ("host", "port", "database_name", "credentials_secret_arn", "ca_certificate_arn", "cidrs"),
+        )
+        host = reader.value(src, name, "host", _is_text, "the on-prem database host name")
+        port = reader.value(src, name, "port", _int_between(1, 65535), "a TCP port")
+        database = reader.value(src, name, "database_name", _is_text, "the on-prem database name")
+        secret = reader.value(
+            src,
+            name,
+            "credentials_secret_arn",
+            lambda v: isinstance(v, str) and bool(_ARN_RE.match(v)) and ":secretsmanager:" in v,
+            "the ARN of a Secrets Manager secret holding the source credentials",
+        )
+        certificate = reader.value(
+            src,
+            name,
+            "ca_certificate_arn",
+            lambda v: isinstance(v, str) and bool(_ARN_RE.match(v)) and ":dms:" in v,
+            "the ARN of the DMS certificate of the on-prem CA (ssl_mode verify-full)",
+        )
+        cidrs = src.get("cidrs")
+        valid_cidrs = isinstance(cidrs, list) and bool(cidrs)
+        for cidr in cidrs if isinstance(cidrs, list) else []:
+            try:
+                ipaddress.IPv4Network(cidr, strict=True)
+            except (ValueError, TypeError):
+                valid_cidrs = False
+        if "cidrs" in src and not valid_cidrs:
+            reader.problem(f"{name}.cidrs", cidrs, "a non-empty list of on-prem IPv4 CIDRs (never 0.0.0.0/0)")
+        elif valid_cidrs and "0.0.0.0/0" in cidrs:
+            reader.problem(f"{name}.cidrs", cidrs, "specific on-prem CIDRs, not 0.0.0.0/0")
+            valid_cidrs = False
+        if None not in (host, port, database, secret, certificate) and valid_cidrs:
+            source = MigrationSourceConfig(
+                host=host,
+                port=port,
+                database_name=database,
+                credentials_secret_arn=secret,
+                ca_certificate_arn=certificate,
+                cidrs=tuple(cidrs),
+            )
+    if None in (enabled, instance, storage, multi_az, mappings) or (enabled and source is None):
+        return None
+    return MigrationConfig(
+        enabled=enabled,
+        replication_instance_class=instance,
+        allocated_storage_gb=storage,
+        multi_az=multi_az,
+        source=source,
+        table_mappings=tuple(mappings),
+    )
+
+
+def _data(reader: _Reader, raw: Any, environment: Any) -> DataConfig | None:
+    data = reader.mapping(raw, "data", ("aurora", "dynamodb", "audit_archive", "secret_rotation_days", "migration"))
+    aurora = _aurora(reader, data.get("aurora", {}), environment)
+    dynamo = reader.mapping(data.get("dynamodb", {}), "data.dynamodb", ("billing_mode", "deletion_protection"))
+    billing = reader.value(
+        dynamo, "data.dynamodb", "billing_mode", lambda v: v in BILLING_MODES, "one of " + ", ".join(BILLING_MODES)
+    )
+    dynamo_protection = reader.value(
+        dynamo,
+        "data.dynamodb",
+        "deletion_protection",
+        (lambda v: v is True) if environment == "prod" else _is_bool,
+        "true in prod" if environment == "prod" else "true or false",
+    )
+    archive = _audit_archive(reader, data.get("audit_archive", {}))
+    rotation = reader.value(
+        data,
+        "data",
+        "secret_rotation_days",
+        _int_between(1, MAX_SECRET_ROTATION_DAYS),
+        f"1 to {MAX_SECRET_ROTATION_DAYS} days (PCI DSS 8.3.9 / 8.6.3)",
+    )
+    migration = _migration(reader, data.get("migration", {}))
+    if None in (aurora, billing, dynamo_protection, archive, rotation, migration):
+        return None
+    return DataConfig(
+        aurora=aurora,
+        dynamodb=DynamoDbConfig(billing_mode=billing, deletion_protection=dynamo_protection),
+        audit_archive=archive,
+        secret_rotation_days=rotation,
+        migration=migration,
+    )
+
+
+def _runtime(reader: _Reader, raw: Any) -> RuntimeConfig | None:
+    data = reader.mapping(raw, "runtime", ("powertools_layer_version", "validation_max_amount", "fraud_thresholds"))
+    layer = reader.value(
+        data,
+        "runtime",
+        "powertools_layer_version",
+        _int_between(1, 1000),
+        "the version number of the AWS-managed Powertools for AWS Lambda (Python) v3 layer",
+    )
+    limits = data.get("validation_max_amount")
+    if "validation_max_amount" in data and not (
+        isinstance(limits, dict)
+        and limits
+        and all(
+            isinstance(k, str) and _CURRENCY_RE.match(k) and isinstance(v, str) and _AMOUNT_RE.match(v)
+            for k, v in limits.items()
+        )
+    ):
+        reader.problem(
+            "runtime.validation_max_amount",
+            limits,
+            'a mapping of ISO 4217 currency code to maximum amount as a decimal string, e.g. USD: "25000.00"',
+        )
+        limits = None
+    thresholds = reader.mapping(data.get("fraud_thresholds", {}), "runtime.fraud_thresholds", FRAUD_THRESHOLD_KEYS)
+    checks = {
+        "review_score": (_int_between(1, 100), "a score from 1 to 100"),
+        "decline_score": (_int_between(1, 100), "a score from 1 to 100, above review_score"),
+        "velocity_window_seconds": (_int_between(60, 86400), "60 to 86400 seconds"),
+        "max_card_transactions_in_window": (_int_between(1, 1000), "1 to 1000"),
+        "max_customer_transactions_in_window": (_int_between(1, 1000), "1 to 1000"),
+        "high_amount_ratio": (
+            lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 1,
+            "a number greater than 1",
+        ),
+        "risky_merchant_categories": (
+            lambda v: isinstance(v, list) and all(isinstance(c, str) and re.fullmatch(r"\d{4}", c) for c in v),
+            "a list of 4-digit merchant category codes",
+        ),
+    }
+    values = {
+        key: reader.value(thresholds, "runtime.fraud_thresholds", key, check, allowed)
+        for key, (check, allowed) in checks.items()
+    }
+    if (
+        values["review_score"] is not None
+        and values["decline_score"] is not None
+        and values["decline_score"] <= values["review_score"]
+    ):
+        reader.problem(
+            "runtime.fraud_thresholds.decline_score",
+            values["decline_score"],
+            f"a score above review_score ({values['review_score']})",
+        )
+        values["decline_score"] = None
+    if layer is None or limits is None or any(v is None for v in values.values()):
+        return None
+    return RuntimeConfig(powertools_layer_version=layer, validation_max_amount=dict(limits), fraud_thresholds=values)
+
+
+def _arn_of(service: str, description: str) -> tuple[Callable[[Any], bool], str]:
+    return (
+        lambda v: isinstance(v, str) and bool(_ARN_RE.match(v)) and f":{service}:" in v,
+        f"the ARN of {description}",
+    )
+
+
+def _traffic_slot(reader: _Reader, raw: Any, name: str) -> TrafficSlot | None:
+    field = f"compute.traffic.{name}"
+    data = reader.mapping(raw, field, ("kind", "weight"), optional=("targets", "port"))
+    kind = reader.value(data, field, "kind", lambda v: v in SLOT_KINDS, "one of " + ", ".join(SLOT_KINDS))
+    weight = reader.value(
+        data,
+        field,
+        "weight",
+        _int_between(0, MAX_TARGET_WEIGHT),
+        f"an integer from 0 to {MAX_TARGET_WEIGHT} (ALB target-group weight)",
+    )
+    targets, port = (), None
+    if kind == "onprem":
+        raw_targets = data.get("targets")
+        valid = isinstance(raw_targets, list) and bool(raw_targets)
+        for target in raw_targets if isinstance(raw_targets, list) else []:
+            try:
+                address = ipaddress.IPv4Address(target)
+                valid = valid and address.is_private
+            except (ValueError, TypeError):
+                valid = False
+        if not valid:
+            reader.problem(
+                f"{field}.targets",
+                raw_targets,
+                "a non-empty list of private IPv4 addresses of the on-prem payment service",
+            )
+            return None
+        targets = tuple(raw_targets)
+        port = reader.value(data, field, "port", _int_between(1, 65535), "the HTTPS port of the on-prem service")
+        if port is None:
+            if "port" not in data:
+                reader.problems.append(f"{reader.source}: {field}.port: missing; required for an onprem slot")
+            return None
+    elif kind == "lambda" and ("targets" in data or "port" in data):
+        reader.problem(field, data, "no targets or port for a lambda slot (its target is the function alias)")
+        return None
+    if kind is None or weight is None:
+        return None
+    return TrafficSlot(kind=kind, weight=weight, targets=targets, port=port)
+
+
+def _compute(reader: _Reader, raw: Any) -> ComputeConfig | None:
+    data = reader.mapping(raw, "compute", ("functions", "alb", "traffic"), optional=("vpn",))
+    functions_raw = reader.mapping(data.get("functions", {}), "compute.functions", FUNCTION_NAMES)
+    functions: dict[str, FunctionConfig] = {}
+    for name in FUNCTION_NAMES:
+        field = f"compute.functions.{name}"
+        spec = reader.mapping(
+            functions_raw.get(name, {}),
+            field,
+            ("memory_mb", "timeout_seconds", "reserved_concurrency", "provisioned_concurrency"),
+        )
+        memory = reader.value(spec, field, "memory_mb", _int_between(128, 10240), "128 to 10240 MB")
+        timeout = reader.value(
+            spec,
+            field,
+            "timeout_seconds",
+            _int_between(1, 60),
+            "1 to 60 seconds (behind the ALB and API Gateway's 29 s integration timeout)",
+        )
+        reserved = reader.value(
+            spec,
+            field,
+            "reserved_concurrency",
+            _int_between(1, 1000),
+            "1 to 1000 (reserved concurrency is required: it caps and guarantees capacity)",
+        )
+        provisioned = reader.value(spec, field, "provisioned_concurrency", _int_between(0, 1000), "0 to 1000")
+        if reserved is not None and provisioned is not None and provisioned > reserved:
+            reader.problem(
+                f"{field}.provisioned_concurrency", provisioned, f"at most reserved_concurrency ({reserved})"
+            )
+            provisioned = None
+        if None not in (memory, timeout, reserved, provisioned):
+            functions[name] = FunctionConfig(memory, timeout, reserved, provisioned)
+    alb = reader.mapping(data.get("alb", {}), "compute.alb", ("certificate_arn", "ssl_policy", "internal_hostname"))
+    certificate = reader.value(alb, "compute.alb", "certificate_arn", *_arn_of("acm", "an ACM certificate"))
+    ssl_policy = reader.value(
+        alb, "compute.alb", "ssl_policy", lambda v: v in ALB_TLS_POLICIES, "one of " + ", ".join(ALB_TLS_POLICIES)
+    )
+    hostname = reader.value(
+        alb,
+        "compute.alb",
+        "internal_hostname",
+        lambda v: isinstance(v, str) and bool(_HOSTNAME_RE.match(v)),
+        "the DNS name on the ALB certificate (API Gateway verifies it)",
+    )
+    traffic = reader.mapping(data.get("traffic", {}), "compute.traffic", ("blue", "green"))
+    blue = _traffic_slot(reader, traffic.get("blue", {}), "blue")
+    green = _traffic_slot(reader, traffic.get("green", {}), "green")
+    if blue is not None and green is not None and blue.weight + green.weight == 0:
+        reader.problem("compute.traffic.green.weight", green.weight, "a total weight above 0 (no traffic would flow)")
+        green = None
+    if green is not None and green.kind != "lambda":
+        reader.problem("compute.traffic.green.kind", green.kind, "lambda: green is always the new Lambda stack")
+        green = None
+    needs_vpn = blue is not None and blue.kind == "onprem"
+    vpn = None
+    if needs_vpn and "vpn" not in data:
+        reader.problems.append(f"{reader.source}: compute.vpn: missing; required while a slot is onprem")
+    elif "vpn" in data:
+        field = "compute.vpn"
+        raw_vpn = reader.mapping(
+            data["vpn"], field, ("customer_gateway_ip", "bgp_asn", "static_routes_only", "onprem_cidrs")
+        )
+
+        def public_ip(value: Any) -> bool:
+            try:
+                address = ipaddress.IPv4Address(value)
+            except (ValueError, TypeError):
+                return False
+            return not (
+                any(address in net for net in _RFC1918)
+                or address.is_loopback
+                or address.is_link_local
+                or address.is_multicast
+                or address.is_unspecified
+                or address.is_reserved
+            )
+
+        gateway = reader.value(
+            raw_vpn, field, "customer_gateway_ip", public_ip, "the public IPv4 address of the on-prem VPN device"
+        )
+        asn = reader.value(
+            raw_vpn,
+            field,
+            "bgp_asn",
+            lambda v: _is_int(v) and (64512 <= v <= 65534 or 4200000000 <= v <= 4294967294),
+            "a private BGP ASN (64512-65534 or 4200000000-4294967294)",
+        )
+        static = reader.value(raw_vpn, field, "static_routes_only", _is_bool, "true or false")
+        cidrs = raw_vpn.get("onprem_cidrs")
+        valid = isinstance(cidrs, list) and bool(cidrs)
+        for cidr in cidrs if isinstance(cidrs, list) else []:
+            try:
+                valid = valid and ipaddress.IPv4Network(cidr, strict=True).is_private
+            except (ValueError, TypeError):
+                valid = False
+        if "onprem_cidrs" in raw_vpn and not valid:
+            reader.problem(f"{field}.onprem_cidrs", cidrs, "a non-empty list of private IPv4 CIDRs")
+        if None not in (gateway, asn, static) and valid:
+            vpn = VpnConfig(
+                customer_gateway_ip=gateway, bgp_asn=asn, static_routes_only=static, onprem_cidrs=tuple(cidrs)
+            )
+    if vpn is not None and blue is not None and blue.kind == "onprem":
+        for target in blue.targets:
+            if not any(ipaddress.IPv4Address(target) in ipaddress.IPv4Network(c) for c in vpn.onprem_cidrs):
+                reader.problem("compute.traffic.blue.targets", target, "an address inside compute.vpn.onprem_cidrs")
+                blue = None
+                break
+    if (
+        len(functions) != len(FUNCTION_NAMES)
+        or None in (certificate, ssl_policy, hostname, blue, green)
+        or (needs_vpn and vpn is None)
+    ):
+        return None
+    return ComputeConfig(
+        functions=functions,
+        alb_certificate_arn=certificate,
+        alb_ssl_policy=ssl_policy,
+        internal_hostname=hostname,
+        blue=blue,
+        green=green,
+        vpn=vpn,
+    )
+
+
+def _api(reader: _Reader, raw: Any) -> ApiConfig | None:
+    data = reader.mapping(
+        raw,
+        "api",
+        (
+            "domain_name",
+            "certificate_arn",
+            "authorization",
+            "throttle_rate_limit",
+            "throttle_burst_limit",
+            "waf_rate_limit_per_5_minutes",
+        ),
+    )
+    domain = reader.value(
+        data,
+        "api",
+        "domain_name",
+        lambda v: isinstance(v, str) and bool(_HOSTNAME_RE.match(v)),
+        "the public DNS name of the API (custom domain, TLS 1.2 minimum)",
+    )
+    certificate = reader.value(data, "api", "certificate_arn", *_arn_of("acm", "an ACM certificate for the domain"))
+    authorization = reader.value(
+        data,
+        "api",
+        "authorization",
+        lambda v: v in API_AUTHORIZATIONS,
+        "one of " + ", ".join(API_AUTHORIZATIONS) + " (never NONE)",
+    )
+    rate = reader.value(data, "api", "throttle_rate_limit", _int_between(1, 10000), "1 to 10000 requests per second")
+    burst = reader.value(data, "api", "throttle_burst_limit", _int_between(1, 5000), "1 to 5000 requests")
+    waf = reader.value(
+        data,
+        "api",
+        "waf_rate_limit_per_5_minutes",
+        _int_between(10, 2000000000),
+        "at least 10 requests per 5 minutes per client IP",
+    )
+    if None in (domain, certificate, authorization, rate, burst, waf):
+        return None
+    return ApiConfig(
+        domain_name=domain,
+        certificate_arn=certificate,
+        authorization=authorization,
+        throttle_rate_limit=rate,
+        throttle_burst_limit=burst,
+        waf_rate_limit_per_5_minutes=waf,
+    )
+
+
+def _subscriptions(reader: _Reader, raw: Any, field: str) -> tuple[Subscription, ...] | None:
+    if not isinstance(raw, list) or not raw:
+        reader.problem(field, raw, "a non-empty list of {protocol, endpoint}: someone must receive the alerts")
+        return None
+    found = []
+    for index, item in enumerate(raw):
+        name = f"{field}[{index}]"
+        entry = reader.mapping(item, name, ("protocol", "endpoint"))
+        protocol = reader.value(
+            entry,
+            name,
+            "protocol",
+            lambda v: v in SUBSCRIPTION_PROTOCOLS,
+            "one of " + ", ".join(SUBSCRIPTION_PROTOCOLS),
+        )
+        checks = {
+            "email": (lambda v: isinstance(v, str) and bool(_EMAIL_RE.match(v)), "an e-mail address"),
+            "https": (lambda v: isinstance(v, str) and v.startswith("https://"), "an https:// URL"),
+            "sqs": (
+                lambda v: isinstance(v, str) and bool(_ARN_RE.match(v)) and ":sqs:" in v,
+                "the ARN of an SQS queue",
+            ),
+        }
+        endpoint = reader.value(entry, name, "endpoint", *checks[protocol]) if protocol else None
+        if protocol is None or endpoint is None:
+            return None
+        found.append(Subscription(protocol=protocol, endpoint=endpoint))
+    return tuple(found)
+
+
+def _monitoring(reader: _Reader, raw: Any) -> MonitoringConfig | None:
+    numbers = {
+        "period_seconds": (lambda v: _is_int(v) and v in (10, 30, 60, 300), "10, 30, 60 or 300 seconds"),
+        "evaluation_periods": (_int_between(1, 60), "1 to 60"),
+        "datapoints_to_alarm": (_int_between(1, 60), "1 to 60, at most evaluation_periods"),
+        "api_latency_p99_ms": (_int_between(50, 29000), "50 to 29000 ms"),
+        "api_integration_latency_p99_ms": (_int_between(50, 29000), "50 to 29000 ms"),
+        "api_5xx_rate_percent": (lambda v: isinstance(v, (int, float)) and 0 < v <= 100, "a percentage above 0"),
+        "api_4xx_rate_percent": (lambda v: isinstance(v, (int, float)) and 0 < v <= 100, "a percentage above 0"),
+        "target_5xx_count": (_int_between(1, 100000), "1 or more errors per period"),
+        "lambda_duration_p99_ratio": (
+            lambda v: isinstance(v, (int, float)) and 0 < v <= 1,
+            "a fraction of the function timeout, e.g. 0.8",
+        ),
+        "aurora_cpu_percent": (_int_between(1, 100), "1 to 100 percent"),
+        "aurora_max_connections": (_int_between(1, 100000), "a connection count"),
+        "aurora_replica_lag_ms": (_int_between(1, 3600000), "milliseconds"),
+        "aurora_min_freeable_memory_mb": (_int_between(1, 1000000), "megabytes"),
+        "failed_transactions_per_period": (_int_between(1, 100000), "1 or more failed payments per period"),
+        "green_5xx_rate_percent": (lambda v: isinstance(v, (int, float)) and 0 < v <= 100, "a percentage above 0"),
+        "green_p99_ms": (_int_between(50, 29000), "50 to 29000 ms"),
+    }
+    data = reader.mapping(raw, "monitoring", ("subscriptions", *numbers))
+    values = {key: reader.value(data, "monitoring", key, check, allowed) for key, (check, allowed) in numbers.items()}
+    if (
+        None not in (values["evaluation_periods"], values["datapoints_to_alarm"])
+        and values["datapoints_to_alarm"] > values["evaluation_periods"]
+    ):
+        reader.problem(
+            "monitoring.datapoints_to_alarm",
+            values["datapoints_to_alarm"],
+            f"at most evaluation_periods ({values['evaluation_periods']})",
+        )
+        values["datapoints_to_alarm"] = None
+    subscriptions = reader.mapping(
+        data.get("subscriptions", {}), "monitoring.subscriptions", ("failed_transactions", "system_errors")
+    )
+    failed = _subscriptions(
+        reader, subscriptions.get("failed_transactions"), "monitoring.subscriptions.failed_transactions"
+    )
+    errors = _subscriptions(reader, subscriptions.get("system_errors"), "monitoring.subscriptions.system_errors")
+    if failed is None or errors is None or any(v is None for v in values.values()):
+        return None
+    return MonitoringConfig(failed_transactions_subscriptions=failed, system_errors_subscriptions=errors, **values)
+
+
 def _unique_key_loader() -> type[yaml.SafeLoader]:
     class UniqueKeyLoader(yaml.SafeLoader):
         pass
@@ -257,8 +1188,7 @@ def _unique_key_loader() -> type[yaml.SafeLoader]:
         for key_node, _ in node.value:
             key = loader.construct_object(key_node, deep=deep)
             if key in keys:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             keys.add(key)
         return loader.construct_mapping(node, deep=deep)
 
@@ -276,15 +1206,34 @@ def parse_environment(source: Path, text: str) -> EnvironmentConfig:
     except yaml.YAMLError as error:
         raise ConfigError([f"{source}: not valid YAML: {error}"]) from None
     reader = _Reader(source)
-    keys = ("environment", "region", "availability_zones", "tags", "backend", "network", "kms")
+    keys = (
+        "environment",
+        "region",
+        "availability_zones",
+        "tags",
+        "backend",
+        "network",
+        "kms",
+        "data",
+        "runtime",
+        "compute",
+        "api",
+        "monitoring",
+    )
     data = reader.mapping(raw, "", keys)
 
-    environment = reader.value(data, "", "environment", lambda v: v in KNOWN_ENVIRONMENTS,
-                               "one of " + ", ".join(KNOWN_ENVIRONMENTS))
+    environment = reader.value(
+        data, "", "environment", lambda v: v in KNOWN_ENVIRONMENTS, "one of " + ", ".join(KNOWN_ENVIRONMENTS)
+    )
     if environment is not None and source.stem != environment:
         reader.problem("environment", environment, f"the file's name without extension ({source.stem!r})")
-    region = reader.value(data, "", "region", lambda v: isinstance(v, str) and bool(_REGION_RE.match(v)),
-                          "an AWS region name such as us-east-1")
+    region = reader.value(
+        data,
+        "",
+        "region",
+        lambda v: isinstance(v, str) and bool(_REGION_RE.match(v)),
+        "an AWS region name such as us-east-1",
+    )
     azs = data.get("availability_zones")
     if "availability_zones" in data:
         if not isinstance(azs, list) or len(azs) != AZ_COUNT or len(set(map(str, azs))) != AZ_COUNT:
@@ -293,21 +1242,40 @@ def parse_environment(source: Path, text: str) -> EnvironmentConfig:
         elif region is not None:
             for index, zone in enumerate(azs):
                 if not (isinstance(zone, str) and re.fullmatch(re.escape(region) + r"[a-z]", zone)):
-                    reader.problem(f"availability_zones[{index}]", zone,
-                                   f"an availability zone of region {region}, e.g. {region}a")
+                    reader.problem(
+                        f"availability_zones[{index}]", zone, f"an availability zone of region {region}, e.g. {region}a"
+                    )
                     azs = None
     tags = _tags(reader, data.get("tags", {}), environment)
     backend = _backend(reader, data.get("backend", {}))
     network = _network(reader, data.get("network", {}), "network")
     kms_data = reader.mapping(data.get("kms", {}), "kms", ("deletion_window_days",))
-    window = reader.value(kms_data, "kms", "deletion_window_days", lambda v: _is_int(v) and 7 <= v <= 30,
-                          "an integer from 7 to 30 (days)")
+    window = reader.value(
+        kms_data, "kms", "deletion_window_days", lambda v: _is_int(v) and 7 <= v <= 30, "an integer from 7 to 30 (days)"
+    )
+    data_config = _data(reader, data.get("data", {}), environment)
+    runtime = _runtime(reader, data.get("runtime", {}))
+    compute = _compute(reader, data.get("compute", {}))
+    api = _api(reader, data.get("api", {}))
+    monitoring = _monitoring(reader, data.get("monitoring", {}))
 
     if reader.problems:
         raise ConfigError(reader.problems)
-    return EnvironmentConfig(environment=environment, region=region, availability_zones=tuple(azs),
-                             tags=tags, backend=backend, network=network,
-                             kms=KmsConfig(deletion_window_days=window), source=source)
+    return EnvironmentConfig(
+        environment=environment,
+        region=region,
+        availability_zones=tuple(azs),
+        tags=tags,
+        backend=backend,
+        network=network,
+        kms=KmsConfig(deletion_window_days=window),
+        data=data_config,
+        runtime=runtime,
+        compute=compute,
+        api=api,
+        monitoring=monitoring,
+        source=source,
+    )
 
 
 def load_environment(path: Path) -> EnvironmentConfig:
@@ -318,8 +1286,9 @@ def load_environment(path: Path) -> EnvironmentConfig:
     return parse_environment(path, text)
 
 
-def load_environments(config_dir: Path = ENVIRONMENTS_DIR,
-                      names: Sequence[str] = KNOWN_ENVIRONMENTS) -> list[EnvironmentConfig]:
+def load_environments(
+    config_dir: Path = ENVIRONMENTS_DIR, names: Sequence[str] = KNOWN_ENVIRONMENTS
+) -> list[EnvironmentConfig]:
     """Load and validate the named environments, reporting the problems of every file at once."""
     problems: list[str] = []
     configs: list[EnvironmentConfig] = []

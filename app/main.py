@@ -18,14 +18,28 @@ EXIT_OK, EXIT_SYNTH_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m app.main", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env", action="append", choices=KNOWN_ENVIRONMENTS, dest="environments",
-                        help="environment to synthesize (repeatable; default: all)")
-    parser.add_argument("--outdir", type=Path, default=Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")),
-                        help="output directory (default: $CDKTF_OUTDIR or cdktf.out)")
-    parser.add_argument("--config-dir", type=Path, default=ENVIRONMENTS_DIR,
-                        help="directory holding <env>.yaml files (default: app/environments)")
+    parser = argparse.ArgumentParser(
+        prog="python -m app.main", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        choices=KNOWN_ENVIRONMENTS,
+        dest="environments",
+        help="environment to synthesize (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--outdir",
+        type=Path,
+        default=Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")),
+        help="output directory (default: $CDKTF_OUTDIR or cdktf.out)",
+    )
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=ENVIRONMENTS_DIR,
+        help="directory holding <env>.yaml files (default: app/environments)",
+    )
     return parser.parse_args(argv)
 
 

@@ -53,63 +53,147 @@ def mutate(path: str, value):
 DELETE = object()
 
 BAD_INPUTS = [
-    pytest.param("network.vpc_cidr", "10.20.0.0/33",
-                 "dev.yaml: network.vpc_cidr: '10.20.0.0/33' is not allowed; expected an IPv4 network in CIDR "
-                 "notation, e.g. 10.20.0.0/16", id="invalid-vpc-cidr"),
-    pytest.param("network.vpc_cidr", "10.20.0.0/8",
-                 "dev.yaml: network.vpc_cidr: '10.20.0.0/8' is not allowed; expected an IPv4 network in CIDR "
-                 "notation, e.g. 10.20.0.0/16", id="vpc-cidr-host-bits"),
-    pytest.param("network.private_subnets", ["10.20.16.0/20", "10.20.32.0/20", "10.99.48.0/20"],
-                 "dev.yaml: network.private_subnets[2]: '10.99.48.0/20' is not allowed; expected a CIDR inside "
-                 "the VPC CIDR 10.20.0.0/16", id="subnet-outside-vpc"),
-    pytest.param("network.database_subnets", ["10.20.64.0/24", "10.20.65.0/24", "10.20.16.0/24"],
-                 "dev.yaml: network.database_subnets[2]: '10.20.16.0/24' is not allowed; expected a CIDR that "
-                 "does not overlap network.private_subnets[0] (10.20.16.0/20)", id="overlapping-subnets"),
-    pytest.param("network.public_subnets", ["10.20.0.0/24", "10.20.1.0/24", "10.20.2.300/24"],
-                 "dev.yaml: network.public_subnets[2]: '10.20.2.300/24' is not allowed; expected an IPv4 network "
-                 "in CIDR notation with no host bits set, e.g. 10.20.0.0/24", id="invalid-subnet-cidr"),
-    pytest.param("network.public_subnets", ["10.20.0.0/24", "10.20.1.0/24"],
-                 "dev.yaml: network.public_subnets: ['10.20.0.0/24', '10.20.1.0/24'] is not allowed; expected a "
-                 "list of exactly 3 CIDRs, one per availability zone", id="two-subnets-in-tier"),
-    pytest.param("availability_zones", ["us-east-1a", "us-east-1b"],
-                 "dev.yaml: availability_zones: ['us-east-1a', 'us-east-1b'] is not allowed; expected a list of "
-                 "exactly 3 distinct availability zones", id="two-azs"),
-    pytest.param("availability_zones", ["us-east-1a", "us-east-1a", "us-east-1b"],
-                 "dev.yaml: availability_zones: ['us-east-1a', 'us-east-1a', 'us-east-1b'] is not allowed; "
-                 "expected a list of exactly 3 distinct availability zones", id="duplicate-azs"),
-    pytest.param("availability_zones", ["us-east-1a", "us-east-1b", "eu-west-1c"],
-                 "dev.yaml: availability_zones[2]: 'eu-west-1c' is not allowed; expected an availability zone "
-                 "of region us-east-1, e.g. us-east-1a", id="az-of-other-region"),
-    pytest.param("network.nat_gateways", 2,
-                 "dev.yaml: network.nat_gateways: 2 is not allowed; expected 1 (one shared NAT gateway) or 3 "
-                 "(one per availability zone)", id="nat-count"),
+    pytest.param(
+        "network.vpc_cidr",
+        "10.20.0.0/33",
+        "dev.yaml: network.vpc_cidr: '10.20.0.0/33' is not allowed; expected an IPv4 network in CIDR "
+        "notation, e.g. 10.20.0.0/16",
+        id="invalid-vpc-cidr",
+    ),
+    pytest.param(
+        "network.vpc_cidr",
+        "10.20.0.0/8",
+        "dev.yaml: network.vpc_cidr: '10.20.0.0/8' is not allowed; expected an IPv4 network in CIDR "
+        "notation, e.g. 10.20.0.0/16",
+        id="vpc-cidr-host-bits",
+    ),
+    pytest.param(
+        "network.private_subnets",
+        ["10.20.16.0/20", "10.20.32.0/20", "10.99.48.0/20"],
+        "dev.yaml: network.private_subnets[2]: '10.99.48.0/20' is not allowed; expected a CIDR inside "
+        "the VPC CIDR 10.20.0.0/16",
+        id="subnet-outside-vpc",
+    ),
+    pytest.param(
+        "network.database_subnets",
+        ["10.20.64.0/24", "10.20.65.0/24", "10.20.16.0/24"],
+        "dev.yaml: network.database_subnets[2]: '10.20.16.0/24' is not allowed; expected a CIDR that "
+        "does not overlap network.private_subnets[0] (10.20.16.0/20)",
+        id="overlapping-subnets",
+    ),
+    pytest.param(
+        "network.public_subnets",
+        ["10.20.0.0/24", "10.20.1.0/24", "10.20.2.300/24"],
+        "dev.yaml: network.public_subnets[2]: '10.20.2.300/24' is not allowed; expected an IPv4 network "
+        "in CIDR notation with no host bits set, e.g. 10.20.0.0/24",
+        id="invalid-subnet-cidr",
+    ),
+    pytest.param(
+        "network.public_subnets",
+        ["10.20.0.0/24", "10.20.1.0/24"],
+        "dev.yaml: network.public_subnets: ['10.20.0.0/24', '10.20.1.0/24'] is not allowed; expected a "
+        "list of exactly 3 CIDRs, one per availability zone",
+        id="two-subnets-in-tier",
+    ),
+    pytest.param(
+        "availability_zones",
+        ["us-east-1a", "us-east-1b"],
+        "dev.yaml: availability_zones: ['us-east-1a', 'us-east-1b'] is not allowed; expected a list of "
+        "exactly 3 distinct availability zones",
+        id="two-azs",
+    ),
+    pytest.param(
+        "availability_zones",
+        ["us-east-1a", "us-east-1a", "us-east-1b"],
+        "dev.yaml: availability_zones: ['us-east-1a', 'us-east-1a', 'us-east-1b'] is not allowed; "
+        "expected a list of exactly 3 distinct availability zones",
+        id="duplicate-azs",
+    ),
+    pytest.param(
+        "availability_zones",
+        ["us-east-1a", "us-east-1b", "eu-west-1c"],
+        "dev.yaml: availability_zones[2]: 'eu-west-1c' is not allowed; expected an availability zone "
+        "of region us-east-1, e.g. us-east-1a",
+        id="az-of-other-region",
+    ),
+    pytest.param(
+        "network.nat_gateways",
+        2,
+        "dev.yaml: network.nat_gateways: 2 is not allowed; expected 1 (one shared NAT gateway) or 3 "
+        "(one per availability zone)",
+        id="nat-count",
+    ),
     pytest.param("tags.Owner", DELETE, "dev.yaml: tags.Owner: missing; this field is required", id="missing-tag"),
-    pytest.param("tags.CostCenter", "  ",
-                 "dev.yaml: tags.CostCenter: '  ' is not allowed; expected a non-empty string", id="blank-tag"),
-    pytest.param("tags.Environment", "prod",
-                 "dev.yaml: tags.Environment: 'prod' is not allowed; expected the environment name 'dev'",
-                 id="environment-tag-mismatch"),
-    pytest.param("tags.PciScope", "maybe",
-                 "dev.yaml: tags.PciScope: 'maybe' is not allowed; expected one of in-scope, connected, "
-                 "out-of-scope", id="pci-scope"),
-    pytest.param("network.flow_logs.retention_days", 90,
-                 "dev.yaml: network.flow_logs.retention_days: 90 is not allowed; expected a CloudWatch retention "
-                 "of at least 365 days: 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
-                 id="short-log-retention"),
-    pytest.param("region", "us-east", "dev.yaml: region: 'us-east' is not allowed; expected an AWS region name "
-                 "such as us-east-1", id="region"),
-    pytest.param("kms.deletion_window_days", 3, "dev.yaml: kms.deletion_window_days: 3 is not allowed; expected "
-                 "an integer from 7 to 30 (days)", id="kms-window"),
-    pytest.param("network.nat_gatways", 1, "dev.yaml: network.nat_gatways: 1 is not allowed; expected no such "
-                 "field (known: vpc_cidr, public_subnets, private_subnets, database_subnets, nat_gateways, "
-                 "flow_logs)", id="unknown-field"),
-    pytest.param("backend", {"type": "s3", "s3": {"key_prefix": "p", "region": "us-east-1",
-                                                   "kms_key_id": "alias/state", "locking": "lockfile"}},
-                 "dev.yaml: backend.s3.bucket: missing; this field is required", id="s3-backend-without-bucket"),
-    pytest.param("backend", {"type": "s3", "s3": {"bucket": "b", "key_prefix": "p", "region": "us-east-1",
-                                                   "kms_key_id": "alias/state", "locking": "dynamodb"}},
-                 "dev.yaml: backend.s3.dynamodb_table: None is not allowed; expected a table name when "
-                 "backend.s3.locking is dynamodb", id="dynamodb-locking-without-table"),
+    pytest.param(
+        "tags.CostCenter",
+        "  ",
+        "dev.yaml: tags.CostCenter: '  ' is not allowed; expected a non-empty string",
+        id="blank-tag",
+    ),
+    pytest.param(
+        "tags.Environment",
+        "prod",
+        "dev.yaml: tags.Environment: 'prod' is not allowed; expected the environment name 'dev'",
+        id="environment-tag-mismatch",
+    ),
+    pytest.param(
+        "tags.PciScope",
+        "maybe",
+        "dev.yaml: tags.PciScope: 'maybe' is not allowed; expected one of in-scope, connected, out-of-scope",
+        id="pci-scope",
+    ),
+    pytest.param(
+        "network.flow_logs.retention_days",
+        90,
+        "dev.yaml: network.flow_logs.retention_days: 90 is not allowed; expected a CloudWatch retention "
+        "of at least 365 days: 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
+        id="short-log-retention",
+    ),
+    pytest.param(
+        "region",
+        "us-east",
+        "dev.yaml: region: 'us-east' is not allowed; expected an AWS region name such as us-east-1",
+        id="region",
+    ),
+    pytest.param(
+        "kms.deletion_window_days",
+        3,
+        "dev.yaml: kms.deletion_window_days: 3 is not allowed; expected an integer from 7 to 30 (days)",
+        id="kms-window",
+    ),
+    pytest.param(
+        "network.nat_gatways",
+        1,
+        "dev.yaml: network.nat_gatways: 1 is not allowed; expected no such "
+        "field (known: vpc_cidr, public_subnets, private_subnets, database_subnets, nat_gateways, "
+        "flow_logs)",
+        id="unknown-field",
+    ),
+    pytest.param(
+        "backend",
+        {
+            "type": "s3",
+            "s3": {"key_prefix": "p", "region": "us-east-1", "kms_key_id": "alias/state", "locking": "lockfile"},
+        },
+        "dev.yaml: backend.s3.bucket: missing; this field is required",
+        id="s3-backend-without-bucket",
+    ),
+    pytest.param(
+        "backend",
+        {
+            "type": "s3",
+            "s3": {
+                "bucket": "b",
+                "key_prefix": "p",
+                "region": "us-east-1",
+                "kms_key_id": "alias/state",
+                "locking": "dynamodb",
+            },
+        },
+        "dev.yaml: backend.s3.dynamodb_table: None is not allowed; expected a table name when "
+        "backend.s3.locking is dynamodb",
+        id="dynamodb-locking-without-table",
+    ),
 ]
 
 
@@ -133,22 +217,40 @@ def test_duplicate_yaml_keys_are_rejected():
 
 
 def test_file_name_must_match_environment():
-    assert ("staging.yaml: environment: 'dev' is not allowed; expected the file's name without extension "
-            "('staging')") in problems_of(dev_document(), name="staging.yaml")
+    assert (
+        "staging.yaml: environment: 'dev' is not allowed; expected the file's name without extension ('staging')"
+    ) in problems_of(dev_document(), name="staging.yaml")
 
 
 def test_valid_s3_backend_is_accepted():
-    document = mutate("backend", {"type": "s3", "s3": {"bucket": "tfstate", "key_prefix": "payments",
-                                                        "region": "us-east-1", "kms_key_id": "alias/tfstate",
-                                                        "locking": "lockfile"}})
+    document = mutate(
+        "backend",
+        {
+            "type": "s3",
+            "s3": {
+                "bucket": "tfstate",
+                "key_prefix": "payments",
+                "region": "us-east-1",
+                "kms_key_id": "alias/tfstate",
+                "locking": "lockfile",
+            },
+        },
+    )
     config = parse_environment(Path("dev.yaml"), yaml.safe_dump(document))
     assert config.backend.s3.bucket == "tfstate" and config.backend.s3.locking == "lockfile"
 
 
 def run_synth_cli(config_dir: Path, outdir: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run([sys.executable, "-m", "app.main", "--config-dir", str(config_dir), "--outdir", str(outdir)],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "app.main", "--config-dir", str(config_dir), "--outdir", str(outdir)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def write_environments(directory: Path, broken: dict | None = None) -> None:

@@ -37,8 +37,11 @@ def test_nine_subnets_three_per_tier_in_three_distinct_azs(synth, configs, env):
 
 def route_tables_of(network, tier: str) -> set[str]:
     subnet_refs = {s.ref() for s in network.resources("aws_subnet") if tier_of(s) == tier}
-    return {a.body["route_table_id"] for a in network.resources("aws_route_table_association")
-            if a.body["subnet_id"] in subnet_refs}
+    return {
+        a.body["route_table_id"]
+        for a in network.resources("aws_route_table_association")
+        if a.body["subnet_id"] in subnet_refs
+    }
 
 
 def test_every_subnet_is_associated_with_its_tier_route_table(synth, env):
@@ -116,11 +119,39 @@ def test_database_nacl_admits_postgres_from_private_tier_only(synth, configs, en
     assert set(acl.body["subnet_ids"]) == database_subnets
     rules = [r.body for r in network.resources("aws_network_acl_rule")]
     assert all(r["network_acl_id"] == acl.ref() and r["rule_action"] == "allow" for r in rules)
-    inbound_from_outside_tier = [r for r in rules if not r["egress"]
-                                 and r["cidr_block"] not in configs[env].network.database_subnets]
-    assert {r["cidr_block"] for r in inbound_from_outside_tier} == set(configs[env].network.private_subnets)
-    assert all((r["protocol"], r["from_port"], r["to_port"]) == ("tcp", 5432, 5432) for r in inbound_from_outside_tier)
+    inbound_from_outside_tier = [
+        r for r in rules if not r["egress"] and r["cidr_block"] not in configs[env].network.database_subnets
+    ]
+    private = set(configs[env].network.private_subnets)
+    migration = configs[env].data.migration
+    onprem = set(migration.source.cidrs) if migration.enabled else set()
+    assert {r["cidr_block"] for r in inbound_from_outside_tier} == private | onprem
+    for rule in inbound_from_outside_tier:
+        if rule["cidr_block"] in private:
+            assert (rule["protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 5432, 5432)
+        else:  # replies to the DMS instance's connections to the on-prem source, and nothing else
+            assert (rule["protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 1024, 65535)
+            [outbound] = [r for r in rules if r["egress"] and r["cidr_block"] == rule["cidr_block"]]
+            assert (outbound["from_port"], outbound["to_port"]) == (migration.source.port, migration.source.port)
     assert not any(r["cidr_block"] == "0.0.0.0/0" for r in rules)
+
+
+def test_vpn_exists_while_a_slot_is_onprem_and_never_routes_the_database_tier_to_the_internet(synth, configs, env):
+    network = synth.stack(env, "network")
+    vpn = configs[env].compute.vpn
+    connections = network.resources("aws_vpn_connection")
+    assert len(connections) == (1 if vpn else 0)
+    if vpn is None:
+        return
+    connection = connections[0].body
+    for tunnel in (1, 2):
+        assert connection[f"tunnel{tunnel}_ike_versions"] == ["ikev2"]
+        assert all(g >= 20 for g in connection[f"tunnel{tunnel}_phase1_dh_group_numbers"])
+    gateway = network.one("aws_customer_gateway").body
+    assert gateway["ip_address"] == vpn.customer_gateway_ip
+    propagated = {p.body["route_table_id"] for p in network.resources("aws_vpn_gateway_route_propagation")}
+    assert route_tables_of(network, "private") <= propagated
+    assert (route_tables_of(network, "database") <= propagated) is configs[env].data.migration.enabled
 
 
 def test_service_endpoints_are_private_and_reachable_only_from_the_vpc(synth, configs, env):
@@ -138,5 +169,8 @@ def test_service_endpoints_are_private_and_reachable_only_from_the_vpc(synth, co
     [ingress] = network.resources("aws_vpc_security_group_ingress_rule")
     assert ingress.body["security_group_id"] == sg.ref()
     assert (ingress.body["cidr_ipv4"], ingress.body["from_port"], ingress.body["to_port"]) == (
-        configs[env].network.vpc_cidr, 443, 443)
+        configs[env].network.vpc_cidr,
+        443,
+        443,
+    )
     assert sg.body["egress"] == []

@@ -35,7 +35,7 @@ def test_keys_rotate_and_have_aliases(security, configs):
 def policy_statements(security, key):
     reference = key.body["policy"]
     assert reference.startswith("${data.aws_iam_policy_document.") and reference.endswith(".json}")
-    name = reference[len("${data.aws_iam_policy_document."):-len(".json}")]
+    name = reference[len("${data.aws_iam_policy_document.") : -len(".json}")]
     return security.data("aws_iam_policy_document")[name]["statement"]
 
 
@@ -59,16 +59,19 @@ def test_service_use_is_bound_to_the_domain_services(security):
     by_domain = {d.name: d for d in KEY_DOMAINS}
     for key in security.resources("aws_kms_key"):
         domain = by_domain[key.body["tags"]["Name"].split("-", 2)[2]]
-        via = [c for s in policy_statements(security, key) for c in s.get("condition", [])
-               if c["variable"] == "kms:ViaService"]
+        via = [
+            c
+            for s in policy_statements(security, key)
+            for c in s.get("condition", [])
+            if c["variable"] == "kms:ViaService"
+        ]
         expected = {f"{service}.us-east-1.amazonaws.com" for service in domain.via_services}
         assert {v for c in via for v in c["values"]} == expected
 
 
 def test_logs_key_admits_cloudwatch_logs_only_for_account_log_groups(security):
     logs_key = next(k for k in security.resources("aws_kms_key") if k.body["tags"]["Name"].endswith("-logs"))
-    [grant] = [s for s in policy_statements(security, logs_key)
-               if any(p["type"] == "Service" for p in s["principals"])]
+    [grant] = [s for s in policy_statements(security, logs_key) if any(p["type"] == "Service" for p in s["principals"])]
     assert grant["principals"][0]["identifiers"] == ["logs.us-east-1.amazonaws.com"]
     [condition] = grant["condition"]
     assert condition["variable"] == "kms:EncryptionContext:aws:logs:arn"

@@ -10,13 +10,14 @@ import pytest
 from app.config import DOMAINS
 from tests.conftest import REPO_ROOT
 
-FOUNDATION_DOMAINS = ("security", "network")
+BUILT_DOMAINS = ("security", "network", "data", "compute", "api", "monitoring")
 
 
 def test_one_stack_per_domain_and_environment(synth):
-    assert set(synth.stacks) == {f"payments-{env}-{domain}" for env in ("dev", "staging", "prod")
-                                 for domain in FOUNDATION_DOMAINS}
-    assert set(FOUNDATION_DOMAINS) <= set(DOMAINS)
+    assert set(synth.stacks) == {
+        f"payments-{env}-{domain}" for env in ("dev", "staging", "prod") for domain in BUILT_DOMAINS
+    }
+    assert set(BUILT_DOMAINS) <= set(DOMAINS)
 
 
 def test_each_stack_has_its_own_provider_region_and_local_backend(synth, configs):
@@ -38,8 +39,14 @@ def test_outputs_have_descriptions(synth):
 
 def test_network_outputs_for_operations(synth):
     outputs = synth.stack("prod", "network").outputs
-    assert {"vpc_id", "public_subnet_ids", "private_subnet_ids", "database_subnet_ids", "vpc_endpoint_ids",
-            "nat_gateway_ids"} <= set(outputs)
+    assert {
+        "vpc_id",
+        "public_subnet_ids",
+        "private_subnet_ids",
+        "database_subnet_ids",
+        "vpc_endpoint_ids",
+        "nat_gateway_ids",
+    } <= set(outputs)
 
 
 def test_cross_stack_reference_reads_the_security_stack_state(synth):
@@ -55,14 +62,25 @@ def test_s3_backend_is_selected_by_config(configs, tmp_path):
     from app.synth import synthesize
     from tests.synth_view import SynthView
 
-    s3 = S3BackendConfig(bucket="tfstate-bucket", key_prefix="payments", region="us-east-1",
-                         kms_key_id="alias/tfstate", locking="lockfile", dynamodb_table=None)
+    s3 = S3BackendConfig(
+        bucket="tfstate-bucket",
+        key_prefix="payments",
+        region="us-east-1",
+        kms_key_id="alias/tfstate",
+        locking="lockfile",
+        dynamodb_table=None,
+    )
     dev = dataclasses.replace(configs["dev"], backend=BackendConfig(type="s3", s3=s3))
     synthesize([dev], tmp_path / "out")
     stack = SynthView(tmp_path / "out").stack("dev", "network")
     assert stack.document["terraform"]["backend"]["s3"] == {
-        "bucket": "tfstate-bucket", "key": "payments/payments-dev-network.tfstate", "region": "us-east-1",
-        "encrypt": True, "kms_key_id": "alias/tfstate", "use_lockfile": True}
+        "bucket": "tfstate-bucket",
+        "key": "payments/payments-dev-network.tfstate",
+        "region": "us-east-1",
+        "encrypt": True,
+        "kms_key_id": "alias/tfstate",
+        "use_lockfile": True,
+    }
     [remote] = stack.data("terraform_remote_state").values()
     assert remote["backend"] == "s3" and remote["config"]["key"] == "payments/payments-dev-security.tfstate"
 
@@ -92,14 +110,15 @@ def test_successful_synth_replaces_output_whole(configs, tmp_path):
     outdir = tmp_path / "cdktf.out"
     (outdir / "stacks" / "payments-old-stack").mkdir(parents=True)
     synthesize([configs["dev"]], outdir)
-    assert sorted(p.name for p in (outdir / "stacks").iterdir()) == ["payments-dev-network", "payments-dev-security"]
+    assert sorted(p.name for p in (outdir / "stacks").iterdir()) == [f"payments-dev-{d}" for d in sorted(BUILT_DOMAINS)]
     assert [p.name for p in tmp_path.iterdir()] == ["cdktf.out"]
 
 
 def make_question(*args: str) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
-    return subprocess.run(["make", "--question", *args], cwd=REPO_ROOT, env=env, capture_output=True,
-                          check=False).returncode
+    return subprocess.run(
+        ["make", "--question", *args], cwd=REPO_ROOT, env=env, capture_output=True, check=False
+    ).returncode
 
 
 def test_make_synth_is_up_to_date_until_an_input_changes(synth_dir):

@@ -61,7 +61,9 @@ def test_data_sources_are_not_tagged(synth):
 
 def test_resource_specific_tags_win():
     assert merged_tags({"Owner": "team", "PciScope": "in-scope"}, {"PciScope": "connected"}) == {
-        "Owner": "team", "PciScope": "connected"}
+        "Owner": "team",
+        "PciScope": "connected",
+    }
 
 
 def test_taggable_extract_matches_the_pinned_provider_schema(terraform):

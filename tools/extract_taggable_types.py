@@ -24,8 +24,13 @@ def taggable_types_from_schema() -> list[str]:
     """Run `terraform providers schema -json` for the pinned AWS provider and list types with `tags`."""
     env = terraform_cli.terraform_env(terraform_cli.write_cli_config())
     with tempfile.TemporaryDirectory(prefix="tf-schema-") as workdir:
-        config = {"terraform": {"required_providers": {"aws": {
-            "source": "hashicorp/aws", "version": terraform_cli.AWS_PROVIDER_VERSION}}}}
+        config = {
+            "terraform": {
+                "required_providers": {
+                    "aws": {"source": "hashicorp/aws", "version": terraform_cli.AWS_PROVIDER_VERSION}
+                }
+            }
+        }
         Path(workdir, "main.tf.json").write_text(json.dumps(config))
         init = terraform_cli.run(["init", "-backend=false", "-no-color"], Path(workdir), env)
         if init.returncode != 0:
@@ -34,8 +39,9 @@ def taggable_types_from_schema() -> list[str]:
         if schema.returncode != 0:
             raise RuntimeError(f"terraform providers schema failed:\n{schema.stderr}")
     provider = json.loads(schema.stdout)["provider_schemas"][terraform_cli.AWS_PROVIDER_SOURCE]
-    return sorted(name for name, spec in provider["resource_schemas"].items()
-                  if "tags" in spec["block"].get("attributes", {}))
+    return sorted(
+        name for name, spec in provider["resource_schemas"].items() if "tags" in spec["block"].get("attributes", {})
+    )
 
 
 def render(types: list[str]) -> str:

@@ -29,7 +29,8 @@ def terraform_binary() -> str:
     found = shutil.which(binary)
     if not found:
         raise TerraformUnavailable(
-            f"terraform CLI {binary!r} not found on PATH; install Terraform >= 1.6 or set TERRAFORM=/path/to/terraform")
+            f"terraform CLI {binary!r} not found on PATH; install Terraform >= 1.6 or set TERRAFORM=/path/to/terraform"
+        )
     return found
 
 
@@ -40,7 +41,8 @@ def provider_mirror() -> Path | None:
         if not mirror.is_dir():
             raise TerraformUnavailable(
                 f"TF_PROVIDER_MIRROR={configured} is not a directory; point it at a filesystem provider mirror "
-                "or unset it to download providers from the registry")
+                "or unset it to download providers from the registry"
+            )
         return mirror
     return DEFAULT_PROVIDER_MIRROR if DEFAULT_PROVIDER_MIRROR.is_dir() else None
 
@@ -72,15 +74,16 @@ def write_cli_config(cli_dir: Path = CLI_DIR) -> Path:
 
 def terraform_env(cli_config: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "TF_CLI_CONFIG_FILE": str(cli_config),
-        "TF_IN_AUTOMATION": "1",
-        "TF_INPUT": "0",
-        "CHECKPOINT_DISABLE": "1",
-    })
+    env.update(
+        {
+            "TF_CLI_CONFIG_FILE": str(cli_config),
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "CHECKPOINT_DISABLE": "1",
+        }
+    )
     return env
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([terraform_binary(), *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          check=False)
+    return subprocess.run([terraform_binary(), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)

@@ -51,8 +51,10 @@ def _diagnostics(stdout: str, fallback: str) -> tuple[str, ...]:
     for diag in report.get("diagnostics", []):
         where = diag.get("range", {}).get("filename", "")
         address = diag.get("address", "")
-        lines.append(f"{diag.get('severity', '?')}: {diag.get('summary', '')} {address} {where}".rstrip()
-                     + (f"\n    {diag['detail']}" if diag.get("detail") else ""))
+        lines.append(
+            f"{diag.get('severity', '?')}: {diag.get('summary', '')} {address} {where}".rstrip()
+            + (f"\n    {diag['detail']}" if diag.get("detail") else "")
+        )
     return tuple(lines)
 
 
@@ -80,7 +82,8 @@ def install_providers(stacks: list[Path], env: dict[str, str], workdir: Path = t
     if init.returncode != 0:
         main_file.unlink()
         raise terraform_cli.TerraformUnavailable(
-            f"terraform init failed:\n{init.stderr.strip() or init.stdout.strip()}")
+            f"terraform init failed:\n{init.stderr.strip() or init.stdout.strip()}"
+        )
     return workdir
 
 
@@ -91,13 +94,15 @@ def validate_stack(stack_dir: Path, shared: Path, env: dict[str, str]) -> StackR
     if stamp.exists() and stamp.read_text() == digest:
         return StackResult(stack_dir.name, True, True, time.monotonic() - started, ())
     shutil.copyfile(shared / ".terraform.lock.hcl", stack_dir / ".terraform.lock.hcl")
-    check = terraform_cli.run(["validate", "-json", "-no-color"], stack_dir,
-                              {**env, "TF_DATA_DIR": str(shared / ".terraform")})
+    check = terraform_cli.run(
+        ["validate", "-json", "-no-color"], stack_dir, {**env, "TF_DATA_DIR": str(shared / ".terraform")}
+    )
     valid = check.returncode == 0
     if valid:
         stamp.write_text(digest)
-    return StackResult(stack_dir.name, valid, False, time.monotonic() - started,
-                       _diagnostics(check.stdout, check.stderr))
+    return StackResult(
+        stack_dir.name, valid, False, time.monotonic() - started, _diagnostics(check.stdout, check.stderr)
+    )
 
 
 def validate_all(synth_dir: Path, jobs: int | None = None) -> list[StackResult]:

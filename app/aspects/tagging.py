@@ -43,6 +43,7 @@ class CostAllocationTagging:
             return
         own = node.tags_input
         if own is not None and not isinstance(own, Mapping):
-            raise TypeError(f"{node.node.path}: tags must be a literal mapping for cost-allocation tagging, "
-                            f"got {own!r}")
+            raise TypeError(
+                f"{node.node.path}: tags must be a literal mapping for cost-allocation tagging, got {own!r}"
+            )
         node.tags = merged_tags(self._tags, own)

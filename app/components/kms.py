@@ -44,49 +44,101 @@ KEY_DOMAINS = (
 class DomainKey(Construct):
     """A rotated CMK whose policy grants use only through the domain's AWS services, within this account."""
 
-    def __init__(self, scope: Construct, id_: str, *, domain: KeyDomain, name_prefix: str, account_id: str,
-                 partition: str, region: str, deletion_window_days: int):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        domain: KeyDomain,
+        name_prefix: str,
+        account_id: str,
+        partition: str,
+        region: str,
+        deletion_window_days: int,
+    ):
         super().__init__(scope, id_)
         root = f"arn:{partition}:iam::{account_id}:root"
         statements = [
             # AWS requires the account root to hold kms:* so the key can never become unmanageable; every
             # other grant below is scoped to one use.
             DataAwsIamPolicyDocumentStatement(
-                sid="AccountRootAdministersKey", effect="Allow", actions=["kms:*"], resources=["*"],
-                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[root])]),
+                sid="AccountRootAdministersKey",
+                effect="Allow",
+                actions=["kms:*"],
+                resources=["*"],
+                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[root])],
+            ),
         ]
         if domain.via_services:
-            statements.append(DataAwsIamPolicyDocumentStatement(
-                sid="AccountPrincipalsUseKeyThroughServices", effect="Allow",
-                actions=[*USE_ACTIONS, "kms:CreateGrant"], resources=["*"],
-                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[root])],
-                condition=[
-                    DataAwsIamPolicyDocumentStatementCondition(
-                        test="StringEquals", variable="kms:ViaService",
-                        values=[f"{service}.{region}.amazonaws.com" for service in domain.via_services]),
-                    DataAwsIamPolicyDocumentStatementCondition(
-                        test="StringEquals", variable="kms:CallerAccount", values=[account_id]),
-                ]))
+            statements.append(
+                DataAwsIamPolicyDocumentStatement(
+                    sid="AccountPrincipalsUseKeyThroughServices",
+                    effect="Allow",
+                    actions=[*USE_ACTIONS, "kms:CreateGrant"],
+                    resources=["*"],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[root])],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals",
+                            variable="kms:ViaService",
+                            values=[f"{service}.{region}.amazonaws.com" for service in domain.via_services],
+                        ),
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals", variable="kms:CallerAccount", values=[account_id]
+                        ),
+                    ],
+                )
+            )
         if "logs" in domain.service_principals:
-            statements.append(DataAwsIamPolicyDocumentStatement(
-                sid="CloudWatchLogsEncryptsAccountLogGroups", effect="Allow", actions=USE_ACTIONS, resources=["*"],
-                principals=[DataAwsIamPolicyDocumentStatementPrincipals(
-                    type="Service", identifiers=[f"logs.{region}.amazonaws.com"])],
-                condition=[DataAwsIamPolicyDocumentStatementCondition(
-                    test="ArnLike", variable="kms:EncryptionContext:aws:logs:arn",
-                    values=[f"arn:{partition}:logs:{region}:{account_id}:log-group:*"])]))
+            statements.append(
+                DataAwsIamPolicyDocumentStatement(
+                    sid="CloudWatchLogsEncryptsAccountLogGroups",
+                    effect="Allow",
+                    actions=USE_ACTIONS,
+                    resources=["*"],
+                    principals=[
+                        DataAwsIamPolicyDocumentStatementPrincipals(
+                            type="Service", identifiers=[f"logs.{region}.amazonaws.com"]
+                        )
+                    ],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="ArnLike",
+                            variable="kms:EncryptionContext:aws:logs:arn",
+                            values=[f"arn:{partition}:logs:{region}:{account_id}:log-group:*"],
+                        )
+                    ],
+                )
+            )
         if "cloudwatch" in domain.service_principals:
-            statements.append(DataAwsIamPolicyDocumentStatement(
-                sid="CloudWatchAlarmsPublishToEncryptedTopics", effect="Allow",
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"],
-                principals=[DataAwsIamPolicyDocumentStatementPrincipals(
-                    type="Service", identifiers=["cloudwatch.amazonaws.com"])],
-                condition=[DataAwsIamPolicyDocumentStatementCondition(
-                    test="StringEquals", variable="aws:SourceAccount", values=[account_id])]))
+            statements.append(
+                DataAwsIamPolicyDocumentStatement(
+                    sid="CloudWatchAlarmsPublishToEncryptedTopics",
+                    effect="Allow",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    resources=["*"],
+                    principals=[
+                        DataAwsIamPolicyDocumentStatementPrincipals(
+                            type="Service", identifiers=["cloudwatch.amazonaws.com"]
+                        )
+                    ],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals", variable="aws:SourceAccount", values=[account_id]
+                        )
+                    ],
+                )
+            )
         policy = DataAwsIamPolicyDocument(self, "policy", statement=statements)
-        self.key = KmsKey(self, "key", description=f"{name_prefix}: {domain.description}",
-                          enable_key_rotation=True, rotation_period_in_days=KEY_ROTATION_PERIOD_DAYS,
-                          deletion_window_in_days=deletion_window_days, policy=policy.json,
-                          tags={"Name": f"{name_prefix}-{domain.name}"})
+        self.key = KmsKey(
+            self,
+            "key",
+            description=f"{name_prefix}: {domain.description}",
+            enable_key_rotation=True,
+            rotation_period_in_days=KEY_ROTATION_PERIOD_DAYS,
+            deletion_window_in_days=deletion_window_days,
+            policy=policy.json,
+            tags={"Name": f"{name_prefix}-{domain.name}"},
+        )
         self.alias = KmsAlias(self, "alias", name=f"alias/{name_prefix}/{domain.name}", target_key_id=self.key.key_id)
         self.arn: str = self.key.arn

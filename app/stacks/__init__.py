@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from constructs import Construct
 
 from app.config import EnvironmentConfig
+from app.stacks.api import ApiStack
+from app.stacks.compute import ComputeStack
+from app.stacks.data import DataStack
+from app.stacks.monitoring import MonitoringStack
 from app.stacks.network import NetworkStack
 from app.stacks.security import SecurityStack
 
@@ -15,9 +19,19 @@ from app.stacks.security import SecurityStack
 class EnvironmentStacks:
     security: SecurityStack
     network: NetworkStack
+    data: DataStack
+    compute: ComputeStack
+    api: ApiStack
+    monitoring: MonitoringStack
 
 
 def build_environment(scope: Construct, config: EnvironmentConfig) -> EnvironmentStacks:
     security = SecurityStack(scope, config=config)
     network = NetworkStack(scope, config=config, security=security)
-    return EnvironmentStacks(security=security, network=network)
+    data = DataStack(scope, config=config, security=security, network=network)
+    compute = ComputeStack(scope, config=config, security=security, network=network, data=data)
+    api = ApiStack(scope, config=config, security=security, network=network, compute=compute)
+    monitoring = MonitoringStack(scope, config=config, security=security, data=data, compute=compute, api=api)
+    return EnvironmentStacks(
+        security=security, network=network, data=data, compute=compute, api=api, monitoring=monitoring
+    )

@@ -41,8 +41,15 @@ class PaymentsStack(TerraformStack):
             LocalBackend(self, path=f"{LOCAL_STATE_DIR}/{stack}.tfstate")
             return
         s3 = backend.s3
-        state = S3Backend(self, bucket=s3.bucket, key=f"{s3.key_prefix}/{stack}.tfstate", region=s3.region,
-                          encrypt=True, kms_key_id=s3.kms_key_id, dynamodb_table=s3.dynamodb_table)
+        state = S3Backend(
+            self,
+            bucket=s3.bucket,
+            key=f"{s3.key_prefix}/{stack}.tfstate",
+            region=s3.region,
+            encrypt=True,
+            kms_key_id=s3.kms_key_id,
+            dynamodb_table=s3.dynamodb_table,
+        )
         if s3.locking == "lockfile":
             state.add_override("use_lockfile", True)
 

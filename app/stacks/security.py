@@ -13,14 +13,24 @@ class SecurityStack(PaymentsStack):
     def __init__(self, scope: Construct, *, config: EnvironmentConfig):
         super().__init__(scope, config=config, domain="security")
         self.keys: dict[str, DomainKey] = {
-            domain.name: DomainKey(self, f"key-{domain.name}", domain=domain, name_prefix=self.name_prefix,
-                                   account_id=self.account_id, partition=self.partition, region=config.region,
-                                   deletion_window_days=config.kms.deletion_window_days)
+            domain.name: DomainKey(
+                self,
+                f"key-{domain.name}",
+                domain=domain,
+                name_prefix=self.name_prefix,
+                account_id=self.account_id,
+                partition=self.partition,
+                region=config.region,
+                deletion_window_days=config.kms.deletion_window_days,
+            )
             for domain in KEY_DOMAINS
         }
         for name, key in self.keys.items():
-            self.output(f"kms_key_arn_{name.replace('-', '_')}", key.arn,
-                        f"ARN of the customer-managed KMS key for {name} ({key.key.description_input})")
+            self.output(
+                f"kms_key_arn_{name.replace('-', '_')}",
+                key.arn,
+                f"ARN of the customer-managed KMS key for {name} ({key.key.description_input})",
+            )
 
     def key(self, domain: str) -> DomainKey:
         return self.keys[domain]

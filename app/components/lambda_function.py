@@ -1,0 +1,127 @@
+"""A VPC Lambda function that is secure by default: its own role and log group, encrypted environment,
+active tracing, reserved concurrency, arm64/python3.12, deterministic package."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cdktf import AssetType, TerraformAsset
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.lambda_function import (
+    LambdaFunction,
+    LambdaFunctionDeadLetterConfig,
+    LambdaFunctionEnvironment,
+    LambdaFunctionLoggingConfig,
+    LambdaFunctionTracingConfig,
+    LambdaFunctionVpcConfig,
+)
+from constructs import Construct
+
+from app.components.iam import VPC_ENI_ACTIONS, XRAY_ACTIONS, policy_document, service_trust_policy, statement
+from app.packaging import build_lambda_package
+
+RUNTIME = "python3.12"
+ARCHITECTURE = "arm64"
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+
+
+def powertools_layer_arn(region: str, version: int, partition: str = "aws") -> str:
+    return (
+        f"arn:{partition}:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-{RUNTIME.replace('.', '')}-{ARCHITECTURE}:{version}"
+    )
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    source: str  # directory under lambda_src/
+    description: str
+    memory_mb: int
+    timeout_seconds: int
+    reserved_concurrency: int
+    environment: Mapping[str, str] = field(default_factory=dict)
+    vendor: tuple[str, ...] = ()  # pure-Python distributions to ship in the zip
+
+
+class SecureFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        spec: FunctionSpec,
+        function_name: str,
+        region: str,
+        account_id: str,
+        partition: str,
+        subnet_ids: Sequence[str],
+        security_group_ids: Sequence[str],
+        environment_key_arn: str,
+        logs_key_arn: str,
+        log_retention_days: int,
+        layers: Sequence[str],
+        statements: Sequence[dict],
+        dead_letter_target_arn: str | None = None,
+        publish: bool = False,
+    ):
+        super().__init__(scope, id_)
+        self.function_name = function_name
+        self.log_group = CloudwatchLogGroup(
+            self,
+            "logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=log_retention_days,
+            kms_key_id=logs_key_arn,
+        )
+        self.role = IamRole(
+            self,
+            "role",
+            name=f"{function_name}-role",
+            description=f"Execution role of {function_name}",
+            assume_role_policy=service_trust_policy("lambda.amazonaws.com"),
+        )
+        base = [
+            statement("WriteOwnLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
+            statement("ManageVpcNetworkInterfaces", VPC_ENI_ACTIONS, ["*"]),
+            statement("PublishTraces", XRAY_ACTIONS, ["*"]),
+        ]
+        if dead_letter_target_arn is not None:
+            base.append(statement("SendToDeadLetterQueue", ["sqs:SendMessage"], [dead_letter_target_arn]))
+        self.policy = IamRolePolicy(
+            self, "policy", role=self.role.id, name="least-privilege", policy=policy_document([*base, *statements])
+        )
+        package = build_lambda_package(spec.source, vendor=spec.vendor)
+        asset = TerraformAsset(self, "package", path=str(package.path), type=AssetType.FILE)
+        self.function = LambdaFunction(
+            self,
+            "function",
+            function_name=function_name,
+            description=spec.description,
+            role=self.role.arn,
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler="handler.lambda_handler",
+            filename=asset.path,
+            source_code_hash=package.source_code_hash,
+            memory_size=spec.memory_mb,
+            timeout=spec.timeout_seconds,
+            reserved_concurrent_executions=spec.reserved_concurrency,
+            kms_key_arn=environment_key_arn,
+            layers=list(layers),
+            environment=LambdaFunctionEnvironment(variables=dict(spec.environment)),
+            vpc_config=LambdaFunctionVpcConfig(
+                subnet_ids=list(subnet_ids), security_group_ids=list(security_group_ids)
+            ),
+            tracing_config=LambdaFunctionTracingConfig(mode="Active"),
+            publish=publish,
+            logging_config=LambdaFunctionLoggingConfig(log_format="JSON", log_group=self.log_group.name),
+            dead_letter_config=(
+                LambdaFunctionDeadLetterConfig(target_arn=dead_letter_target_arn) if dead_letter_target_arn else None
+            ),
+            # The policy must exist before the function: Lambda checks the ENI permissions at creation.
+            depends_on=[self.policy, self.log_group],
+        )
+        self.arn: str = self.function.arn

@@ -1,0 +1,202 @@
+"""AWS DMS full-load-and-CDC replication of the on-prem customer database into Aurora, present only while
+the environment's migration is on. Credentials come from Secrets Manager on both ends; the on-prem source
+is verified against its CA (ssl_mode verify-full)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.dms_endpoint import DmsEndpoint
+from cdktf_cdktf_provider_aws.dms_replication_instance import DmsReplicationInstance
+from cdktf_cdktf_provider_aws.dms_replication_subnet_group import DmsReplicationSubnetGroup
+from cdktf_cdktf_provider_aws.dms_replication_task import DmsReplicationTask
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from constructs import Construct
+
+from app.components.aurora import POSTGRES_PORT, AuroraPostgres
+from app.components.iam import policy_document, service_trust_policy, statement
+from app.config import MigrationConfig
+
+# DMS looks this role up by its fixed name to manage ENIs (one per account: environments live in separate
+# accounts, see README "Deploying for real").
+DMS_VPC_ROLE_NAME = "dms-vpc-role"
+
+
+class CustomerDatabaseMigration(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: MigrationConfig,
+        aurora: AuroraPostgres,
+        database_name: str,
+        name_prefix: str,
+        vpc_id: str,
+        database_subnet_ids: Sequence[str],
+        database_key_arn: str,
+        secrets_key_arn: str,
+        logs_key_arn: str,
+        log_retention_days: int,
+        region: str,
+        account_id: str,
+        partition: str,
+    ):
+        super().__init__(scope, id_)
+        source = config.source
+        identifier = f"{name_prefix}-customer-db-migration"
+        vpc_role = IamRole(
+            self,
+            "dms-vpc-role",
+            name=DMS_VPC_ROLE_NAME,
+            assume_role_policy=service_trust_policy("dms.amazonaws.com", source_account=account_id),
+        )
+        vpc_role_attachment = IamRolePolicyAttachment(
+            self,
+            "dms-vpc-role-policy",
+            role=vpc_role.name,
+            policy_arn=f"arn:{partition}:iam::aws:policy/service-role/AmazonDMSVPCManagementRole",
+        )
+        self.subnet_group = DmsReplicationSubnetGroup(
+            self,
+            "subnets",
+            replication_subnet_group_id=identifier,
+            subnet_ids=list(database_subnet_ids),
+            replication_subnet_group_description="Database tier subnets of the payments VPC",
+            depends_on=[vpc_role_attachment],
+        )
+        self.security_group = SecurityGroup(
+            self,
+            "sg",
+            vpc_id=vpc_id,
+            name=identifier,
+            egress=[],
+            description="DMS replication instance: PostgreSQL to on-prem (VPN) and to Aurora",
+            tags={"Name": identifier},
+        )
+        for index, cidr in enumerate(source.cidrs):
+            VpcSecurityGroupEgressRule(
+                self,
+                f"to-onprem-{index}",
+                security_group_id=self.security_group.id,
+                cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=source.port,
+                to_port=source.port,
+                description="PostgreSQL to the on-prem source over the VPN",
+            )
+        VpcSecurityGroupEgressRule(
+            self,
+            "to-aurora",
+            security_group_id=self.security_group.id,
+            referenced_security_group_id=aurora.security_group.id,
+            ip_protocol="tcp",
+            from_port=POSTGRES_PORT,
+            to_port=POSTGRES_PORT,
+            description="PostgreSQL to Aurora",
+        )
+        aurora.allow_clients("dms", self.security_group.id, "DMS replication instance (migration only)")
+        self.instance = DmsReplicationInstance(
+            self,
+            "instance",
+            replication_instance_id=identifier,
+            replication_instance_class=config.replication_instance_class,
+            allocated_storage=config.allocated_storage_gb,
+            multi_az=config.multi_az,
+            publicly_accessible=False,
+            kms_key_arn=database_key_arn,
+            replication_subnet_group_id=self.subnet_group.replication_subnet_group_id,
+            vpc_security_group_ids=[self.security_group.id],
+            auto_minor_version_upgrade=True,
+            preferred_maintenance_window="sun:05:30-sun:06:30",
+        )
+        secrets_role = IamRole(
+            self,
+            "secrets-role",
+            name=f"{identifier}-secrets",
+            assume_role_policy=service_trust_policy(f"dms.{region}.amazonaws.com", source_account=account_id),
+        )
+        IamRolePolicy(
+            self,
+            "secrets-policy",
+            role=secrets_role.id,
+            name="read-endpoint-credentials",
+            policy=policy_document(
+                [
+                    statement(
+                        "ReadEndpointCredentials",
+                        ["secretsmanager:GetSecretValue"],
+                        [source.credentials_secret_arn, aurora.master_secret_arn],
+                    ),
+                    statement("DecryptEndpointCredentials", ["kms:Decrypt"], [secrets_key_arn]),
+                ]
+            ),
+        )
+        self.source_endpoint = DmsEndpoint(
+            self,
+            "source",
+            endpoint_id=f"{identifier}-onprem-source",
+            endpoint_type="source",
+            engine_name="postgres",
+            database_name=source.database_name,
+            ssl_mode="verify-full",
+            certificate_arn=source.ca_certificate_arn,
+            secrets_manager_arn=source.credentials_secret_arn,
+            secrets_manager_access_role_arn=secrets_role.arn,
+            kms_key_arn=database_key_arn,
+        )
+        self.target_endpoint = DmsEndpoint(
+            self,
+            "target",
+            endpoint_id=f"{identifier}-aurora-target",
+            endpoint_type="target",
+            engine_name="aurora-postgresql",
+            database_name=database_name,
+            ssl_mode="require",
+            secrets_manager_arn=aurora.master_secret_arn,
+            secrets_manager_access_role_arn=secrets_role.arn,
+            kms_key_arn=database_key_arn,
+        )
+        self.task_log_group = CloudwatchLogGroup(
+            self,
+            "task-logs",
+            name=f"dms-tasks-{identifier}",
+            retention_in_days=log_retention_days,
+            kms_key_id=logs_key_arn,
+        )
+        mappings = {
+            "rules": [
+                {
+                    "rule-type": "selection",
+                    "rule-id": str(index + 1),
+                    "rule-name": f"include-{index + 1}",
+                    "object-locator": {"schema-name": mapping["schema"], "table-name": mapping["table"]},
+                    "rule-action": "include",
+                }
+                for index, mapping in enumerate(config.table_mappings)
+            ]
+        }
+        settings = {
+            "Logging": {"EnableLogging": True},
+            "ValidationSettings": {"EnableValidation": True},
+            "FullLoadSettings": {"TargetTablePrepMode": "DO_NOTHING"},
+        }
+        self.task = DmsReplicationTask(
+            self,
+            "task",
+            replication_task_id=identifier,
+            migration_type="full-load-and-cdc",
+            replication_instance_arn=self.instance.replication_instance_arn,
+            source_endpoint_arn=self.source_endpoint.endpoint_arn,
+            target_endpoint_arn=self.target_endpoint.endpoint_arn,
+            table_mappings=json.dumps(mappings, sort_keys=True),
+            replication_task_settings=json.dumps(settings),
+            start_replication_task=False,
+            depends_on=[self.task_log_group],
+        )

@@ -1,0 +1,79 @@
+"""DynamoDB tables of the payment path: transaction records and the Powertools idempotency store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.dynamodb_table import (
+    DynamodbTable,
+    DynamodbTableAttribute,
+    DynamodbTableGlobalSecondaryIndex,
+    DynamodbTablePointInTimeRecovery,
+    DynamodbTableServerSideEncryption,
+    DynamodbTableTtl,
+)
+from constructs import Construct
+
+from app.config import DynamoDbConfig
+
+
+@dataclass(frozen=True)
+class SecondaryIndex:
+    name: str
+    partition_key: str
+    sort_key: str
+    purpose: str
+
+
+# The queries the Lambdas make (lambda_src/): each index is projected ALL because every query reads whole
+# records (velocity counts, history averages, status dashboards) and the table stays small per key.
+TRANSACTION_INDEXES = (
+    SecondaryIndex("by-customer", "customer_id", "created_at", "customer velocity and amount history (fraud)"),
+    SecondaryIndex("by-merchant", "merchant_id", "created_at", "merchant statements and reconciliation"),
+    SecondaryIndex("by-status", "status", "created_at", "operations: pending and failed transactions"),
+    SecondaryIndex("by-card-token", "card_token", "created_at", "card velocity (fraud); the PAN is never stored"),
+)
+
+
+class TransactionTables(Construct):
+    def __init__(self, scope: Construct, id_: str, *, config: DynamoDbConfig, name_prefix: str, key_arn: str):
+        super().__init__(scope, id_)
+        attributes = (
+            {"transaction_id"}
+            | {i.partition_key for i in TRANSACTION_INDEXES}
+            | {i.sort_key for i in TRANSACTION_INDEXES}
+        )
+        self.transactions = DynamodbTable(
+            self,
+            "transactions",
+            name=f"{name_prefix}-transactions",
+            billing_mode=config.billing_mode,
+            hash_key="transaction_id",
+            attribute=[DynamodbTableAttribute(name=name, type="S") for name in sorted(attributes)],
+            global_secondary_index=[
+                DynamodbTableGlobalSecondaryIndex(
+                    name=i.name, hash_key=i.partition_key, range_key=i.sort_key, projection_type="ALL"
+                )
+                for i in TRANSACTION_INDEXES
+            ],
+            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
+            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=key_arn),
+            deletion_protection_enabled=config.deletion_protection,
+            tags={"Name": f"{name_prefix}-transactions"},
+        )
+        self.idempotency = DynamodbTable(
+            self,
+            "idempotency",
+            name=f"{name_prefix}-idempotency",
+            billing_mode=config.billing_mode,
+            hash_key="id",
+            attribute=[DynamodbTableAttribute(name="id", type="S")],
+            ttl=DynamodbTableTtl(attribute_name="expiration", enabled=True),
+            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
+            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=key_arn),
+            deletion_protection_enabled=config.deletion_protection,
+            tags={"Name": f"{name_prefix}-idempotency"},
+        )
+
+    def index_arns(self) -> list[str]:
+        return [f"{self.transactions.arn}/index/{i.name}" for i in TRANSACTION_INDEXES]

@@ -1,0 +1,332 @@
+"""payments-<env>-api: the public edge. A regional REST API (request validation, IAM authorization, WAF,
+TLS 1.2 custom domain) reaches the private ALB through a VPC link to an internal NLB whose target is the ALB:
+REST API VPC links accept only NLBs in hashicorp/aws 5.100.0."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
+from cdktf_cdktf_provider_aws.api_gateway_base_path_mapping import ApiGatewayBasePathMapping
+from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
+from cdktf_cdktf_provider_aws.api_gateway_domain_name import (
+    ApiGatewayDomainName,
+    ApiGatewayDomainNameEndpointConfiguration,
+)
+from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration, ApiGatewayIntegrationTlsConfig
+from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
+from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
+    ApiGatewayMethodSettings,
+    ApiGatewayMethodSettingsSettings,
+)
+from cdktf_cdktf_provider_aws.api_gateway_model import ApiGatewayModel
+from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator
+from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
+from cdktf_cdktf_provider_aws.api_gateway_rest_api import ApiGatewayRestApi, ApiGatewayRestApiEndpointConfiguration
+from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
+from cdktf_cdktf_provider_aws.api_gateway_vpc_link import ApiGatewayVpcLink
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.lb import Lb
+from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction
+from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
+from cdktf_cdktf_provider_aws.lb_target_group_attachment import LbTargetGroupAttachment
+from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
+from constructs import Construct
+
+from app.components.iam import LOG_DISCOVERY_ACTIONS, policy_document, service_trust_policy, statement
+from app.components.waf import PaymentsWebAcl
+from app.config import EnvironmentConfig
+from app.stacks.base import PaymentsStack
+from app.stacks.compute import ComputeStack
+from app.stacks.network import NetworkStack
+from app.stacks.security import SecurityStack
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "api_models"
+STAGE_NAME = "v1"
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "ip": "$context.identity.sourceIp",
+        "caller": "$context.identity.caller",
+        "user": "$context.identity.userArn",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "responseLatency": "$context.responseLatency",
+        "integrationLatency": "$context.integrationLatency",
+        "integrationStatus": "$context.integrationStatus",
+        "wafStatus": "$context.waf.status",
+        "validationError": "$context.error.validationErrorString",
+    },
+    separators=(",", ":"),
+)
+
+
+class ApiStack(PaymentsStack):
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: EnvironmentConfig,
+        security: SecurityStack,
+        network: NetworkStack,
+        compute: ComputeStack,
+    ):
+        super().__init__(scope, config=config, domain="api")
+        api_config = config.api
+        net = network.network
+        retention = config.network.flow_logs.retention_days
+        private_subnets = [s.id for s in net.subnets["private"]]
+
+        # NLB (TCP 443, TLS passes through to the ALB, which terminates it) -> ALB as its target.
+        self.nlb = Lb(
+            self,
+            "nlb",
+            name=f"{self.name_prefix}-nlb",
+            internal=True,
+            load_balancer_type="network",
+            subnets=private_subnets,
+            enable_cross_zone_load_balancing=True,
+            enable_deletion_protection=config.is_prod,
+            tags={"Name": f"{self.name_prefix}-nlb"},
+        )
+        self.alb_target_group = LbTargetGroup(
+            self,
+            "alb-target",
+            name=f"{self.name_prefix}-alb-target",
+            target_type="alb",
+            protocol="TCP",
+            port=443,
+            vpc_id=net.vpc.id,
+            health_check=LbTargetGroupHealthCheck(
+                enabled=True, protocol="HTTPS", path="/health", matcher="200-499", interval=30
+            ),
+            tags={"Name": f"{self.name_prefix}-alb-target"},
+        )
+        LbTargetGroupAttachment(
+            self,
+            "alb-target-attachment",
+            target_group_arn=self.alb_target_group.arn,
+            target_id=compute.alb.arn,
+            port=443,
+        )
+        LbListener(
+            self,
+            "nlb-tcp-443",
+            load_balancer_arn=self.nlb.arn,
+            port=443,
+            protocol="TCP",
+            default_action=[LbListenerDefaultAction(type="forward", target_group_arn=self.alb_target_group.arn)],
+        )
+        self.vpc_link = ApiGatewayVpcLink(
+            self,
+            "vpc-link",
+            name=f"{self.name_prefix}-vpc-link",
+            target_arns=[self.nlb.arn],
+            description="REST API -> internal NLB -> ALB",
+        )
+
+        self.rest_api = ApiGatewayRestApi(
+            self,
+            "rest-api",
+            name=f"{self.name_prefix}-api",
+            description="Payments API",
+            endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+            disable_execute_api_endpoint=True,
+        )
+        self.validator = ApiGatewayRequestValidator(
+            self,
+            "validator",
+            rest_api_id=self.rest_api.id,
+            name="body-and-parameters",
+            validate_request_body=True,
+            validate_request_parameters=True,
+        )
+        schema = (MODELS_DIR / "payment_request.json").read_text()
+        self.payment_model = ApiGatewayModel(
+            self,
+            "payment-request-model",
+            rest_api_id=self.rest_api.id,
+            name="PaymentRequest",
+            content_type="application/json",
+            schema=json.dumps(json.loads(schema), separators=(",", ":")),
+        )
+        v1 = ApiGatewayResource(
+            self, "res-v1", rest_api_id=self.rest_api.id, parent_id=self.rest_api.root_resource_id, path_part="v1"
+        )
+        payments = ApiGatewayResource(
+            self, "res-payments", rest_api_id=self.rest_api.id, parent_id=v1.id, path_part="payments"
+        )
+        payment = ApiGatewayResource(
+            self, "res-payment", rest_api_id=self.rest_api.id, parent_id=payments.id, path_part="{transaction_id}"
+        )
+        backend = f"https://{config.compute.internal_hostname}"
+        self.methods = []
+        self.integrations = []
+        for resource, method, parameters, path in (
+            (payments, "POST", {"method.request.header.Idempotency-Key": True}, "/v1/payments"),
+            (payment, "GET", {"method.request.path.transaction_id": True}, "/v1/payments/{transaction_id}"),
+        ):
+            api_method = ApiGatewayMethod(
+                self,
+                f"{method.lower()}-{resource.path_part.strip('{}')}",
+                rest_api_id=self.rest_api.id,
+                resource_id=resource.id,
+                http_method=method,
+                authorization=api_config.authorization,
+                request_validator_id=self.validator.id,
+                request_parameters=parameters,
+                request_models={"application/json": self.payment_model.name} if method == "POST" else None,
+            )
+            integration_parameters = {
+                f"integration.request.{k.split('.', 2)[1]}.{k.split('.', 2)[2]}": k for k in parameters
+            }
+            self.integrations.append(
+                ApiGatewayIntegration(
+                    self,
+                    f"{method.lower()}-{resource.path_part.strip('{}')}-integration",
+                    rest_api_id=self.rest_api.id,
+                    resource_id=resource.id,
+                    http_method=api_method.http_method,
+                    type="HTTP_PROXY",
+                    integration_http_method=method,
+                    uri=f"{backend}{path}",
+                    connection_type="VPC_LINK",
+                    connection_id=self.vpc_link.id,
+                    request_parameters=integration_parameters,
+                    tls_config=ApiGatewayIntegrationTlsConfig(insecure_skip_verification=False),
+                    timeout_milliseconds=29000,
+                )
+            )
+            self.methods.append(api_method)
+
+        self.access_logs = CloudwatchLogGroup(
+            self,
+            "access-logs",
+            name=f"/payments/{self.name_prefix}/api-access",
+            retention_in_days=retention,
+            kms_key_id=security.key("logs").arn,
+        )
+        # API Gateway creates the execution log group itself: create it first to own encryption and retention.
+        self.execution_logs = CloudwatchLogGroup(
+            self,
+            "execution-logs",
+            name=f"API-Gateway-Execution-Logs_{self.rest_api.id}/{STAGE_NAME}",
+            retention_in_days=retention,
+            kms_key_id=security.key("logs").arn,
+        )
+        cloudwatch_role = IamRole(
+            self,
+            "apigw-cloudwatch-role",
+            name=f"{self.name_prefix}-apigateway-cloudwatch",
+            assume_role_policy=service_trust_policy("apigateway.amazonaws.com", source_account=self.account_id),
+        )
+        log_groups = (
+            f"arn:{self.partition}:logs:{config.region}:{self.account_id}:log-group:API-Gateway-Execution-Logs_*"
+        )
+        IamRolePolicy(
+            self,
+            "apigw-cloudwatch-policy",
+            role=cloudwatch_role.id,
+            name="execution-logs",
+            policy=policy_document(
+                [
+                    statement(
+                        "WriteExecutionLogs",
+                        [
+                            "logs:CreateLogGroup",
+                            "logs:CreateLogStream",
+                            "logs:DescribeLogStreams",
+                            "logs:PutLogEvents",
+                            "logs:GetLogEvents",
+                            "logs:FilterLogEvents",
+                        ],
+                        [log_groups, f"{log_groups}:log-stream:*"],
+                    ),
+                    statement("FindExecutionLogGroups", LOG_DISCOVERY_ACTIONS, ["*"]),
+                ]
+            ),
+        )
+        account = ApiGatewayAccount(self, "apigw-account", cloudwatch_role_arn=cloudwatch_role.arn)
+
+        fingerprint = hashlib.sha256(
+            json.dumps([schema, ACCESS_LOG_FORMAT, api_config.authorization, backend], sort_keys=True).encode()
+        ).hexdigest()
+        deployment = ApiGatewayDeployment(
+            self,
+            "deployment",
+            rest_api_id=self.rest_api.id,
+            triggers={"configuration": fingerprint},
+            lifecycle={"create_before_destroy": True},
+            depends_on=[*self.methods, *self.integrations],
+        )
+        self.stage = ApiGatewayStage(
+            self,
+            "stage",
+            rest_api_id=self.rest_api.id,
+            deployment_id=deployment.id,
+            stage_name=STAGE_NAME,
+            xray_tracing_enabled=True,
+            cache_cluster_enabled=False,
+            access_log_settings=ApiGatewayStageAccessLogSettings(
+                destination_arn=self.access_logs.arn, format=ACCESS_LOG_FORMAT
+            ),
+            depends_on=[account, self.execution_logs],
+        )
+        ApiGatewayMethodSettings(
+            self,
+            "method-settings",
+            rest_api_id=self.rest_api.id,
+            stage_name=self.stage.stage_name,
+            method_path="*/*",
+            settings=ApiGatewayMethodSettingsSettings(
+                metrics_enabled=True,
+                logging_level="INFO",
+                data_trace_enabled=False,
+                throttling_rate_limit=api_config.throttle_rate_limit,
+                throttling_burst_limit=api_config.throttle_burst_limit,
+            ),
+        )
+        self.web_acl = PaymentsWebAcl(
+            self,
+            "api-waf",
+            name=f"{self.name_prefix}-api",
+            logs_key_arn=security.key("logs").arn,
+            log_retention_days=retention,
+            rate_limit_per_5_minutes=api_config.waf_rate_limit_per_5_minutes,
+        )
+        Wafv2WebAclAssociation(self, "api-waf-association", resource_arn=self.stage.arn, web_acl_arn=self.web_acl.arn)
+        self.domain = ApiGatewayDomainName(
+            self,
+            "domain",
+            domain_name=api_config.domain_name,
+            regional_certificate_arn=api_config.certificate_arn,
+            security_policy="TLS_1_2",
+            endpoint_configuration=ApiGatewayDomainNameEndpointConfiguration(types=["REGIONAL"]),
+        )
+        ApiGatewayBasePathMapping(
+            self,
+            "base-path",
+            api_id=self.rest_api.id,
+            stage_name=self.stage.stage_name,
+            domain_name=self.domain.domain_name,
+        )
+
+        self.output("invoke_url", f"https://{api_config.domain_name}", "Public URL of the payments API (TLS 1.2+)")
+        self.output("rest_api_id", self.rest_api.id, "REST API id")
+        self.output("stage_name", self.stage.stage_name, "REST API stage")
+        self.output("nlb_arn", self.nlb.arn, "Internal NLB behind the VPC link")
+        self.output("vpc_link_id", self.vpc_link.id, "API Gateway VPC link")
+        self.output(
+            "regional_domain_name",
+            self.domain.regional_domain_name,
+            "Target for the DNS alias record of the API's domain",
+        )

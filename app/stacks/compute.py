@@ -1,0 +1,203 @@
+"""payments-<env>-compute: the payment functions and the private blue/green ALB in front of them."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from app.components.blue_green_alb import BlueGreenAlb
+from app.components.iam import statement
+from app.components.parameters import ConfigParameters
+from app.components.payment_functions import (
+    LIVE_SLOT,
+    SLOTS,
+    FunctionKeys,
+    FunctionNetwork,
+    build_payment_function,
+)
+from app.components.waf import PaymentsWebAcl
+from app.config import EnvironmentConfig
+from app.stacks.base import PaymentsStack
+from app.stacks.data import DataStack
+from app.stacks.network import NetworkStack
+from app.stacks.security import SecurityStack
+
+
+def failed_transactions_topic_name(environment: str) -> str:
+    """Deterministic, so the compute tier can be granted Publish before the monitoring stack creates it."""
+    return f"payments-{environment}-failed-transactions"
+
+
+class ComputeStack(PaymentsStack):
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: EnvironmentConfig,
+        security: SecurityStack,
+        network: NetworkStack,
+        data: DataStack,
+    ):
+        super().__init__(scope, config=config, domain="compute")
+        net = network.network
+        key = security.key
+        region, account, partition = config.region, self.account_id, self.partition
+        path = data.parameters.path
+        parameter_arn_prefix = f"arn:{partition}:ssm:{region}:{account}:parameter{path}"
+        self.topic_arn = f"arn:{partition}:sns:{region}:{account}:{failed_transactions_topic_name(config.environment)}"
+        shared = {
+            "name_prefix": self.name_prefix,
+            "network": FunctionNetwork(
+                vpc_id=net.vpc.id,
+                vpc_cidr=config.network.vpc_cidr,
+                subnet_ids=[s.id for s in net.subnets["private"]],
+                dynamodb_prefix_list_id=net.endpoints["dynamodb"].prefix_list_id,
+            ),
+            "keys": FunctionKeys(
+                environment=key("lambda-env").arn, logs=key("logs").arn, messaging=key("messaging").arn
+            ),
+            "layers": [data.powertools_layer],
+            "log_retention_days": config.network.flow_logs.retention_days,
+            "region": region,
+            "account_id": account,
+            "partition": partition,
+        }
+
+        def environment(service: str) -> dict[str, str]:
+            return {
+                "CONFIG_PATH": path,
+                "POWERTOOLS_SERVICE_NAME": service,
+                "POWERTOOLS_METRICS_NAMESPACE": "Payments",
+                "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+                "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+            }
+
+        def read_parameters(*names: str) -> dict:
+            return statement(
+                "ReadOwnConfiguration", ["ssm:GetParameter"], [f"{parameter_arn_prefix}/{name}" for name in names]
+            )
+
+        decrypt_parameters = statement("DecryptSecureParameters", ["kms:Decrypt"], [key("parameters").arn])
+        transactions, idempotency = data.tables.transactions, data.tables.idempotency
+        functions = config.compute.functions
+        self.validation = build_payment_function(
+            self,
+            "payment_validation",
+            description="Validates and tokenizes payment requests",
+            config=functions["payment_validation"],
+            environment=environment("payment-validation"),
+            uses_dynamodb=False,
+            statements=[read_parameters("validation/limits", "secure/card-token-key"), decrypt_parameters],
+            **shared,
+        )
+        self.fraud = build_payment_function(
+            self,
+            "fraud_detection",
+            description="Scores payments with explainable fraud rules",
+            config=functions["fraud_detection"],
+            environment=environment("fraud-detection"),
+            uses_dynamodb=True,
+            statements=[
+                read_parameters("fraud/thresholds", "dynamodb/transactions-table"),
+                statement(
+                    "QueryVelocityAndHistory",
+                    ["dynamodb:Query"],
+                    [f"{transactions.arn}/index/by-card-token", f"{transactions.arn}/index/by-customer"],
+                ),
+                statement("DecryptTableData", ["kms:Decrypt"], [key("dynamodb").arn]),
+            ],
+            **shared,
+        )
+        downstream = [self.validation.alias_arn(slot) for slot in SLOTS] + [
+            self.fraud.alias_arn(slot) for slot in SLOTS
+        ]
+        self.processing = build_payment_function(
+            self,
+            "transaction_processing",
+            description="POST/GET /v1/payments behind the ALB",
+            config=functions["transaction_processing"],
+            environment=environment("transaction-processing"),
+            uses_dynamodb=True,
+            extra_security_group_ids=[data.database_clients.id],
+            statements=[
+                read_parameters(
+                    "dynamodb/transactions-table",
+                    "dynamodb/idempotency-table",
+                    "sns/failed-transactions-topic-arn",
+                    "functions/payment-validation-name",
+                    "functions/fraud-detection-name",
+                ),
+                statement(
+                    "RecordTransactions",
+                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                    [transactions.arn],
+                ),
+                statement(
+                    "IdempotencyRecords",
+                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                    [idempotency.arn],
+                ),
+                statement("EncryptTableData", ["kms:Decrypt", "kms:GenerateDataKey"], [key("dynamodb").arn]),
+                statement("InvokeValidationAndFraud", ["lambda:InvokeFunction"], downstream),
+                statement("PublishFailedTransactions", ["sns:Publish"], [self.topic_arn]),
+            ],
+            **shared,
+        )
+
+        self.parameters = ConfigParameters(
+            self, "parameters", environment=config.environment, key_arn=key("parameters").arn
+        )
+        self.parameters.string(
+            "functions/payment-validation-name",
+            f"{self.validation.function.function_name}:{LIVE_SLOT}",
+            "Alias-qualified name of the validation function transaction_processing invokes",
+        )
+        self.parameters.string(
+            "functions/fraud-detection-name",
+            f"{self.fraud.function.function_name}:{LIVE_SLOT}",
+            "Alias-qualified name of the fraud function transaction_processing invokes",
+        )
+        self.parameters.string(
+            "sns/failed-transactions-topic-arn",
+            self.topic_arn,
+            "Topic receiving failed transactions (created by the monitoring stack)",
+        )
+        traffic = {
+            slot: {"kind": spec.kind, "weight": spec.weight}
+            for slot, spec in (("blue", config.compute.blue), ("green", config.compute.green))
+        }
+        self.parameters.document("traffic/weights", traffic, "Blue/green weights in force at the ALB (mirror)")
+
+        self.web_acl = PaymentsWebAcl(
+            self,
+            "alb-waf",
+            name=f"{self.name_prefix}-alb",
+            logs_key_arn=key("logs").arn,
+            log_retention_days=config.network.flow_logs.retention_days,
+            rate_limit_per_5_minutes=None,
+        )
+        vpn = config.compute.vpn
+        self.alb = BlueGreenAlb(
+            self,
+            "alb",
+            config=config.compute,
+            name_prefix=self.name_prefix,
+            vpc_id=net.vpc.id,
+            subnet_ids=[s.id for s in net.subnets["private"]],
+            client_cidrs=config.network.private_subnets,
+            onprem_cidrs=vpn.onprem_cidrs if vpn else (),
+            entry_function=self.processing,
+            access_log_bucket=data.logs.service_logs.name,
+            access_log_prefix=data.logs.ALB_LOG_PREFIX,
+            web_acl_arn=self.web_acl.arn,
+            deletion_protection=config.is_prod,
+        )
+
+        self.output("alb_arn", self.alb.arn, "Internal ALB (blue/green)")
+        self.output("alb_dns_name", self.alb.alb.dns_name, "Internal ALB DNS name")
+        for slot in SLOTS:
+            self.output(f"target_group_{slot}_arn", self.alb.target_groups[slot].arn, f"{slot} target group")
+        for function in (self.validation, self.fraud, self.processing):
+            name = function.function.function_name.removeprefix(f"{self.name_prefix}-").replace("-", "_")
+            self.output(f"{name}_function_arn", function.function.arn, f"{name} function ARN")
+            for slot in SLOTS:
+                self.output(f"{name}_{slot}_alias_arn", function.alias_arn(slot), f"{name} {slot} alias ARN")

@@ -1,0 +1,558 @@
+"""payments-<env>-monitoring: SNS topics, alarms (p99 latency, error rates, saturation, business failures, the
+blue/green deployment guard) and one dashboard, all built from the same construct references as the
+resources they watch, so a renamed resource cannot leave a dangling alarm or widget.
+
+Missing data is treated per alarm, deliberately:
+- latency percentiles and error *rates*: "notBreaching" (no traffic is not an outage; percentiles ignore low
+  sample counts) -- the API's own health is watched by the 5XX rate whenever requests exist;
+- counts of bad events (errors, throttles, 5XX, failed payments, DLQ depth): "notBreaching" (absence = zero);
+- Aurora saturation (CPU, memory, connections, replica lag): "breaching" -- a database that stops reporting
+  metrics is itself an incident.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from cdktf_cdktf_provider_aws.cloudwatch_composite_alarm import CloudwatchCompositeAlarm
+from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
+    CloudwatchMetricAlarm,
+    CloudwatchMetricAlarmMetricQuery,
+    CloudwatchMetricAlarmMetricQueryMetric,
+)
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from constructs import Construct
+
+from app.components.payment_functions import SLOTS
+from app.config import EnvironmentConfig, Subscription
+from app.stacks.api import STAGE_NAME, ApiStack
+from app.stacks.base import PaymentsStack
+from app.stacks.compute import ComputeStack, failed_transactions_topic_name
+from app.stacks.data import DataStack
+from app.stacks.security import SecurityStack
+
+BUSINESS_NAMESPACE = "Payments"
+BUSINESS_SERVICE = "transaction-processing"
+
+
+@dataclass
+class AlarmAreas:
+    by_area: dict[str, list[CloudwatchMetricAlarm]] = field(default_factory=dict)
+
+    def add(self, area: str, alarm: CloudwatchMetricAlarm) -> CloudwatchMetricAlarm:
+        self.by_area.setdefault(area, []).append(alarm)
+        return alarm
+
+
+class MonitoringStack(PaymentsStack):
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: EnvironmentConfig,
+        security: SecurityStack,
+        data: DataStack,
+        compute: ComputeStack,
+        api: ApiStack,
+    ):
+        super().__init__(scope, config=config, domain="monitoring")
+        self.settings = config.monitoring
+        self.alarms = AlarmAreas()
+        region, account, partition = config.region, self.account_id, self.partition
+        messaging_key = security.key("messaging").arn
+        self.system_errors = SnsTopic(
+            self, "system-errors", name=f"{self.name_prefix}-system-errors", kms_master_key_id=messaging_key
+        )
+        self.failed_transactions = SnsTopic(
+            self,
+            "failed-transactions",
+            name=failed_transactions_topic_name(config.environment),
+            kms_master_key_id=messaging_key,
+        )
+        alarm_sources = f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"
+        for topic, publisher_role in (
+            (self.system_errors, None),
+            (self.failed_transactions, compute.processing.function.role.arn),
+        ):
+            statements = [
+                {
+                    "Sid": "CloudWatchAlarmsOfThisAccount",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": topic.arn,
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": account},
+                        "ArnLike": {"aws:SourceArn": alarm_sources},
+                    },
+                },
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "sns:Publish",
+                    "Resource": topic.arn,
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ]
+            if publisher_role is not None:
+                statements.append(
+                    {
+                        "Sid": "TransactionProcessingPublishes",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": publisher_role},
+                        "Action": "sns:Publish",
+                        "Resource": topic.arn,
+                    }
+                )
+            SnsTopicPolicy(
+                self,
+                f"{topic.node.id}-policy",
+                arn=topic.arn,
+                policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+            )
+        self._subscribe(self.failed_transactions, self.settings.failed_transactions_subscriptions)
+        self._subscribe(self.system_errors, self.settings.system_errors_subscriptions)
+
+        self._api_alarms(api)
+        self._alb_alarms(compute)
+        self._lambda_alarms(compute, config)
+        self._data_alarms(data)
+        self._business_alarms()
+        self._deployment_guard(compute)
+        self.dashboard = CloudwatchDashboard(
+            self,
+            "dashboard",
+            dashboard_name=f"{self.name_prefix}-payments",
+            dashboard_body=json.dumps(self._dashboard(config, api, compute, data)),
+        )
+
+        self.output("dashboard_name", self.dashboard.dashboard_name, "CloudWatch dashboard of the environment")
+        self.output(
+            "dashboard_url",
+            f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+            f"#dashboards:name={self.dashboard.dashboard_name}",
+            "Console URL of the dashboard",
+        )
+        self.output("system_errors_topic_arn", self.system_errors.arn, "SNS topic for system errors")
+        self.output("failed_transactions_topic_arn", self.failed_transactions.arn, "SNS topic for failed payments")
+        for area, alarms in self.alarms.by_area.items():
+            self.output(f"alarms_{area}", [a.alarm_name for a in alarms], f"Alarm names: {area}")
+        self.output(
+            "deployment_guard_alarm",
+            self.deployment_guard.alarm_name,
+            "Composite alarm: when it fires during a traffic shift, roll the weights back",
+        )
+
+    def _subscribe(self, topic: SnsTopic, subscriptions: tuple[Subscription, ...]) -> None:
+        for index, subscription in enumerate(subscriptions):
+            SnsTopicSubscription(
+                self,
+                f"{topic.node.id}-subscription-{index}",
+                topic_arn=topic.arn,
+                protocol=subscription.protocol,
+                endpoint=subscription.endpoint,
+            )
+
+    def _alarm(
+        self,
+        area: str,
+        name: str,
+        *,
+        description: str,
+        threshold: float,
+        treat_missing_data: str,
+        topic: SnsTopic | None = None,
+        comparison: str = "GreaterThanThreshold",
+        **metric,
+    ) -> CloudwatchMetricAlarm:
+        target = topic or self.system_errors
+        settings = self.settings
+        return self.alarms.add(
+            area,
+            CloudwatchMetricAlarm(
+                self,
+                f"alarm-{name}",
+                alarm_name=f"{self.name_prefix}-{name}",
+                alarm_description=description,
+                comparison_operator=comparison,
+                threshold=threshold,
+                evaluation_periods=settings.evaluation_periods,
+                datapoints_to_alarm=settings.datapoints_to_alarm,
+                treat_missing_data=treat_missing_data,
+                alarm_actions=[target.arn],
+                ok_actions=[target.arn],
+                **metric,
+            ),
+        )
+
+    def _single(
+        self,
+        namespace: str,
+        metric_name: str,
+        dimensions: dict,
+        *,
+        statistic: str | None = None,
+        extended_statistic: str | None = None,
+    ) -> dict:
+        return {
+            "namespace": namespace,
+            "metric_name": metric_name,
+            "dimensions": dimensions,
+            "period": self.settings.period_seconds,
+            "statistic": statistic,
+            "extended_statistic": extended_statistic,
+        }
+
+    def _rate(self, numerator: tuple[str, str, dict], denominator: tuple[str, str, dict], label: str) -> dict:
+        """Metric math: 100 * errors / requests, 0 when there were no requests."""
+
+        def query(query_id: str, spec: tuple[str, str, dict]) -> CloudwatchMetricAlarmMetricQuery:
+            namespace, metric, dimensions = spec
+            return CloudwatchMetricAlarmMetricQuery(
+                id=query_id,
+                return_data=False,
+                metric=(
+                    CloudwatchMetricAlarmMetricQueryMetric(
+                        namespace=namespace,
+                        metric_name=metric,
+                        dimensions=dimensions,
+                        period=self.settings.period_seconds,
+                        stat="Sum",
+                    )
+                ),
+            )
+
+        return {
+            "metric_query": [
+                query("errors", numerator),
+                query("requests", denominator),
+                CloudwatchMetricAlarmMetricQuery(
+                    id="rate", expression="IF(requests > 0, 100 * errors / requests, 0)", label=label, return_data=True
+                ),
+            ]
+        }
+
+    def _api_alarms(self, api: ApiStack) -> None:
+        stage = {"ApiName": api.rest_api.name, "Stage": api.stage.stage_name}
+        settings = self.settings
+        for metric, threshold in (
+            ("Latency", settings.api_latency_p99_ms),
+            ("IntegrationLatency", settings.api_integration_latency_p99_ms),
+        ):
+            self._alarm(
+                "api",
+                f"api-{metric.lower()}-p99",
+                threshold=threshold,
+                treat_missing_data="notBreaching",
+                description=f"p99 {metric} of stage {STAGE_NAME} above {threshold} ms",
+                evaluate_low_sample_count_percentiles="ignore",
+                **self._single("AWS/ApiGateway", metric, stage, extended_statistic="p99"),
+            )
+        for code, threshold in (("5XX", settings.api_5xx_rate_percent), ("4XX", settings.api_4xx_rate_percent)):
+            self._alarm(
+                "api",
+                f"api-{code.lower()}-rate",
+                threshold=threshold,
+                treat_missing_data="notBreaching",
+                description=f"{code} responses above {threshold}% of API requests",
+                **self._rate(
+                    ("AWS/ApiGateway", f"{code}Error", stage), ("AWS/ApiGateway", "Count", stage), f"{code} rate %"
+                ),
+            )
+
+    def _alb_alarms(self, compute: ComputeStack) -> None:
+        for slot in SLOTS:
+            group = compute.alb.target_groups[slot]
+            dimensions = {"LoadBalancer": compute.alb.alb.arn_suffix, "TargetGroup": group.arn_suffix}
+            self._alarm(
+                "alb",
+                f"alb-{slot}-target-5xx",
+                threshold=self.settings.target_5xx_count,
+                treat_missing_data="notBreaching",
+                description=f"5XX from the {slot} target group",
+                **self._single("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", dimensions, statistic="Sum"),
+            )
+
+    def _lambda_alarms(self, compute: ComputeStack, config: EnvironmentConfig) -> None:
+        for payment_function, name in (
+            (compute.validation, "payment_validation"),
+            (compute.fraud, "fraud_detection"),
+            (compute.processing, "transaction_processing"),
+        ):
+            function_name = payment_function.function.function.function_name
+            dimensions = {"FunctionName": function_name}
+            slug = name.replace("_", "-")
+            for metric in ("Errors", "Throttles"):
+                self._alarm(
+                    "lambda",
+                    f"{slug}-{metric.lower()}",
+                    threshold=0,
+                    treat_missing_data="notBreaching",
+                    description=f"{metric} of {slug}",
+                    **self._single("AWS/Lambda", metric, dimensions, statistic="Sum"),
+                )
+            limit = config.compute.functions[name].timeout_seconds * 1000 * self.settings.lambda_duration_p99_ratio
+            self._alarm(
+                "lambda",
+                f"{slug}-duration-p99",
+                threshold=limit,
+                treat_missing_data="notBreaching",
+                description=f"p99 duration of {slug} near its timeout",
+                evaluate_low_sample_count_percentiles="ignore",
+                **self._single("AWS/Lambda", "Duration", dimensions, extended_statistic="p99"),
+            )
+            self._alarm(
+                "lambda",
+                f"{slug}-dlq-depth",
+                threshold=0,
+                treat_missing_data="notBreaching",
+                description=f"Messages in the dead-letter queue of {slug}",
+                **self._single(
+                    "AWS/SQS",
+                    "ApproximateNumberOfMessagesVisible",
+                    {"QueueName": payment_function.dead_letter_queue.name},
+                    statistic="Maximum",
+                ),
+            )
+
+    def _data_alarms(self, data: DataStack) -> None:
+        settings = self.settings
+        cluster = {"DBClusterIdentifier": data.aurora.cluster.cluster_identifier}
+        for name, metric, statistic, threshold, comparison in (
+            ("aurora-cpu", "CPUUtilization", "Average", settings.aurora_cpu_percent, "GreaterThanThreshold"),
+            (
+                "aurora-connections",
+                "DatabaseConnections",
+                "Maximum",
+                settings.aurora_max_connections,
+                "GreaterThanThreshold",
+            ),
+            (
+                "aurora-replica-lag",
+                "AuroraReplicaLag",
+                "Maximum",
+                settings.aurora_replica_lag_ms,
+                "GreaterThanThreshold",
+            ),
+            (
+                "aurora-freeable-memory",
+                "FreeableMemory",
+                "Minimum",
+                settings.aurora_min_freeable_memory_mb * 1024 * 1024,
+                "LessThanThreshold",
+            ),
+        ):
+            self._alarm(
+                "database",
+                name,
+                threshold=threshold,
+                treat_missing_data="breaching",
+                comparison=comparison,
+                description=f"Aurora {metric} ({statistic}) beyond {threshold}",
+                **self._single("AWS/RDS", metric, cluster, statistic=statistic),
+            )
+        for table_name, table in (("transactions", data.tables.transactions), ("idempotency", data.tables.idempotency)):
+            for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
+                self._alarm(
+                    "database",
+                    f"dynamodb-{table_name}-{metric.lower()}",
+                    threshold=0,
+                    treat_missing_data="notBreaching",
+                    description=f"DynamoDB {metric} on {table_name}",
+                    **self._single("AWS/DynamoDB", metric, {"TableName": table.name}, statistic="Sum"),
+                )
+
+    def _business_alarms(self) -> None:
+        self._alarm(
+            "business",
+            "failed-payments",
+            threshold=self.settings.failed_transactions_per_period,
+            treat_missing_data="notBreaching",
+            topic=self.failed_transactions,
+            description="Failed payments (FAILED status) above the tolerated count",
+            **self._single(BUSINESS_NAMESPACE, "PaymentFailed", {"service": BUSINESS_SERVICE}, statistic="Sum"),
+        )
+
+    def _deployment_guard(self, compute: ComputeStack) -> None:
+        group = compute.alb.target_groups["green"]
+        dimensions = {"LoadBalancer": compute.alb.alb.arn_suffix, "TargetGroup": group.arn_suffix}
+        spec = ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", dimensions)
+        rate = self._alarm(
+            "deployment",
+            "green-5xx-rate",
+            threshold=self.settings.green_5xx_rate_percent,
+            treat_missing_data="notBreaching",
+            description="5XX rate of the green slot",
+            **self._rate(spec, ("AWS/ApplicationELB", "RequestCount", dimensions), "green 5XX %"),
+        )
+        latency = self._alarm(
+            "deployment",
+            "green-p99",
+            threshold=self.settings.green_p99_ms / 1000,
+            treat_missing_data="notBreaching",
+            description="p99 response time of the green slot",
+            evaluate_low_sample_count_percentiles="ignore",
+            **self._single("AWS/ApplicationELB", "TargetResponseTime", dimensions, extended_statistic="p99"),
+        )
+        self.deployment_guard = CloudwatchCompositeAlarm(
+            self,
+            "deployment-guard",
+            alarm_name=f"{self.name_prefix}-deployment-guard",
+            alarm_description="Green slot unhealthy: shift the ALB weights back to blue (README, migration runbook)",
+            alarm_rule=f"ALARM({rate.alarm_name}) OR ALARM({latency.alarm_name})",
+            alarm_actions=[self.system_errors.arn],
+            ok_actions=[self.system_errors.arn],
+        )
+
+    def _dashboard(self, config: EnvironmentConfig, api: ApiStack, compute: ComputeStack, data: DataStack) -> dict:
+        region = config.region
+        stage = ["ApiName", api.rest_api.name, "Stage", api.stage.stage_name]
+        widgets: list[dict] = []
+
+        def section(title: str) -> None:
+            widgets.append({"type": "text", "width": 24, "height": 1, "properties": {"markdown": f"## {title}"}})
+
+        def graph(title: str, metrics: list, *, stat: str = "Sum", annotations: dict | None = None) -> None:
+            properties = {
+                "title": title,
+                "region": region,
+                "stat": stat,
+                "period": self.settings.period_seconds,
+                "view": "timeSeries",
+                "metrics": metrics,
+            }
+            if annotations:
+                properties["annotations"] = annotations
+            widgets.append({"type": "metric", "width": 8, "height": 6, "properties": properties})
+
+        section("API")
+        graph(
+            "Latency p50 / p90 / p99 (ms)",
+            [["AWS/ApiGateway", "Latency", *stage, {"stat": p}] for p in ("p50", "p90", "p99")],
+            stat="p99",
+        )
+        graph("Requests", [["AWS/ApiGateway", "Count", *stage]])
+        graph(
+            "4XX / 5XX rate (%)",
+            [
+                ["AWS/ApiGateway", "4XXError", *stage, {"id": "e4", "visible": False}],
+                ["AWS/ApiGateway", "5XXError", *stage, {"id": "e5", "visible": False}],
+                ["AWS/ApiGateway", "Count", *stage, {"id": "n", "visible": False}],
+                [{"expression": "IF(n > 0, 100 * e4 / n, 0)", "label": "4XX %"}],
+                [{"expression": "IF(n > 0, 100 * e5 / n, 0)", "label": "5XX %"}],
+            ],
+        )
+
+        section("Traffic split (blue / green)")
+        lb = compute.alb.alb.arn_suffix
+        groups = {slot: compute.alb.target_groups[slot].arn_suffix for slot in SLOTS}
+        graph(
+            "Requests per slot",
+            [
+                ["AWS/ApplicationELB", "RequestCount", "TargetGroup", groups[s], "LoadBalancer", lb, {"label": s}]
+                for s in SLOTS
+            ],
+        )
+        graph(
+            "Target response time p99 (s)",
+            [
+                ["AWS/ApplicationELB", "TargetResponseTime", "TargetGroup", groups[s], "LoadBalancer", lb, {"label": s}]
+                for s in SLOTS
+            ],
+            stat="p99",
+        )
+        graph(
+            "Target 5XX per slot",
+            [
+                [
+                    "AWS/ApplicationELB",
+                    "HTTPCode_Target_5XX_Count",
+                    "TargetGroup",
+                    groups[s],
+                    "LoadBalancer",
+                    lb,
+                    {"label": s},
+                ]
+                for s in SLOTS
+            ],
+        )
+
+        section("Lambda")
+        functions = [
+            (f.function.function.function_name, f) for f in (compute.validation, compute.fraud, compute.processing)
+        ]
+        for metric, stat in (("Invocations", "Sum"), ("Errors", "Sum"), ("Throttles", "Sum"), ("Duration", "p99")):
+            graph(
+                f"{metric} ({stat})", [["AWS/Lambda", metric, "FunctionName", name] for name, _ in functions], stat=stat
+            )
+        graph(
+            "Concurrent executions vs reserved",
+            [["AWS/Lambda", "ConcurrentExecutions", "FunctionName", name] for name, _ in functions],
+            stat="Maximum",
+            annotations={
+                "horizontal": [
+                    {"label": f"reserved {name}", "value": config.compute.functions[key].reserved_concurrency}
+                    for key, name in zip(
+                        ("payment_validation", "fraud_detection", "transaction_processing"), (n for n, _ in functions)
+                    )
+                ]
+            },
+        )
+
+        section("Database performance")
+        cluster = ["DBClusterIdentifier", data.aurora.cluster.cluster_identifier]
+        graph("Aurora CPU (%)", [["AWS/RDS", "CPUUtilization", *cluster]], stat="Average")
+        graph("Aurora connections", [["AWS/RDS", "DatabaseConnections", *cluster]], stat="Maximum")
+        graph("Aurora replica lag (ms)", [["AWS/RDS", "AuroraReplicaLag", *cluster]], stat="Maximum")
+        graph(
+            "Aurora read / write latency (s)",
+            [["AWS/RDS", "ReadLatency", *cluster], ["AWS/RDS", "WriteLatency", *cluster]],
+            stat="Average",
+        )
+        graph(
+            "Aurora read / write IOPS",
+            [["AWS/RDS", "ReadIOPS", *cluster], ["AWS/RDS", "WriteIOPS", *cluster]],
+            stat="Average",
+        )
+        graph("Aurora freeable memory (bytes)", [["AWS/RDS", "FreeableMemory", *cluster]], stat="Minimum")
+        tables = [data.tables.transactions.name, data.tables.idempotency.name]
+        graph(
+            "DynamoDB latency (ms)",
+            [
+                ["AWS/DynamoDB", "SuccessfulRequestLatency", "TableName", t, "Operation", op]
+                for t in tables
+                for op in ("GetItem", "PutItem", "Query")
+            ],
+            stat="Average",
+        )
+        graph(
+            "DynamoDB consumed capacity",
+            [
+                ["AWS/DynamoDB", metric, "TableName", t]
+                for t in tables
+                for metric in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")
+            ],
+        )
+        graph(
+            "DynamoDB throttles",
+            [
+                ["AWS/DynamoDB", metric, "TableName", t]
+                for t in tables
+                for metric in ("ReadThrottleEvents", "WriteThrottleEvents")
+            ],
+        )
+
+        section("Business")
+        graph(
+            "Payments approved / declined / failed",
+            [
+                [BUSINESS_NAMESPACE, metric, "service", BUSINESS_SERVICE]
+                for metric in ("PaymentApproved", "PaymentDeclined", "PaymentFailed")
+            ],
+        )
+        return {"widgets": widgets}
