@@ -15,7 +15,7 @@ VENV_STAMP := $(VENV)/.installed
 SYNTH_INPUTS := $(shell find app lambda_src -type f -not -path '*/__pycache__/*' 2>/dev/null) cdktf.json
 VALIDATE_INPUTS := $(wildcard tools/*.py)
 
-.PHONY: venv synth validate compliance test lint clean taggable-types help
+.PHONY: venv synth validate compliance test lint clean taggable-types help shift
 
 help:
 	@echo "make compliance   synth (all environments) + terraform validate   [default]"
@@ -58,3 +58,8 @@ taggable-types: $(VENV_STAMP)
 
 clean:
 	rm -rf $(SYNTH_DIR) compliance_reports/*.html compliance_reports/*.json .terraform-cli .pytest_cache .ruff_cache
+
+# Blue/green traffic shift, e.g. `make shift ENV=prod GREEN=10` (blue = 100 - GREEN unless BLUE= is given).
+shift: $(VENV_STAMP)
+	@test -n "$(ENV)" -a -n "$(GREEN)" || { echo "usage: make shift ENV=<dev|staging|prod> GREEN=<weight> [BLUE=<weight>]"; exit 2; }
+	$(PY) -m tools.shift_traffic --env $(ENV) --green $(GREEN) $(if $(BLUE),--blue $(BLUE))

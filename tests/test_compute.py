@@ -248,3 +248,19 @@ def test_parliament_lint_reports_a_mismatched_resource_and_a_star_action():
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}]}
     )
     assert "RESOURCE_STAR" in [issue for issue, _ in parliament_findings(star)]
+
+
+def test_table_access_matches_what_each_function_does(synth, env):
+    compute = synth.stack(env, "compute")
+    functions = functions_of(compute)
+
+    def tables_written_by(name: str) -> set[str]:
+        written = set()
+        for statement in role_policy(compute, functions[name])["Statement"]:
+            if "dynamodb:PutItem" in statement["Action"]:
+                written |= {synth.resolve(compute, r)[0].body["name"] for r in statement["Resource"]}
+        return written
+
+    assert tables_written_by("transaction_processing") == {f"payments-{env}-transactions"}
+    assert tables_written_by("fraud_detection") == {f"payments-{env}-idempotency"}
+    assert tables_written_by("payment_validation") == set()

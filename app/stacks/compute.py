@@ -97,13 +97,19 @@ class ComputeStack(PaymentsStack):
             environment=environment("fraud-detection"),
             uses_dynamodb=True,
             statements=[
-                read_parameters("fraud/thresholds", "dynamodb/transactions-table"),
+                read_parameters("fraud/thresholds", "dynamodb/transactions-table", "dynamodb/idempotency-table"),
                 statement(
                     "QueryVelocityAndHistory",
                     ["dynamodb:Query"],
                     [f"{transactions.arn}/index/by-card-token", f"{transactions.arn}/index/by-customer"],
                 ),
-                statement("DecryptTableData", ["kms:Decrypt"], [key("dynamodb").arn]),
+                # Powertools idempotency keyed on transaction_id: a retried call returns the same decision.
+                statement(
+                    "IdempotencyRecords",
+                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                    [idempotency.arn],
+                ),
+                statement("EncryptTableData", ["kms:Decrypt", "kms:GenerateDataKey"], [key("dynamodb").arn]),
             ],
             **shared,
         )
@@ -121,7 +127,6 @@ class ComputeStack(PaymentsStack):
             statements=[
                 read_parameters(
                     "dynamodb/transactions-table",
-                    "dynamodb/idempotency-table",
                     "sns/failed-transactions-topic-arn",
                     "functions/payment-validation-name",
                     "functions/fraud-detection-name",
@@ -130,11 +135,6 @@ class ComputeStack(PaymentsStack):
                     "RecordTransactions",
                     ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                     [transactions.arn],
-                ),
-                statement(
-                    "IdempotencyRecords",
-                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-                    [idempotency.arn],
                 ),
                 statement("EncryptTableData", ["kms:Decrypt", "kms:GenerateDataKey"], [key("dynamodb").arn]),
                 statement("InvokeValidationAndFraud", ["lambda:InvokeFunction"], downstream),

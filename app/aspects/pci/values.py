@@ -1,0 +1,62 @@
+"""Reading a construct's synthesized attributes at synth time.
+
+``to_terraform()`` gives the attributes as they will be written, except that references are still
+unresolved tokens (``${TfToken[TOKEN.12]}``, ``#{TfToken[...]}`` in lists, huge negative numbers for number
+tokens). A token counts as *set*, never as a literal that satisfies a comparison.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from policies.catalog import default_catalog
+
+
+def param(name: str) -> Any:
+    return default_catalog().parameter(name)
+
+
+def is_token(value: Any) -> bool:
+    return isinstance(value, str) and "TfToken[" in value
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def blocks(value: Any) -> list[dict]:
+    """A nested block, written either as an object or as a list of objects."""
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, dict)]
+
+
+def block(attributes: Mapping[str, Any], key: str) -> dict:
+    found = blocks(attributes.get(key))
+    return found[0] if found else {}
+
+
+def is_set(value: Any) -> bool:
+    return value is not None and value != "" and value != [] and value != {}
+
+
+def is_customer_managed_key(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and not re.search(param("aws_managed_key_pattern"), value)
+
+
+def at_least(value: Any, minimum: float) -> bool:
+    return is_number(value) and value >= minimum
+
+
+def is_audit_bucket(attributes: Mapping[str, Any]) -> bool:
+    name = attributes.get("bucket") or attributes.get("bucket_prefix") or ""
+    return isinstance(name, str) and re.search(param("audit_bucket_pattern"), name) is not None
+
+
+def environment_variable_names(attributes: Mapping[str, Any]) -> list[str] | None:
+    """Names of a function's environment variables; None when the whole map is a token (unknown)."""
+    variables = block(attributes, "environment").get("variables")
+    if variables is None:
+        return []
+    return list(variables) if isinstance(variables, Mapping) else None

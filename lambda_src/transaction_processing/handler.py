@@ -1,0 +1,571 @@
+"""transaction_processing: the payments API, a Lambda target of the internal ALB.
+
+Routes: `POST /v1/payments` (header `idempotency-key`, 8 to 128 visible ASCII characters; body: the payment
+request described in payment_validation) and `GET /v1/payments/{transaction_id}`. Other paths answer 404,
+other methods on these paths 405 with an `allow` header.
+
+A POST:
+
+1. invokes payment_validation, which checks the request and replaces the card with a token. A rejection
+   answers 400 with the field errors and records nothing, so a corrected request may reuse the key;
+2. names the transaction `uuid5(TRANSACTION_NAMESPACE, "<merchant_id>:<idempotency-key>")`: a merchant's
+   retries with one key always name the same transaction, and keys of different merchants never collide;
+3. creates the PENDING record with a conditional put (`attribute_not_exists`). DynamoDB lets exactly one
+   request win it, however many arrive at once, and only the winner goes on:
+4. it invokes fraud_detection and stores the outcome together with the exact response (status code and
+   body) in one update that is conditional on the record still being PENDING;
+5. every other request with the key reads the record: if its fingerprint differs, the key was reused for a
+   different payment (409); otherwise it polls (consistent reads) until the response is stored and returns
+   it verbatim. All callers thus get identical responses, and only the winner emits metrics and
+   notifications. No caller is told "in progress" unless its own Lambda time is about to run out (503).
+6. The PENDING record carries a lease. If the winner dies before finishing (timeout, crash), the first
+   request to find the lease expired marks the transaction FAILED, conditional on it still being PENDING;
+   it does not process the payment again, because it cannot know how far the dead attempt got.
+
+The fingerprint is the SHA-256 of payment_validation's normalized answer (amount, currency, parties,
+countries, card token), so "10.5" and "10.50", or a card number typed with or without spaces, are the same
+request. Verification code and expiry date are not part of it: they are never stored in any form.
+
+Outcomes: fraud "approve" -> AUTHORIZED, 201; "review" -> AUTHORIZED with `review_required: true`, 201 (the
+rules that only raise doubt must not cost the sale; the flag on the record and the PaymentFlaggedForReview
+metric feed the analysts' review); "decline" -> DECLINED, 402. fraud_detection failing (function error,
+invoke error, or an answer that breaks the contract) -> FAILED, 502; an unexpected error once the record
+exists -> FAILED, 500. FAILED transactions are published to the failed-transactions SNS topic (no card data).
+payment_validation failing -> 502, nothing recorded and a notification without transaction; the request may
+be retried with the same key.
+
+Bodies: 201 and GET answer the transaction (`transaction_view`); every other status answers
+`{"error": <code>, "message": <text>}`, plus `transaction` for 402 and recorded FAILED outcomes and `errors`
+(field, message) for validation errors. Clients see risk rule names only; the details, with thresholds and
+the customer's averages, stay on the record for analysts. Other statuses: 400 for a malformed request, body or
+idempotency-key and for validation errors; 404 for an unknown route or transaction; 409 for a reused key;
+500 (generic message) for anything unexpected.
+
+Timing: `PROCESSING_LEASE_MS` (15 s) exceeds the worst case of step 4 (see the clients' timeouts), and the
+function timeout should exceed validation (at most 8 s) plus the lease: 28 s fits, just below API Gateway's
+29 s integration timeout.
+
+Metrics: PaymentApproved, PaymentDeclined, PaymentFailed, PaymentFlaggedForReview (Count) and PaymentLatency
+(Milliseconds, request start to recorded outcome), once per transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from http import HTTPStatus
+from typing import Any, Callable, NamedTuple
+
+import boto3
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from payments_common import settings
+from payments_common.alb import AlbRequest, HttpError, json_response, parse_alb_event, parse_json_object
+from payments_common.clock import iso_timestamp, utc_now
+from payments_common.contracts import RiskAssessment, ValidatedPayment, ValidationRejection
+from payments_common.currencies import format_amount
+from payments_common.dynamodb import from_attribute_values, to_attribute_values
+from payments_common.redaction import CardDataRedactingFormatter, protect_root_log_handlers
+from pydantic import ValidationError
+
+logger = Logger(logger_formatter=CardDataRedactingFormatter())
+tracer = Tracer()
+# EphemeralMetrics keeps its metric set to this module: Powertools' Metrics shares one set per process.
+metrics = EphemeralMetrics()
+protect_root_log_handlers()
+
+# Bounded so that the worst case after the claim (fraud invoke 2 x 4 s, then the DynamoDB update 3 x 2 s)
+# stays inside PROCESSING_LEASE_MS.
+lambda_client = boto3.client(
+    "lambda", config=Config(connect_timeout=1, read_timeout=4, retries={"total_max_attempts": 2, "mode": "standard"})
+)
+_AWS_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 3, "mode": "standard"})
+dynamodb = boto3.client("dynamodb", config=_AWS_CONFIG)
+sns = boto3.client("sns", config=_AWS_CONFIG)
+
+# Changing it would give every idempotency key a new transaction id, i.e. break retries across the change.
+TRANSACTION_NAMESPACE = uuid.UUID("6f1c7a52-3f5e-4b8e-9a57-0c2d9e41b7d3")
+PROCESSING_LEASE_MS = 15_000
+FIRST_POLL_DELAY_S = 0.05
+LONGEST_POLL_DELAY_S = 0.5
+# Kept back from the function's remaining time so that a waiting request can still answer 503.
+ANSWER_RESERVE_MS = 1_000
+
+PAYMENTS_PATH = "/v1/payments"
+_PAYMENT_PATH = re.compile(r"/v1/payments/([^/]+)")
+_TRANSACTION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{8,128}")
+_ERROR_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,99}")
+
+PENDING, AUTHORIZED, DECLINED, FAILED = "PENDING", "AUTHORIZED", "DECLINED", "FAILED"
+_OUTCOME_ERRORS = {
+    (DECLINED, HTTPStatus.PAYMENT_REQUIRED): ("payment_declined", "The payment was declined"),
+    (FAILED, HTTPStatus.BAD_GATEWAY): ("payment_failed", "A payment service failed; the payment was not authorized"),
+    (FAILED, HTTPStatus.INTERNAL_SERVER_ERROR): (
+        "payment_failed",
+        "An unexpected error occurred; the payment was not authorized",
+    ),
+}
+
+
+class InvocationResult(NamedTuple):
+    payload: bytes
+    function_error: str | None
+
+
+def invoke_lambda(function_name: str, payload: bytes) -> InvocationResult:
+    response = lambda_client.invoke(FunctionName=function_name, InvocationType="RequestResponse", Payload=payload)
+    return InvocationResult(payload=response["Payload"].read(), function_error=response.get("FunctionError"))
+
+
+# How payment_validation and fraud_detection are reached; tests swap in a transport that runs their
+# handlers in this process (moto's Lambda needs Docker).
+invoke_function: Callable[[str, bytes], InvocationResult] = invoke_lambda
+
+
+@dataclass(frozen=True)
+class ProcessingConfig:
+    transactions_table: str
+    failed_transactions_topic_arn: str
+    payment_validation_function: str
+    fraud_detection_function: str
+
+    @classmethod
+    def load(cls) -> ProcessingConfig:
+        return cls(
+            transactions_table=settings.read_text(settings.TRANSACTIONS_TABLE),
+            failed_transactions_topic_arn=settings.read_text(settings.FAILED_TRANSACTIONS_TOPIC_ARN),
+            payment_validation_function=settings.read_text(settings.PAYMENT_VALIDATION_FUNCTION),
+            fraud_detection_function=settings.read_text(settings.FRAUD_DETECTION_FUNCTION),
+        )
+
+
+class DownstreamFailure(Exception):
+    def __init__(self, stage: str, reason: str) -> None:
+        super().__init__(f"{stage}: {reason}")
+        self.stage = stage
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    http_status: HTTPStatus
+    risk: RiskAssessment | None = None
+    failure_stage: str | None = None
+    failure_reason: str | None = None
+
+    @property
+    def review_required(self) -> bool:
+        return self.risk is not None and self.risk.decision == "review"
+
+
+def _failed(http_status: HTTPStatus, stage: str, reason: str) -> Outcome:
+    return Outcome(status=FAILED, http_status=http_status, failure_stage=stage, failure_reason=reason)
+
+
+def _error_type(payload: bytes) -> str:
+    # Only the type: errorMessage is free text from the failed function and could repeat request data.
+    try:
+        error_type = json.loads(payload).get("errorType")
+    except (ValueError, AttributeError):
+        return "unknown error"
+    return error_type if isinstance(error_type, str) and _ERROR_TYPE.fullmatch(error_type) else "unknown error"
+
+
+def _call(stage: str, function_name: str, payload: dict[str, Any]) -> Any:
+    try:
+        result = invoke_function(function_name, json.dumps(payload, allow_nan=False).encode())
+    except (BotoCoreError, ClientError) as error:
+        raise DownstreamFailure(stage, f"invoke failed with {type(error).__name__}") from error
+    if result.function_error:
+        raise DownstreamFailure(stage, f"function error ({result.function_error}): {_error_type(result.payload)}")
+    try:
+        return json.loads(result.payload)
+    except ValueError:
+        raise DownstreamFailure(stage, "the answer is not JSON") from None
+
+
+# Traced methods return expected outcomes instead of raising them: the tracer logs every exception it sees
+# with a stack trace, which would turn each rejected request into an error log.
+@tracer.capture_method(capture_response=False)
+def validate_payment(config: ProcessingConfig, request_body: dict[str, Any]) -> ValidatedPayment | ValidationRejection:
+    answer = _call("payment_validation", config.payment_validation_function, request_body)
+    try:
+        if isinstance(answer, dict) and answer.get("valid") is False:
+            return ValidationRejection.model_validate(answer)
+        return ValidatedPayment.model_validate(answer)
+    except ValidationError:
+        raise DownstreamFailure("payment_validation", "the answer does not match the contract") from None
+
+
+def _fraud_detection_answer(
+    config: ProcessingConfig, validated: ValidatedPayment, transaction_id: str
+) -> RiskAssessment:
+    request = {**validated.model_dump(mode="json"), "transaction_id": transaction_id}
+    answer = _call("fraud_detection", config.fraud_detection_function, request)
+    try:
+        return RiskAssessment.model_validate(answer)
+    except ValidationError:
+        raise DownstreamFailure("fraud_detection", "the answer does not match the contract") from None
+
+
+@tracer.capture_method(capture_response=False)
+def assess_risk(config: ProcessingConfig, validated: ValidatedPayment, transaction_id: str) -> Outcome:
+    try:
+        risk = _fraud_detection_answer(config, validated, transaction_id)
+    except DownstreamFailure as failure:
+        logger.error("fraud detection failed", extra={"reason": failure.reason})
+        return _failed(HTTPStatus.BAD_GATEWAY, failure.stage, failure.reason)
+    if risk.decision == "decline":
+        return Outcome(status=DECLINED, http_status=HTTPStatus.PAYMENT_REQUIRED, risk=risk)
+    return Outcome(status=AUTHORIZED, http_status=HTTPStatus.CREATED, risk=risk)
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def request_fingerprint(validated: ValidatedPayment) -> str:
+    canonical = json.dumps(validated.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def pending_record(
+    transaction_id: str, idempotency_key: str, validated: ValidatedPayment, now: datetime
+) -> dict[str, Any]:
+    payment, card = validated.payment, validated.card
+    return {
+        "transaction_id": transaction_id,
+        "idempotency_key": idempotency_key,
+        "request_fingerprint": request_fingerprint(validated),
+        "status": PENDING,
+        "merchant_id": payment.merchant_id,
+        "customer_id": payment.customer_id,
+        "merchant_category_code": payment.merchant_category_code,
+        "amount": Decimal(payment.amount),
+        "currency": payment.currency,
+        "billing_country": payment.billing_country,
+        "ip_country": payment.ip_country,
+        "card_token": card.token,
+        "card_last4": card.last4,
+        "card_brand": card.brand,
+        "created_at": iso_timestamp(now),
+        "updated_at": iso_timestamp(now),
+        "lease_expires_at": _epoch_ms(now) + PROCESSING_LEASE_MS,
+    }
+
+
+def transaction_view(record: dict[str, Any]) -> dict[str, Any]:
+    """What clients see of a transaction (201/402 bodies and GET)."""
+    view: dict[str, Any] = {
+        "transaction_id": record["transaction_id"],
+        "status": record["status"],
+        "amount": format_amount(record["amount"], record["currency"]),
+        "currency": record["currency"],
+        "merchant_id": record["merchant_id"],
+        "customer_id": record["customer_id"],
+        "merchant_category_code": record["merchant_category_code"],
+        "card": {"brand": record["card_brand"], "last4": record["card_last4"]},
+        "review_required": bool(record.get("review_required", False)),
+        "created_at": record["created_at"],
+        "updated_at": record["updated_at"],
+    }
+    if "fraud_decision" in record:
+        view["risk"] = {
+            "score": int(record["fraud_score"]),
+            "decision": record["fraud_decision"],
+            "rules": [reason["rule"] for reason in record["fraud_reasons"]],
+        }
+    if "failure_stage" in record:
+        view["failure_stage"] = record["failure_stage"]
+    return view
+
+
+def _outcome_attributes(record: dict[str, Any], outcome: Outcome, now: datetime) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        "status": outcome.status,
+        "updated_at": iso_timestamp(now),
+        "review_required": outcome.review_required,
+        "failure_stage": outcome.failure_stage,
+        "failure_reason": outcome.failure_reason,
+    }
+    if outcome.risk is not None:
+        attributes.update(
+            fraud_score=outcome.risk.score,
+            fraud_decision=outcome.risk.decision,
+            fraud_reasons=[reason.model_dump() for reason in outcome.risk.reasons],
+        )
+    attributes = {name: value for name, value in attributes.items() if value is not None}
+    view = transaction_view({**record, **attributes})
+    if outcome.status == AUTHORIZED:
+        body = view
+    else:
+        error, message = _OUTCOME_ERRORS[(outcome.status, outcome.http_status)]
+        body = {"error": error, "message": message, "transaction": view}
+    attributes["response_status"] = int(outcome.http_status)
+    attributes["response_body"] = json.dumps(body, separators=(",", ":"))
+    return attributes
+
+
+def read_record(table: str, transaction_id: str) -> dict[str, Any] | None:
+    item = dynamodb.get_item(TableName=table, Key={"transaction_id": {"S": transaction_id}}, ConsistentRead=True).get(
+        "Item"
+    )
+    return from_attribute_values(item) if item else None
+
+
+@tracer.capture_method(capture_response=False)
+def claim(table: str, record: dict[str, Any]) -> bool:
+    """Creates the PENDING record; False if the transaction already exists."""
+    try:
+        dynamodb.put_item(
+            TableName=table,
+            Item=to_attribute_values(record),
+            ConditionExpression="attribute_not_exists(#transaction_id)",
+            ExpressionAttributeNames={"#transaction_id": "transaction_id"},
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def record_outcome(
+    table: str, record: dict[str, Any], outcome: Outcome, *, lease_expired_before: int | None = None
+) -> dict[str, Any] | None:
+    """Stores the outcome and response on a PENDING record (whose lease expired before the given epoch ms,
+    if given) and returns the finished record; None if the record was not in that state any more."""
+    attributes = _outcome_attributes(record, outcome, utc_now())
+    names = {f"#{name}": name for name in attributes}
+    values = {f":{name}": value for name, value in attributes.items()}
+    condition = "#status = :pending"
+    if lease_expired_before is not None:
+        condition += " AND #lease_expires_at < :lease_expired_before"
+        values[":lease_expired_before"] = lease_expired_before
+    try:
+        dynamodb.update_item(
+            TableName=table,
+            Key={"transaction_id": {"S": record["transaction_id"]}},
+            UpdateExpression=f"SET {', '.join(f'#{name} = :{name}' for name in attributes)} REMOVE #lease_expires_at",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={**names, "#lease_expires_at": "lease_expires_at"},
+            ExpressionAttributeValues=to_attribute_values({**values, ":pending": PENDING}),
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise
+    finished = {**record, **attributes}
+    del finished["lease_expires_at"]
+    return finished
+
+
+def notify_failure(
+    config: ProcessingConfig, stage: str | None, reason: str | None, record: dict[str, Any] | None = None
+) -> None:
+    notice: dict[str, Any] = {"event": "PaymentFailed", "stage": stage, "reason": reason}
+    if record is not None:
+        notice.update(
+            transaction_id=record["transaction_id"],
+            merchant_id=record["merchant_id"],
+            customer_id=record["customer_id"],
+            amount=format_amount(record["amount"], record["currency"]),
+            currency=record["currency"],
+            created_at=record["created_at"],
+        )
+    notice["failed_at"] = iso_timestamp(utc_now())
+    try:
+        sns.publish(
+            TopicArn=config.failed_transactions_topic_arn,
+            Subject="Payment failed",
+            Message=json.dumps(notice),
+            MessageAttributes={"event": {"DataType": "String", "StringValue": "PaymentFailed"}},
+        )
+    except (BotoCoreError, ClientError):
+        # The FAILED record is the source of truth and the answer stands; the alert is what is lost.
+        logger.exception("could not publish the failed-payment notification", extra={"stage": stage})
+
+
+def report(config: ProcessingConfig, record: dict[str, Any], outcome: Outcome, started: float | None) -> None:
+    """Metrics, log line and (for FAILED) notification of an outcome this request recorded."""
+    if outcome.status == FAILED:
+        metrics.add_metric(name="PaymentFailed", unit=MetricUnit.Count, value=1)
+        notify_failure(config, outcome.failure_stage, outcome.failure_reason, record)
+    elif outcome.status == DECLINED:
+        metrics.add_metric(name="PaymentDeclined", unit=MetricUnit.Count, value=1)
+    else:
+        metrics.add_metric(name="PaymentApproved", unit=MetricUnit.Count, value=1)
+        if outcome.review_required:
+            metrics.add_metric(name="PaymentFlaggedForReview", unit=MetricUnit.Count, value=1)
+    if started is not None:
+        metrics.add_metric(
+            name="PaymentLatency", unit=MetricUnit.Milliseconds, value=(time.monotonic() - started) * 1000
+        )
+    logger.info(
+        "payment recorded",
+        extra={
+            "status": outcome.status,
+            "review_required": outcome.review_required,
+            "risk_score": outcome.risk.score if outcome.risk else None,
+            "failure_stage": outcome.failure_stage,
+        },
+    )
+
+
+def stored_response(record: dict[str, Any]) -> dict[str, Any]:
+    return json_response(int(record["response_status"]), record["response_body"])
+
+
+def process(
+    config: ProcessingConfig, record: dict[str, Any], validated: ValidatedPayment, started: float
+) -> dict[str, Any]:
+    """Finishes a transaction this request claimed."""
+    try:
+        outcome = assess_risk(config, validated, record["transaction_id"])
+    except Exception:
+        logger.exception("payment processing failed unexpectedly")
+        outcome = _failed(HTTPStatus.INTERNAL_SERVER_ERROR, "transaction_processing", "unexpected error")
+    finished = record_outcome(config.transactions_table, record, outcome)
+    if finished is None:
+        # The lease ran out and a waiting duplicate has recorded FAILED meanwhile: answer what it recorded.
+        logger.warning("processing outlived its lease; answering the recorded outcome")
+        return stored_response(read_record(config.transactions_table, record["transaction_id"]))
+    report(config, finished, outcome, started)
+    return stored_response(finished)
+
+
+def await_recorded_response(
+    config: ProcessingConfig, transaction_id: str, fingerprint: str, context: LambdaContext
+) -> dict[str, Any]:
+    """The response of a transaction another request claimed, once that request has stored it."""
+    delay = FIRST_POLL_DELAY_S
+    while True:
+        record = read_record(config.transactions_table, transaction_id)
+        if record is None:
+            raise RuntimeError("a claimed transaction record is missing")
+        if record["request_fingerprint"] != fingerprint:
+            raise HttpError(
+                HTTPStatus.CONFLICT,
+                "idempotency_key_reused",
+                "This idempotency-key was already used for a different payment request",
+            )
+        if "response_body" in record:
+            return stored_response(record)
+        now_ms = _epoch_ms(utc_now())
+        if record["lease_expires_at"] < now_ms:
+            outcome = _failed(
+                HTTPStatus.INTERNAL_SERVER_ERROR, "transaction_processing", "processing did not finish in time"
+            )
+            finished = record_outcome(config.transactions_table, record, outcome, lease_expired_before=now_ms)
+            if finished is not None:
+                logger.warning("took over a transaction whose processing lease expired")
+                report(config, finished, outcome, started=None)
+                return stored_response(finished)
+            continue
+        if context.get_remaining_time_in_millis() < ANSWER_RESERVE_MS + delay * 1000:
+            raise HttpError(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                "payment_in_progress",
+                "This payment is still being processed; retry with the same idempotency-key",
+                headers={"retry-after": "1"},
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, LONGEST_POLL_DELAY_S)
+
+
+def _idempotency_key(headers: Mapping[str, str]) -> str:
+    key = headers.get("idempotency-key")
+    if key is None or not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise HttpError(
+            HTTPStatus.BAD_REQUEST,
+            "invalid_idempotency_key",
+            "The idempotency-key header is required: 8 to 128 visible ASCII characters",
+        )
+    return key
+
+
+def create_payment(request: AlbRequest, context: LambdaContext, started: float) -> dict[str, Any]:
+    idempotency_key = _idempotency_key(request.headers)
+    body = parse_json_object(request.body)
+    config = ProcessingConfig.load()
+    try:
+        validation = validate_payment(config, body)
+    except DownstreamFailure as failure:
+        logger.error("payment validation failed", extra={"reason": failure.reason})
+        metrics.add_metric(name="PaymentFailed", unit=MetricUnit.Count, value=1)
+        notify_failure(config, failure.stage, failure.reason)
+        raise HttpError(
+            HTTPStatus.BAD_GATEWAY,
+            "validation_unavailable",
+            "Payment validation is unavailable; nothing was recorded, so the request may be retried with the "
+            "same idempotency-key",
+        ) from None
+    if isinstance(validation, ValidationRejection):
+        raise HttpError(
+            HTTPStatus.BAD_REQUEST,
+            "validation_failed",
+            "The payment request is invalid",
+            errors=[error.model_dump() for error in validation.errors],
+        )
+    transaction_id = str(uuid.uuid5(TRANSACTION_NAMESPACE, f"{validation.payment.merchant_id}:{idempotency_key}"))
+    with logger.append_context_keys(transaction_id=transaction_id):
+        record = pending_record(transaction_id, idempotency_key, validation, utc_now())
+        if claim(config.transactions_table, record):
+            return process(config, record, validation, started)
+        return await_recorded_response(config, transaction_id, record["request_fingerprint"], context)
+
+
+def get_payment(transaction_id: str) -> dict[str, Any]:
+    record = None
+    if _TRANSACTION_ID.fullmatch(transaction_id):
+        record = read_record(ProcessingConfig.load().transactions_table, transaction_id)
+    if record is None:
+        raise HttpError(HTTPStatus.NOT_FOUND, "not_found", "There is no payment with this transaction_id")
+    return json_response(HTTPStatus.OK, transaction_view(record))
+
+
+def _allow_only(request: AlbRequest, method: str) -> None:
+    if request.method != method:
+        raise HttpError(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            f"This resource accepts {method} only",
+            headers={"allow": method},
+        )
+
+
+def route(request: AlbRequest, context: LambdaContext, started: float) -> dict[str, Any]:
+    if request.path == PAYMENTS_PATH:
+        _allow_only(request, "POST")
+        return create_payment(request, context, started)
+    match = _PAYMENT_PATH.fullmatch(request.path)
+    if match:
+        _allow_only(request, "GET")
+        return get_payment(match.group(1))
+    raise HttpError(HTTPStatus.NOT_FOUND, "not_found", "There is no such resource")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        return route(parse_alb_event(event), context, started)
+    except HttpError as error:
+        return error.response()
+    except Exception:
+        logger.exception("unexpected error")
+        return HttpError(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "An unexpected error occurred").response()
