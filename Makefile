@@ -8,27 +8,32 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SYNTH_DIR ?= cdktf.out
+REPORT_DIR ?= compliance_reports
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
 VENV_STAMP := $(VENV)/.installed
-SYNTH_INPUTS := $(shell find app lambda_src -type f -not -path '*/__pycache__/*' 2>/dev/null) cdktf.json
+# Synth also reads policies/ (the PCI aspect pack takes its metadata from the catalog and allow-list).
+SYNTH_INPUTS := $(shell find app lambda_src policies -type f -not -path '*/__pycache__/*' 2>/dev/null) cdktf.json
 VALIDATE_INPUTS := $(wildcard tools/*.py)
 
-.PHONY: venv synth validate compliance test lint clean taggable-types help shift
+.PHONY: venv synth validate gate mutate compliance test lint clean taggable-types help shift bench
 
 help:
-	@echo "make compliance   synth (all environments) + terraform validate   [default]"
+	@echo "make compliance   synth (all environments) + terraform validate + PCI policy gate   [default]"
 	@echo "make test         the test suite (as CI runs it)"
 	@echo "make synth        synthesize app into $(SYNTH_DIR)/ (only when app/, lambda_src/ or config changed)"
 	@echo "make validate     terraform init + validate every synthesized stack (offline with a provider mirror)"
+	@echo "make gate         PCI policy gate (checkov + JMESPath + exceptions register) -> $(REPORT_DIR)/"
+	@echo "make mutate       prove every control can fail: break the synth per control, the gate must catch it"
 	@echo "make lint         ruff"
 	@echo "make clean        remove generated output (keeps .venv and local terraform state)"
 
-$(VENV_STAMP): requirements.lock
+$(VENV_STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing the locked dependencies into $(VENV) (first run: about 2 minutes)"
 	@PIP_EXTRA_INDEX_URL= $(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
 	@touch $@
 
 venv: $(VENV_STAMP)
@@ -44,8 +49,16 @@ $(SYNTH_DIR)/.validated: $(SYNTH_DIR)/manifest.json $(VALIDATE_INPUTS)
 
 validate: $(SYNTH_DIR)/.validated
 
-compliance: validate
-	@echo "compliance: synth and terraform validate passed for every environment ($(SYNTH_DIR)/)"
+# The gate always runs: its verdict also depends on the policies (catalog, rules, checks, register, expiry
+# dates), not only on the synth.
+gate: synth
+	$(PY) -m policies gate --synth-dir $(SYNTH_DIR) --report-dir $(REPORT_DIR) $(if $(BASELINE),--baseline $(BASELINE)) $(if $(PDF),--pdf)
+
+mutate: synth
+	$(PY) -m policies mutate --synth-dir $(SYNTH_DIR)
+
+compliance: validate gate
+	@echo "compliance: synth, terraform validate and the PCI policy gate passed for every environment ($(SYNTH_DIR)/)"
 
 test: $(VENV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -57,9 +70,14 @@ taggable-types: $(VENV_STAMP)
 	$(PY) -m tools.extract_taggable_types
 
 clean:
-	rm -rf $(SYNTH_DIR) compliance_reports/*.html compliance_reports/*.json .terraform-cli .pytest_cache .ruff_cache
+	rm -rf $(SYNTH_DIR) .terraform-cli .pytest_cache .ruff_cache .build
+	find compliance_reports -mindepth 1 ! -name README.md -delete 2>/dev/null || true
 
 # Blue/green traffic shift, e.g. `make shift ENV=prod GREEN=10` (blue = 100 - GREEN unless BLUE= is given).
 shift: $(VENV_STAMP)
 	@test -n "$(ENV)" -a -n "$(GREEN)" || { echo "usage: make shift ENV=<dev|staging|prod> GREEN=<weight> [BLUE=<weight>]"; exit 2; }
 	$(PY) -m tools.shift_traffic --env $(ENV) --green $(GREEN) $(if $(BLUE),--blue $(BLUE))
+
+# Benchmarks (bench/bench.py): prints a table and writes bench/results.json; takes ~10 minutes.
+bench: $(VENV_STAMP)
+	$(PY) bench/bench.py $(BENCH_ARGS)

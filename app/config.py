@@ -49,7 +49,7 @@ BILLING_MODES = ("PAY_PER_REQUEST", "PROVISIONED")
 OBJECT_LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
 ARCHIVE_STORAGE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
 # PCI DSS 10.5.1: the latest three months immediately available; three calendar months can be 92 days.
-MIN_HOT_DAYS = 90
+MIN_HOT_DAYS = 92
 MIN_RETENTION_DAYS = 365
 MAX_SECRET_ROTATION_DAYS = 30
 PERFORMANCE_INSIGHTS_RETENTION = (7, 731, *tuple(31 * months for months in range(1, 24)))
@@ -194,6 +194,7 @@ class TrafficSlot:
     weight: int
     targets: tuple[str, ...]
     port: int | None
+    version: int | None = None  # lambda blue slot only: the published version it keeps serving
 
 
 @dataclass(frozen=True)
@@ -888,7 +889,7 @@ def _arn_of(service: str, description: str) -> tuple[Callable[[Any], bool], str]
 
 def _traffic_slot(reader: _Reader, raw: Any, name: str) -> TrafficSlot | None:
     field = f"compute.traffic.{name}"
-    data = reader.mapping(raw, field, ("kind", "weight"), optional=("targets", "port"))
+    data = reader.mapping(raw, field, ("kind", "weight"), optional=("targets", "port", "version"))
     kind = reader.value(data, field, "kind", lambda v: v in SLOT_KINDS, "one of " + ", ".join(SLOT_KINDS))
     weight = reader.value(
         data,
@@ -920,12 +921,25 @@ def _traffic_slot(reader: _Reader, raw: Any, name: str) -> TrafficSlot | None:
             if "port" not in data:
                 reader.problems.append(f"{reader.source}: {field}.port: missing; required for an onprem slot")
             return None
+        if "version" in data:
+            reader.problem(f"{field}.version", data["version"], "no function version for an onprem slot")
+            return None
     elif kind == "lambda" and ("targets" in data or "port" in data):
         reader.problem(field, data, "no targets or port for a lambda slot (its target is the function alias)")
         return None
+    version = None
+    if "version" in data:
+        if name == "green":
+            reader.problem(f"{field}.version", data["version"],
+                           "nothing: green always runs the latest published version")
+            return None
+        version = reader.value(data, field, "version", _int_between(1, 10**9),
+                               "the published function version blue keeps serving (omit for the latest)")
+        if version is None:
+            return None
     if kind is None or weight is None:
         return None
-    return TrafficSlot(kind=kind, weight=weight, targets=targets, port=port)
+    return TrafficSlot(kind=kind, weight=weight, targets=targets, port=port, version=version)
 
 
 def _compute(reader: _Reader, raw: Any) -> ComputeConfig | None:

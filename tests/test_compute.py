@@ -6,12 +6,20 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
-from app.components.iam import WILDCARD_RESOURCE_ACTIONS
 from app.config import ALB_TLS_POLICIES, LOG_RETENTION_DAYS
+from tests.conftest import REPO_ROOT
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 FUNCTIONS = ("payment_validation", "fraud_detection", "transaction_processing")
+# The single allow-list of actions AWS authorizes only on "Resource": "*" (shared with the policy gate).
+WILDCARD_RESOURCE_ACTIONS = {
+    action
+    for entry in yaml.safe_load((REPO_ROOT / "policies" / "iam_wildcard_allowlist.yaml").read_text())["statements"]
+    if "identity" in entry["policy_kinds"]
+    for action in entry["actions"]
+}
 ALLOWED_ENVIRONMENT = {
     "CONFIG_PATH",
     "POWERTOOLS_SERVICE_NAME",
@@ -264,3 +272,22 @@ def test_table_access_matches_what_each_function_does(synth, env):
     assert tables_written_by("transaction_processing") == {f"payments-{env}-transactions"}
     assert tables_written_by("fraud_detection") == {f"payments-{env}-idempotency"}
     assert tables_written_by("payment_validation") == set()
+
+
+def test_blue_lambda_slot_can_pin_the_release_it_serves(configs, tmp_path):
+    import dataclasses
+
+    from app.synth import synthesize
+    from tests.synth_view import SynthView
+
+    dev = configs["dev"]
+    compute_config = dataclasses.replace(dev.compute, blue=dataclasses.replace(dev.compute.blue, version=7))
+    synthesize([dataclasses.replace(dev, compute=compute_config)], tmp_path / "out")
+    compute = SynthView(tmp_path / "out").stack("dev", "compute")
+    processing = functions_of(compute)["transaction_processing"]
+    versions = {
+        a.body["name"]: a.body["function_version"]
+        for a in compute.resources("aws_lambda_alias")
+        if a.body["function_name"] == processing.ref("function_name")
+    }
+    assert versions == {"blue": "7", "green": processing.ref("version")}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 # Actions AWS only authorizes on "Resource": "*" (they are not resource-scoped). Every other statement names
-# exact ARNs. The policy gate reads the same list (policies/iam_wildcard_allowlist.yaml) to allow exactly these.
+# exact ARNs. Each use of "*" must be covered by policies/iam_wildcard_allowlist.yaml (control PCI-IAM-001).
 VPC_ENI_ACTIONS = (
     "ec2:CreateNetworkInterface",
     "ec2:DescribeNetworkInterfaces",
@@ -19,7 +19,6 @@ VPC_ENI_ACTIONS = (
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 # API Gateway's execution logging looks its log group up by listing (DescribeLogGroups is not resource-scoped).
 LOG_DISCOVERY_ACTIONS = ("logs:DescribeLogGroups",)
-WILDCARD_RESOURCE_ACTIONS = frozenset(VPC_ENI_ACTIONS + XRAY_ACTIONS + LOG_DISCOVERY_ACTIONS)
 
 
 def statement(sid: str, actions: Sequence[str], resources: Sequence[str], **condition: Any) -> dict:

@@ -68,7 +68,9 @@ def build_payment_function(
     account_id: str,
     partition: str,
     extra_security_group_ids: Sequence[str] = (),
+    pinned_versions: Mapping[str, int | None] | None = None,
 ) -> PaymentFunction:
+    pinned_versions = pinned_versions or {}
     slug = name.replace("_", "-")
     function_name = f"{name_prefix}-{slug}"
     security_group = SecurityGroup(
@@ -164,7 +166,8 @@ def build_payment_function(
             f"{slug}-{slot}",
             name=slot,
             function_name=function.function.function_name,
-            function_version=function.function.version,
+            # A pinned slot keeps serving the release it had; otherwise the slot runs the latest publication.
+            function_version=str(pinned_versions[slot]) if pinned_versions.get(slot) else function.function.version,
             description=f"{slot} slot of {function_name}",
         )
         for slot in SLOTS

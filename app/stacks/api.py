@@ -171,13 +171,15 @@ class ApiStack(PaymentsStack):
         backend = f"https://{config.compute.internal_hostname}"
         self.methods = []
         self.integrations = []
-        for resource, method, parameters, path in (
-            (payments, "POST", {"method.request.header.Idempotency-Key": True}, "/v1/payments"),
-            (payment, "GET", {"method.request.path.transaction_id": True}, "/v1/payments/{transaction_id}"),
+        # Construct ids are literal route names: a token (e.g. resource.path_part) would make the logical id, and so
+        # the Terraform address, change from one synth to the next.
+        for route, resource, method, parameters, path in (
+            ("payments", payments, "POST", {"method.request.header.Idempotency-Key": True}, "/v1/payments"),
+            ("payment", payment, "GET", {"method.request.path.transaction_id": True}, "/v1/payments/{transaction_id}"),
         ):
             api_method = ApiGatewayMethod(
                 self,
-                f"{method.lower()}-{resource.path_part.strip('{}')}",
+                f"{method.lower()}-{route}",
                 rest_api_id=self.rest_api.id,
                 resource_id=resource.id,
                 http_method=method,
@@ -192,7 +194,7 @@ class ApiStack(PaymentsStack):
             self.integrations.append(
                 ApiGatewayIntegration(
                     self,
-                    f"{method.lower()}-{resource.path_part.strip('{}')}-integration",
+                    f"{method.lower()}-{route}-integration",
                     rest_api_id=self.rest_api.id,
                     resource_id=resource.id,
                     http_method=api_method.http_method,

@@ -9,6 +9,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider
 from constructs import Construct
 
 from app.aspects import CostAllocationTagging
+from app.aspects.pci import PciRulePack
 from app.config import EnvironmentConfig
 
 # Local state lives outside cdktf.out/ (which every synth replaces), relative to the stack directory
@@ -26,6 +27,7 @@ class PaymentsStack(TerraformStack):
         AwsProvider(self, "aws", region=config.region)
         self._configure_backend()
         Aspects.of(self).add(CostAllocationTagging(config.tags))
+        Aspects.of(self).add(PciRulePack())
         identity = DataAwsCallerIdentity(self, "caller")
         self.account_id: str = identity.account_id
         self.partition: str = DataAwsPartition(self, "partition").partition

@@ -124,6 +124,7 @@ class ComputeStack(PaymentsStack):
             environment=environment("transaction-processing"),
             uses_dynamodb=True,
             extra_security_group_ids=[data.database_clients.id],
+            pinned_versions={"blue": config.compute.blue.version},
             statements=[
                 read_parameters(
                     "dynamodb/transactions-table",

@@ -21,12 +21,24 @@ from policies.catalog import Catalog, default_catalog
 from policies.register import ExceptionEntry, Register, entry_problems, load_register
 
 
+def _plain(value: Any) -> Any:
+    """JSON values as they are; anything else is an unresolved token object (e.g. a boolean reference),
+    which becomes a token string so that rules see it as set but never as a literal."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return f"${{TfToken[unresolved {type(value).__name__}]}}"
+
+
 def synthesized_attributes(node: TerraformResource | TerraformDataSource) -> dict[str, Any]:
     """The block exactly as cdktf will write it (overrides included), tokens unresolved."""
     document = node.to_terraform()
     by_type = document.get("resource") or document.get("data") or {}
     body = next(iter(next(iter(by_type.values())).values()))
-    return {key: value for key, value in body.items() if key != "//"}
+    return {key: _plain(value) for key, value in body.items() if key != "//"}
 
 
 def violation_message(rule: Rule, catalog: Catalog, path: str, verdict: Verdict) -> str:

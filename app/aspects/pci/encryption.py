@@ -11,7 +11,7 @@ from app.aspects.pci.values import (
     environment_variable_names,
     is_customer_managed_key,
     is_number,
-    is_token,
+    is_pure_token,
     param,
 )
 from app.aspects.pci.verdict import COMPLIANT, NOT_APPLICABLE, Verdict, non_compliant, require
@@ -105,7 +105,7 @@ def kms_key_policy_explicit_without_wildcard_principal(attributes: Mapping[str, 
     policy = attributes.get("policy")
     if not isinstance(policy, str) or not policy.strip():
         return non_compliant("policy", policy, "an explicit key policy")
-    if is_token(policy) and policy.startswith("${") and policy.endswith("}"):
+    if is_pure_token(policy):
         return COMPLIANT  # a policy document construct: its statements are checked where it is defined
     try:
         statements = iam.parse_policy_json(policy)

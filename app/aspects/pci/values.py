@@ -13,6 +13,8 @@ from typing import Any
 
 from policies.catalog import default_catalog
 
+PURE_TOKEN = re.compile(r"[$#]\{TfToken\[[^\]]+\]\}")
+
 
 def param(name: str) -> Any:
     return default_catalog().parameter(name)
@@ -20,6 +22,11 @@ def param(name: str) -> Any:
 
 def is_token(value: Any) -> bool:
     return isinstance(value, str) and "TfToken[" in value
+
+
+def is_pure_token(value: Any) -> bool:
+    """Exactly one token, e.g. a reference to another construct's attribute."""
+    return isinstance(value, str) and PURE_TOKEN.fullmatch(value) is not None
 
 
 def is_number(value: Any) -> bool:

@@ -1,0 +1,301 @@
+"""Benchmarks of the compliance pipeline (`make bench`): prints a table and writes bench/results.json.
+
+Every figure is the median of >= 3 runs with min and max, measured side by side in one run on this machine:
+
+1. cold `make compliance` (venv present, no cdktf.out/), by stage: synth (with the time spent in the two
+   aspects, measured in-process), terraform validate, checkov, JMESPath engine, the rest of the gate; peak
+   RSS of the synth process;
+2. warm `make compliance` with nothing changed;
+3. one-file change: a Lambda source file touched;
+4. rule-engine scaling: synthetic synth directories of 1k / 10k / 50k resources of the real types, cloned
+   from the real synth; the JMESPath engine's time and evaluations per second, checkov's time running our
+   custom checks on the same input (1k and 10k: 50k would take checkov far too long), and the ratio;
+5. environment scaling: synth of 1 vs 3 environments (the provider bindings load once per run).
+
+    python bench/bench.py [--runs 3] [--quick]     (--quick: 1 run, no 50k)
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = REPO / ".venv" / "bin" / "python"
+RESULTS = REPO / "bench" / "results.json"
+ENV = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "PYTHONDONTWRITEBYTECODE": "1"}
+sys.path.insert(0, str(REPO))
+
+
+def summary(samples: list[float]) -> dict:
+    return {
+        "median": round(statistics.median(samples), 3),
+        "min": round(min(samples), 3),
+        "max": round(max(samples), 3),
+        "runs": len(samples),
+    }
+
+
+def timed(command: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=REPO, env=ENV, capture_output=True, text=True, check=False, **kwargs)
+    return time.monotonic() - started, result
+
+
+def must(result: subprocess.CompletedProcess, what: str) -> None:
+    if result.returncode != 0:
+        sys.exit(f"bench: {what} failed (exit {result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+
+
+def synth_with_peak_rss(outdir: Path, environments: tuple[str, ...] = ()) -> tuple[float, float]:
+    """Wall time and peak RSS (MiB) of one synth process (GNU time reports the maximum resident set)."""
+    arguments = [arg for env in environments for arg in ("--env", env)]
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        seconds, result = timed(
+            [
+                "/usr/bin/time",
+                "-f",
+                "%M",
+                "-o",
+                report.name,
+                str(PYTHON),
+                "-m",
+                "app.main",
+                "--outdir",
+                str(outdir),
+                *arguments,
+            ]
+        )
+        must(result, "synth")
+        return seconds, int(Path(report.name).read_text().split()[-1]) / 1024
+
+
+ASPECT_PROBE = """
+import json, sys, time
+from app.aspects.pci import PciRulePack
+from app.aspects.tagging import CostAllocationTagging
+spent = {"tagging": 0.0, "pci": 0.0}
+def timed_visit(cls, key):
+    visit = cls.visit
+    def wrapper(self, node):
+        started = time.perf_counter()
+        try:
+            return visit(self, node)
+        finally:
+            spent[key] += time.perf_counter() - started
+    cls.visit = wrapper
+timed_visit(CostAllocationTagging, "tagging")
+timed_visit(PciRulePack, "pci")
+from app.config import load_environments
+from app.synth import synthesize
+started = time.perf_counter()
+synthesize(load_environments(), sys.argv[1])
+print(json.dumps({**spent, "synth": time.perf_counter() - started}))
+"""
+
+
+def aspect_seconds(outdir: Path) -> dict:
+    _, result = timed([str(PYTHON), "-c", ASPECT_PROBE, str(outdir)])
+    must(result, "synth with aspect probes")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def gate_timings(synth_dir: Path) -> dict:
+    with tempfile.TemporaryDirectory() as reports:
+        seconds, result = timed(
+            [str(PYTHON), "-m", "policies", "gate", "--synth-dir", str(synth_dir), "--report-dir", reports]
+        )
+        must(result, "gate")
+        run = json.loads((Path(reports) / "results.json").read_text())["run"]
+    timings = dict(run["timings_seconds"])
+    timings["gate_process"] = seconds
+    return timings
+
+
+def cold_compliance(runs: int) -> dict:
+    stages: dict[str, list[float]] = {}
+    peaks: list[float] = []
+    for _ in range(runs):
+        shutil.rmtree(REPO / "cdktf.out", ignore_errors=True)
+        started = time.monotonic()
+        synth_seconds, peak = synth_with_peak_rss(REPO / "cdktf.out")
+        validate_seconds, result = timed([str(PYTHON), "-m", "tools.validate_stacks", "cdktf.out"])
+        must(result, "terraform validate")
+        gate = gate_timings(REPO / "cdktf.out")
+        total = time.monotonic() - started
+        peaks.append(peak)
+        for name, value in {
+            "synth": synth_seconds,
+            "terraform_validate": validate_seconds,
+            "checkov": gate["checkov"],
+            "jmespath_engine": gate["jmespath"],
+            "gate_other": gate["gate_process"] - gate["checkov"] - gate["jmespath"],
+            "total": total,
+        }.items():
+            stages.setdefault(name, []).append(value)
+    probe_dir = Path(tempfile.mkdtemp(prefix="bench-aspects-"))
+    try:
+        aspects = [aspect_seconds(probe_dir / str(index)) for index in range(runs)]
+    finally:
+        shutil.rmtree(probe_dir, ignore_errors=True)
+    stages["aspect_tagging"] = [a["tagging"] for a in aspects]
+    stages["aspect_pci_rules"] = [a["pci"] for a in aspects]
+    result = {name: summary(values) for name, values in stages.items()}
+    result["synth_peak_rss_mib"] = summary(peaks)
+    return result
+
+
+def make_compliance(runs: int, before=None) -> dict:
+    samples = []
+    for _ in range(runs):
+        if before:
+            before()
+        seconds, result = timed(["make", "compliance"])
+        must(result, "make compliance")
+        samples.append(seconds)
+    return summary(samples)
+
+
+def touch_lambda_source() -> None:
+    (REPO / "lambda_src" / "fraud_detection" / "handler.py").touch()
+
+
+def synthetic_synth(real: Path, target: Path, resources: int) -> int:
+    """Clone the real stacks' resources (renamed, references kept inside each clone) up to ~`resources`."""
+    stacks = sorted(real.glob("stacks/*/cdk.tf.json"))
+    documents = [json.loads(path.read_text()) for path in stacks]
+    per_round = sum(len(b) for d in documents for b in d.get("resource", {}).values())
+    rounds = max(1, round(resources / per_round))
+    count = 0
+    for index in range(rounds):
+        for path, document in zip(stacks, documents):
+            clone = copy.deepcopy(document)
+            name = f"{path.parent.name}-clone{index}"
+            clone.get("terraform", {}).pop("backend", None)
+            clone.get("data", {}).pop("terraform_remote_state", None)
+            text = re.sub(r"\$\{data\.terraform_remote_state\.[^}]+\}", "remote-value", json.dumps(clone))
+            out = target / "stacks" / name / "cdk.tf.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text)
+            count += sum(len(b) for b in clone.get("resource", {}).values())
+    return count
+
+
+def engine_seconds(synth_dir: Path) -> tuple[float, int]:
+    from policies.cli import load_policies
+    from policies.model import Model, load_synth
+
+    policies = load_policies()
+    stacks = load_synth(synth_dir)
+    started = time.perf_counter()
+    outcomes = policies.engine.evaluate(Model(stacks))
+    seconds = time.perf_counter() - started
+    evaluations = sum(getattr(o, "evaluated", 0) for o in outcomes) or len(outcomes)
+    return seconds, evaluations
+
+
+def checkov_seconds(synth_dir: Path) -> float:
+    from policies.checkov_layer import run_checkov
+    from policies.cli import load_policies
+
+    custom = [check for check in load_policies().checkov_ids if "PCI" in check]
+    started = time.perf_counter()
+    run_checkov(sorted(synth_dir.glob("stacks/*/cdk.tf.json")), custom)
+    return time.perf_counter() - started
+
+
+def engine_scaling(runs: int, sizes: tuple[int, ...], checkov_sizes: tuple[int, ...]) -> dict:
+    rows = {}
+    for size in sizes:
+        with tempfile.TemporaryDirectory(prefix=f"bench-{size}-") as directory:
+            actual = synthetic_synth(REPO / "cdktf.out", Path(directory), size)
+            engine = [engine_seconds(Path(directory)) for _ in range(runs)]
+            row = {
+                "resources": actual,
+                "engine_seconds": summary([e[0] for e in engine]),
+                "engine_resources_per_second": round(actual / statistics.median(e[0] for e in engine)),
+            }
+            if size in checkov_sizes:
+                checkov = [checkov_seconds(Path(directory)) for _ in range(runs)]
+                row["checkov_seconds"] = summary(checkov)
+                row["checkov_over_engine"] = round(
+                    statistics.median(checkov) / statistics.median(e[0] for e in engine), 1
+                )
+            rows[str(size)] = row
+    return rows
+
+
+def environment_scaling(runs: int) -> dict:
+    result = {}
+    for label, environments in (("1_environment", ("dev",)), ("3_environments", ())):
+        samples, peaks = [], []
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory(prefix="bench-envs-") as directory:
+                seconds, peak = synth_with_peak_rss(Path(directory) / "out", environments)
+                samples.append(seconds)
+                peaks.append(peak)
+        result[label] = {"synth_seconds": summary(samples), "peak_rss_mib": summary(peaks)}
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="one run each, no 50k-resource engine run")
+    args = parser.parse_args(argv)
+    runs = 1 if args.quick else max(3, args.runs)
+    if not PYTHON.exists():
+        sys.exit("bench: no .venv; run `make venv` first")
+    results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "runs": runs}
+    results["cold_compliance"] = cold_compliance(runs)
+    must(timed(["make", "compliance"])[1], "make compliance (prime)")
+    results["warm_compliance_seconds"] = make_compliance(runs)
+    results["one_lambda_file_touched_seconds"] = make_compliance(runs, before=touch_lambda_source)
+    sizes = (1000, 10000) if args.quick else (1000, 10000, 50000)
+    results["engine_scaling"] = engine_scaling(runs, sizes, checkov_sizes=(1000, 10000))
+    results["environment_scaling"] = environment_scaling(runs)
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    print_table(results)
+    print(f"\nwritten: {RESULTS.relative_to(REPO)}")
+    return 0
+
+
+def print_table(results: dict) -> None:
+    def line(label: str, figure: dict, unit: str = "s") -> None:
+        print(
+            f"  {label:<38} {figure['median']:>9.2f}{unit}   (min {figure['min']:.2f}, max {figure['max']:.2f}, "
+            f"n={figure['runs']})"
+        )
+
+    print("cold make compliance (dev+staging+prod), by stage:")
+    for name, figure in results["cold_compliance"].items():
+        line(name, figure, " MiB" if name.endswith("mib") else "s")
+    line("warm make compliance (no change)", results["warm_compliance_seconds"])
+    line("make compliance after touching one Lambda file", results["one_lambda_file_touched_seconds"])
+    print("rule engine scaling:")
+    for _size, row in results["engine_scaling"].items():
+        text = (
+            f"  {row['resources']:>6} resources: engine {row['engine_seconds']['median']:.3f}s "
+            f"({row['engine_resources_per_second']} resources/s)"
+        )
+        if "checkov_seconds" in row:
+            text += f", checkov {row['checkov_seconds']['median']:.1f}s, ratio {row['checkov_over_engine']}x"
+        print(text)
+    print("environment scaling (synth):")
+    for label, row in results["environment_scaling"].items():
+        line(f"{label} synth", row["synth_seconds"])
+        line(f"{label} peak RSS", row["peak_rss_mib"], " MiB")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

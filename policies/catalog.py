@@ -1,0 +1,371 @@
+"""The control catalog (``policies/catalog.yaml``): the single source of truth for every PCI DSS control.
+
+Each control names the PCI DSS v4.0 requirements it supports, the resource types it evaluates and the
+enforcement layers that implement it under the same id: synth-time aspect rules (``app/aspects/pci``),
+checkov checks (custom ``policies/checkov`` and curated built-ins) and JMESPath rules
+(``policies/jmespath``). It also lists the mutations that must break it (``python -m policies mutate``).
+
+Loading validates everything and reports every problem at once; a catalog that does not validate stops
+the gate with exit code 2 (and fails synth, which reads the same catalog).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from policies.yamlfile import YamlFileError, load_yaml
+
+POLICIES_DIR = Path(__file__).resolve().parent
+REPO_ROOT = POLICIES_DIR.parent
+CATALOG_FILE = POLICIES_DIR / "catalog.yaml"
+CATALOG_VERSION = 1
+
+LAYERS = ("aspect", "checkov", "jmespath")
+POST_SYNTH_LAYERS = ("checkov", "jmespath")
+SEVERITIES = ("critical", "high", "medium", "low")
+# Selectors with a meaning beyond one resource type.
+EVERY_BLOCK = "*"
+TAGGABLE = "@taggable"
+
+CONTROL_ID = re.compile(r"^PCI-[A-Z][A-Z0-9]{1,3}-\d{3}$")
+REQUIREMENT_ID = re.compile(r"^\d{1,2}(\.\d{1,2}){1,3}$")
+CHECKOV_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
+ASPECT_RULE = re.compile(r"^[a-z][a-z0-9_]*$")
+JMESPATH_RULE = re.compile(r"^[a-z][a-z0-9-]*$")
+SELECTOR = re.compile(r"^(\*|@taggable|(data\.)?aws_[a-z0-9_]+)$")
+MUTATION_OPS = ("set", "delete", "delete_resource", "add_policy_statement", "set_reference")
+
+
+class CatalogError(Exception):
+    def __init__(self, problems: list[str]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class ReferenceSpec:
+    """Another resource of the mutated stack, referenced as ``${type.name.attribute}``."""
+
+    type: str
+    where: str | None
+    attribute: str
+
+
+@dataclass(frozen=True)
+class MutationOp:
+    op: str
+    path: str | None = None
+    value: Any = None
+    statement: Mapping[str, Any] | None = None
+    reference: ReferenceSpec | None = None
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Operations on the first resource of a type (every such resource with ``all``), optionally filtered."""
+
+    target_type: str
+    where: str | None
+    all: bool
+    ops: tuple[MutationOp, ...]
+
+
+@dataclass(frozen=True)
+class Mutation:
+    description: str
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True)
+class Layers:
+    aspect: tuple[str, ...]
+    # checkov check id -> the resource types the check must report on (verified by the gate)
+    checkov: tuple[tuple[str, tuple[str, ...]], ...]
+    jmespath: tuple[str, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(layer for layer in LAYERS if getattr(self, layer))
+
+    @property
+    def checkov_ids(self) -> tuple[str, ...]:
+        return tuple(check for check, _ in self.checkov)
+
+    def checkov_types(self, check_id: str) -> tuple[str, ...]:
+        return dict(self.checkov)[check_id]
+
+
+@dataclass(frozen=True)
+class Control:
+    id: str
+    title: str
+    requirements: tuple[str, ...]
+    severity: str
+    rationale: str
+    resource_types: tuple[str, ...]
+    remediation: str
+    layers: Layers
+    mutations: tuple[Mutation, ...]
+
+    @property
+    def requirement_text(self) -> str:
+        return "PCI DSS " + ", ".join(self.requirements)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    version: int
+    parameters: Mapping[str, Any]
+    controls: tuple[Control, ...]
+    taggable_types: frozenset[str]
+    source: Path
+
+    def control(self, control_id: str) -> Control:
+        for control in self.controls:
+            if control.id == control_id:
+                return control
+        raise KeyError(control_id)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(control.id for control in self.controls)
+
+    def parameter(self, name: str) -> Any:
+        return self.parameters[name]
+
+    def control_of_check(self, check_id: str) -> Control:
+        for control in self.controls:
+            if check_id in control.layers.checkov_ids:
+                return control
+        raise KeyError(check_id)
+
+    def expand(self, selectors: tuple[str, ...]) -> frozenset[str] | None:
+        """Concrete resource types for selectors; None means every block of every kind."""
+        if EVERY_BLOCK in selectors:
+            return None
+        types = set(selectors) - {TAGGABLE}
+        if TAGGABLE in selectors:
+            types |= self.taggable_types
+        return frozenset(types)
+
+
+class _Problems:
+    def __init__(self, source: Path):
+        self.source = source
+        self.items: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.items.append(f"{self.source}: {where}: {message}")
+
+
+def _text(problems: _Problems, data: Mapping, key: str, where: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        problems.add(f"{where}.{key}", f"{value!r} is not allowed; expected a non-empty string")
+        return ""
+    return " ".join(value.split())
+
+
+def _string_list(problems: _Problems, value: Any, where: str, pattern: re.Pattern | None = None,
+                 allow_empty: bool = False) -> tuple[str, ...]:
+    if not isinstance(value, list) or (not value and not allow_empty):
+        problems.add(where, f"{value!r} is not allowed; expected a{'' if allow_empty else ' non-empty'} list")
+        return ()
+    items = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or (pattern is not None and not pattern.match(item)):
+            expected = f"a string matching {pattern.pattern}" if pattern else "a string"
+            problems.add(f"{where}[{index}]", f"{item!r} is not allowed; expected {expected}")
+            continue
+        items.append(item)
+    if len(set(items)) != len(items):
+        problems.add(where, f"{value!r} lists an item twice")
+    return tuple(items)
+
+
+def _known_keys(problems: _Problems, data: Mapping, where: str, required: tuple[str, ...],
+                optional: tuple[str, ...] = ()) -> None:
+    for key in data:
+        if key not in required and key not in optional:
+            problems.add(f"{where}.{key}", f"no such field (known: {', '.join(required + optional)})")
+    for key in required:
+        if key not in data:
+            problems.add(f"{where}.{key}", "missing; this field is required")
+
+
+def _layers(problems: _Problems, raw: Any, where: str) -> Layers:
+    if not isinstance(raw, dict) or not raw:
+        problems.add(where, f"{raw!r} is not allowed; expected a mapping with some of {', '.join(LAYERS)}")
+        return Layers((), (), ())
+    _known_keys(problems, raw, where, (), LAYERS)
+    if not any(layer in raw for layer in POST_SYNTH_LAYERS):
+        problems.add(where, "no post-synth layer: the gate could not check this control (add checkov or jmespath)")
+    aspect = _string_list(problems, raw["aspect"], f"{where}.aspect", ASPECT_RULE) if "aspect" in raw else ()
+    jmespath = _string_list(problems, raw["jmespath"], f"{where}.jmespath", JMESPATH_RULE) if "jmespath" in raw else ()
+    checkov: list[tuple[str, tuple[str, ...]]] = []
+    if "checkov" in raw:
+        if not isinstance(raw["checkov"], dict) or not raw["checkov"]:
+            problems.add(f"{where}.checkov", "expected a mapping of check id -> list of resource types it reports on")
+        else:
+            for check_id, types in raw["checkov"].items():
+                if not isinstance(check_id, str) or not CHECKOV_ID.match(check_id):
+                    problems.add(f"{where}.checkov", f"{check_id!r} is not a checkov check id")
+                    continue
+                checkov.append((check_id, _string_list(problems, types, f"{where}.checkov.{check_id}", SELECTOR)))
+    return Layers(aspect=aspect, checkov=tuple(checkov), jmespath=jmespath)
+
+
+def _reference(problems: _Problems, raw: Any, where: str) -> ReferenceSpec | None:
+    if not isinstance(raw, dict):
+        problems.add(where, "expected a mapping with type, attribute and optionally where")
+        return None
+    _known_keys(problems, raw, where, ("type", "attribute"), ("where",))
+    return ReferenceSpec(type=str(raw.get("type")), where=raw.get("where"), attribute=str(raw.get("attribute")))
+
+
+def _mutation_op(problems: _Problems, raw: Any, where: str) -> MutationOp | None:
+    if not isinstance(raw, dict) or raw.get("op") not in MUTATION_OPS:
+        problems.add(where, f"{raw!r} is not allowed; expected a mapping whose op is one of {', '.join(MUTATION_OPS)}")
+        return None
+    op = raw["op"]
+    needs = {"set": ("path", "value"), "delete": ("path",), "delete_resource": (),
+             "add_policy_statement": ("path", "statement"), "set_reference": ("path", "reference")}[op]
+    _known_keys(problems, raw, where, ("op", *needs))
+    if "path" in needs and not isinstance(raw.get("path"), str):
+        problems.add(f"{where}.path", "expected an attribute path such as point_in_time_recovery.enabled")
+    if op == "add_policy_statement" and not isinstance(raw.get("statement"), dict):
+        problems.add(f"{where}.statement", "expected an IAM policy statement (a mapping)")
+    reference = _reference(problems, raw.get("reference"), f"{where}.reference") if op == "set_reference" else None
+    return MutationOp(op=op, path=raw.get("path"), value=raw.get("value"), statement=raw.get("statement"),
+                      reference=reference)
+
+
+def _edit(problems: _Problems, raw: Any, where: str) -> Edit | None:
+    if not isinstance(raw, dict):
+        problems.add(where, "expected a mapping with target and ops")
+        return None
+    _known_keys(problems, raw, where, ("target", "ops"))
+    target = raw.get("target")
+    if not isinstance(target, dict) or not isinstance(target.get("type"), str) or not SELECTOR.match(target["type"]):
+        problems.add(f"{where}.target", "expected a mapping with type (a resource type), optionally where and all")
+        return None
+    _known_keys(problems, target, f"{where}.target", ("type",), ("where", "all"))
+    ops_raw = raw.get("ops")
+    if not isinstance(ops_raw, list) or not ops_raw:
+        problems.add(f"{where}.ops", "expected a non-empty list of operations")
+        return None
+    ops = tuple(op for i, op_raw in enumerate(ops_raw) if (op := _mutation_op(problems, op_raw, f"{where}.ops[{i}]")))
+    return Edit(target_type=target["type"], where=target.get("where"), all=target.get("all") is True, ops=ops)
+
+
+def _mutations(problems: _Problems, raw: Any, where: str) -> tuple[Mutation, ...]:
+    if not isinstance(raw, list) or not raw:
+        problems.add(where, "expected a non-empty list: every control needs a mutation that proves it can fail")
+        return ()
+    mutations = []
+    for index, item in enumerate(raw):
+        at = f"{where}[{index}]"
+        if not isinstance(item, dict):
+            problems.add(at, "expected a mapping with description and edits")
+            continue
+        _known_keys(problems, item, at, ("description", "edits"))
+        edits_raw = item.get("edits")
+        if not isinstance(edits_raw, list) or not edits_raw:
+            problems.add(f"{at}.edits", "expected a non-empty list of edits")
+            continue
+        edits = tuple(e for i, e_raw in enumerate(edits_raw) if (e := _edit(problems, e_raw, f"{at}.edits[{i}]")))
+        mutations.append(Mutation(description=_text(problems, item, "description", at), edits=edits))
+    return tuple(mutations)
+
+
+CONTROL_KEYS = ("id", "title", "requirements", "severity", "rationale", "resource_types", "remediation", "layers",
+                "mutations")
+
+
+def _control(problems: _Problems, raw: Any, index: int) -> Control | None:
+    where = f"controls[{index}]"
+    if not isinstance(raw, dict):
+        problems.add(where, "expected a mapping")
+        return None
+    _known_keys(problems, raw, where, CONTROL_KEYS)
+    control_id = raw.get("id")
+    if not isinstance(control_id, str) or not CONTROL_ID.match(control_id):
+        problems.add(f"{where}.id", f"{control_id!r} is not allowed; expected an id like PCI-KMS-001")
+        control_id = str(control_id)
+    where = f"controls[{index}] ({control_id})"
+    severity = raw.get("severity")
+    if severity not in SEVERITIES:
+        problems.add(f"{where}.severity", f"{severity!r} is not allowed; expected one of {', '.join(SEVERITIES)}")
+    return Control(
+        id=control_id, title=_text(problems, raw, "title", where),
+        requirements=_string_list(problems, raw.get("requirements"), f"{where}.requirements", REQUIREMENT_ID),
+        severity=str(severity), rationale=_text(problems, raw, "rationale", where),
+        resource_types=_string_list(problems, raw.get("resource_types"), f"{where}.resource_types", SELECTOR),
+        remediation=_text(problems, raw, "remediation", where),
+        layers=_layers(problems, raw.get("layers"), f"{where}.layers"),
+        mutations=_mutations(problems, raw.get("mutations"), f"{where}.mutations"))
+
+
+def parse_catalog(raw: Any, source: Path) -> Catalog:
+    problems = _Problems(source)
+    if not isinstance(raw, dict):
+        raise CatalogError([f"{source}: expected a mapping with version, parameters and controls"])
+    _known_keys(problems, raw, "<document>", ("version", "parameters", "controls"))
+    if raw.get("version") != CATALOG_VERSION:
+        problems.add("version", f"{raw.get('version')!r} is not allowed; this gate reads version {CATALOG_VERSION}")
+    parameters = raw.get("parameters")
+    if not isinstance(parameters, dict):
+        problems.add("parameters", "expected a mapping of parameter name -> value")
+        parameters = {}
+    taggable: frozenset[str] = frozenset()
+    taggable_file = parameters.get("taggable_resource_types_file")
+    if not isinstance(taggable_file, str):
+        problems.add("parameters.taggable_resource_types_file", "expected a path relative to the repository root")
+    else:
+        try:
+            taggable = frozenset(json.loads((REPO_ROOT / taggable_file).read_text())["resource_types"])
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            problems.add("parameters.taggable_resource_types_file", f"cannot read the taggable types: {error}")
+    controls_raw = raw.get("controls")
+    if not isinstance(controls_raw, list) or not controls_raw:
+        problems.add("controls", "expected a non-empty list of controls")
+        controls_raw = []
+    controls = tuple(c for i, item in enumerate(controls_raw) if (c := _control(problems, item, i)))
+    _check_unique(problems, controls)
+    if problems.items:
+        raise CatalogError(problems.items)
+    return Catalog(version=CATALOG_VERSION, parameters=parameters, controls=controls, taggable_types=taggable,
+                   source=source)
+
+
+def _check_unique(problems: _Problems, controls: tuple[Control, ...]) -> None:
+    owners: dict[tuple[str, str], str] = {}
+    for control in controls:
+        keys = [("control", control.id)]
+        keys += [("checkov check", check) for check in control.layers.checkov_ids]
+        keys += [("jmespath rule", rule) for rule in control.layers.jmespath]
+        keys += [("aspect rule", rule) for rule in control.layers.aspect]
+        for key in keys:
+            if key in owners:
+                problems.add(control.id, f"{key[0]} {key[1]} is already used by {owners[key]}")
+            owners[key] = control.id
+
+
+def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
+    try:
+        raw = load_yaml(path)
+    except YamlFileError as error:
+        raise CatalogError([str(error)]) from None
+    return parse_catalog(raw, Path(path))
+
+
+@lru_cache(maxsize=1)
+def default_catalog() -> Catalog:
+    """The committed catalog, loaded once per process (synth-time aspects and checkov checks share it)."""
+    return load_catalog(CATALOG_FILE)

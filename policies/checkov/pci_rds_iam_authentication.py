@@ -1,0 +1,17 @@
+"""PCI-RDS-003: Aurora clusters use IAM database authentication"""
+
+from checkov.common.models.enums import CheckCategories
+
+from policies.checkov_support import PciCheck, value, verdict
+
+
+class RdsClusterIamAuthentication(PciCheck):
+    def __init__(self):
+        super().__init__("CKV_PCI_019", ["aws_rds_cluster"], CheckCategories.IAM,
+                         evaluated=["iam_database_authentication_enabled"])
+
+    def scan_resource_conf(self, conf):
+        return verdict(value(conf, "iam_database_authentication_enabled") is True)
+
+
+check = RdsClusterIamAuthentication()

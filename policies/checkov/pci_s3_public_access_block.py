@@ -1,0 +1,18 @@
+"""PCI-S3-003: S3 buckets block every form of public access"""
+
+from checkov.common.models.enums import CheckCategories
+
+from policies.checkov_support import PciCheck, value, verdict
+
+
+class S3PublicAccessFullyBlocked(PciCheck):
+    def __init__(self):
+        super().__init__(
+            "CKV_PCI_014", ["aws_s3_bucket_public_access_block"], CheckCategories.NETWORKING,
+            evaluated=["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"])
+
+    def scan_resource_conf(self, conf):
+        return verdict(all(value(conf, key) is True for key in self.evaluated))
+
+
+check = S3PublicAccessFullyBlocked()

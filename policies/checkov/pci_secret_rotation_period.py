@@ -1,0 +1,19 @@
+"""PCI-SEC-001: Secrets rotate automatically at least every 30 days"""
+
+from checkov.common.models.enums import CheckCategories
+
+from policies.checkov_support import PciCheck, blocks, parameter, rotation_days, verdict
+
+
+class SecretRotationWithin30Days(PciCheck):
+    def __init__(self):
+        super().__init__("CKV_PCI_038", ["aws_secretsmanager_secret_rotation"], CheckCategories.GENERAL_SECURITY,
+                         evaluated=["rotation_rules"])
+
+    def scan_resource_conf(self, conf):
+        rules = blocks(conf, "rotation_rules")
+        days = rotation_days(rules[0]) if rules else None
+        return verdict(days is not None and days <= parameter("max_secret_rotation_days"))
+
+
+check = SecretRotationWithin30Days()

@@ -1,0 +1,121 @@
+"""Shared by the custom checkov checks in ``policies/checkov``: names from the catalog, values from checkov's
+configuration shape (every scalar wrapped in a one-element list, every block a list of dicts, and checkov's
+own line-number keys such as ``__startline__`` added to every block, which map-valued attributes skip).
+
+A custom check answers PASSED or FAILED for every resource it supports, never UNKNOWN: an unknown result
+would be dropped from checkov's report, and the gate counts a missing result as an ERROR. A ``${...}``
+value counts as set, never as a literal that satisfies a comparison.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from checkov.common.models.enums import CheckCategories, CheckResult
+from checkov.common.util.consts import LINE_FIELD_NAMES
+from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
+
+from policies import iam
+from policies.catalog import default_catalog
+from policies.model import is_pure_reference
+
+PASSED, FAILED = CheckResult.PASSED, CheckResult.FAILED
+
+
+def parameter(name: str) -> Any:
+    return default_catalog().parameter(name)
+
+
+def value(conf: dict, key: str) -> Any:
+    """The attribute as synthesized: checkov wraps scalars (and lists of scalars) in a one-element list."""
+    found = conf.get(key)
+    return found[0] if isinstance(found, list) and len(found) == 1 and not isinstance(found[0], dict) else found
+
+
+def blocks(conf: dict, key: str) -> list[dict]:
+    found = conf.get(key)
+    found = found if isinstance(found, list) else [found]
+    return [block for block in found if isinstance(block, dict)]
+
+
+def strings(conf: dict, key: str) -> list[str]:
+    found = value(conf, key)
+    found = found if isinstance(found, list) else [] if found is None else [found]
+    return [item for item in found if isinstance(item, str)]
+
+
+def is_customer_managed_key(key: Any) -> bool:
+    return isinstance(key, str) and bool(key.strip()) and not re.search(parameter("aws_managed_key_pattern"), key)
+
+
+def is_reference(candidate: Any) -> bool:
+    return is_pure_reference(candidate)
+
+
+def verdict(compliant: bool) -> CheckResult:
+    return PASSED if compliant else FAILED
+
+
+class PciCheck(BaseResourceCheck):
+    """A custom check named after its catalog control, so checkov's report and the gate agree."""
+
+    def __init__(self, check_id: str, resources: Iterable[str], category: CheckCategories, evaluated: list[str]):
+        control = default_catalog().control_of_check(check_id)
+        self.evaluated = evaluated
+        super().__init__(name=f"{control.id}: {control.title}", id=check_id, categories=(category,),
+                         supported_resources=tuple(resources), guideline=control.remediation)
+
+    def get_evaluated_keys(self) -> list[str]:
+        return self.evaluated
+
+
+def is_number(candidate: Any) -> bool:
+    return isinstance(candidate, (int, float)) and not isinstance(candidate, bool)
+
+
+def environment_variables(conf: dict) -> list[str] | None:
+    """Names of a function's environment variables; None when they are a ${...} expression (unknown)."""
+    environment = blocks(conf, "environment")
+    raw = environment[0].get("variables") if environment else None
+    if raw is None:
+        return []
+    variables = blocks(environment[0], "variables")
+    if not variables and raw:
+        return None
+    return [name for block in variables for name in block if name not in LINE_FIELD_NAMES]
+
+
+def inline_policy_statements(text: str) -> list[dict] | None:
+    try:
+        return iam.parse_policy_json(text)
+    except iam.PolicyError:
+        return None
+
+
+def is_audit_bucket(conf: dict) -> bool:
+    name = value(conf, "bucket") or value(conf, "bucket_prefix") or ""
+    return isinstance(name, str) and re.search(parameter("audit_bucket_pattern"), name) is not None
+
+
+def is_open(conf: dict, ipv4_key: str, ipv6_key: str) -> bool:
+    return "0.0.0.0/0" in strings(conf, ipv4_key) or "::/0" in strings(conf, ipv6_key)
+
+
+# Listener protocols only network load balancers use.
+NLB_PROTOCOLS = ("TCP", "TLS", "UDP", "TCP_UDP")
+
+
+def is_application_load_balancer(conf: dict) -> bool:
+    return value(conf, "load_balancer_type") in (None, "application")
+
+
+def rotation_days(rules: dict) -> int | None:
+    """Days between rotations: automatically_after_days, or a schedule rate(N days); None if unverifiable."""
+    after = value(rules, "automatically_after_days")
+    if is_number(after):
+        return after
+    schedule = value(rules, "schedule_expression")
+    match = re.fullmatch(r"rate\((\d+) days?\)", schedule) if isinstance(schedule, str) else None
+    return int(match.group(1)) if match else None

@@ -1,0 +1,220 @@
+"""The JMESPath engine: declarative rules (``policies/jmespath/*.yaml``) evaluated over every stack at once.
+
+A rule selects resources by type and names three expressions, each evaluated with the catalog parameters
+and the functions of :mod:`policies.functions`::
+
+    applies_to  (optional) a filter over the list of selected views: the resources the rule applies to
+    offenders   a filter over the applicable views: the noncompliant ones
+    observed    evaluated on each offender: the value reported as evidence
+
+plus the ``attribute`` it reports and the ``expected`` value in words. Expressions are compiled once and
+each is evaluated once per rule over a list (not once per resource); resources are indexed by type.
+
+Fail closed: an expression that does not compile, raises, or returns anything but views it was given is an
+ERROR of the rule's control, never a pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+
+from policies.catalog import SELECTOR, Catalog
+from policies.functions import PolicyFunctions
+from policies.model import Model, collector_paused
+from policies.yamlfile import YamlFileError, load_yaml
+
+RULES_DIR = Path(__file__).resolve().parent / "jmespath"
+EVALUATION_ERRORS = (JMESPathError, TypeError, KeyError, ValueError, AttributeError)
+RULE_KEYS = ("id", "control", "resource_types", "attribute", "expected", "offenders", "observed")
+OPTIONAL_RULE_KEYS = ("applies_to", "description")
+
+
+class RuleError(Exception):
+    """The rule files do not match the catalog (unknown control, missing rule, malformed entry): exit 2."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    control: str
+    resource_types: tuple[str, ...]
+    attribute: str
+    expected: str
+    source: Path
+    expressions: dict[str, str]
+    compiled: dict[str, Any] = field(compare=False)
+    compile_error: str | None = None
+
+
+@dataclass
+class RuleOutcome:
+    rule: Rule
+    applicable: list[dict] = field(default_factory=list)
+    offenders: list[tuple[dict, Any]] = field(default_factory=list)
+    # (view or None for the whole rule, message)
+    errors: list[tuple[dict | None, str]] = field(default_factory=list)
+
+
+def _function_calls(node: dict) -> list[dict]:
+    calls = [node] if node.get("type") == "function_expression" else []
+    for child in node.get("children", []):
+        calls.extend(_function_calls(child))
+    return calls
+
+
+def _compile(expressions: dict[str, str], catalog: Catalog) -> tuple[dict[str, Any], str | None]:
+    """Compile, and reject calls of unknown functions or parameters now: evaluated over an empty selection
+    they would never run, and a rule that cannot run must not pass. Each param('name') becomes the
+    parameter's value (a constant), so it is not called again for every resource."""
+    compiled = {}
+    known = PolicyFunctions(catalog.parameters).FUNCTION_TABLE
+    for name, expression in expressions.items():
+        try:
+            compiled[name] = jmespath.compile(expression)
+        except JMESPathError as error:
+            return {}, f"{name}: {expression!r} does not compile: {error}"
+        for call in _function_calls(compiled[name].parsed):
+            if call["value"] not in known:
+                return {}, f"{name}: unknown function {call['value']}()"
+            if call["value"] != "param":
+                continue
+            argument = call["children"][0] if len(call["children"]) == 1 else {}
+            if argument.get("type") != "literal" or argument.get("value") not in catalog.parameters:
+                return {}, f"{name}: param() needs the name of a catalog parameter, got {argument.get('value')!r}"
+            value = catalog.parameters[argument["value"]]
+            call.clear()
+            call.update({"type": "literal", "value": value, "children": []})
+    return compiled, None
+
+
+def load_rules(catalog: Catalog, directory: Path = RULES_DIR) -> list[Rule]:
+    problems: list[str] = []
+    rules: list[Rule] = []
+    files = sorted(Path(directory).glob("*.yaml"))
+    if not files:
+        raise RuleError([f"{directory}: no rule files (*.yaml)"])
+    for path in files:
+        try:
+            raw = load_yaml(path)
+        except YamlFileError as error:
+            problems.append(str(error))
+            continue
+        if not isinstance(raw, dict) or set(raw) != {"rules"} or not isinstance(raw["rules"], list):
+            problems.append(f"{path}: expected a mapping with one key, rules (a list)")
+            continue
+        for index, item in enumerate(raw["rules"]):
+            rule = _rule(item, f"{path}: rules[{index}]", path, catalog, problems)
+            if rule is not None:
+                rules.append(rule)
+    declared = {(rule_id, control.id) for control in catalog.controls for rule_id in control.layers.jmespath}
+    found = {(rule.id, rule.control) for rule in rules}
+    problems += [f"{directory}: rule {r} of {c} is listed in the catalog but not defined" for r, c in
+                 sorted(declared - found)]
+    problems += [f"{directory}: rule {r} of {c} is not listed in the catalog's layers.jmespath of {c}" for r, c in
+                 sorted(found - declared)]
+    ids = [rule.id for rule in rules]
+    problems += [f"{directory}: rule id {i} is defined twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    if problems:
+        raise RuleError(problems)
+    return rules
+
+
+def _rule(item: Any, where: str, path: Path, catalog: Catalog, problems: list[str]) -> Rule | None:
+    if not isinstance(item, dict):
+        problems.append(f"{where}: expected a mapping")
+        return None
+    unknown = set(item) - set(RULE_KEYS) - set(OPTIONAL_RULE_KEYS)
+    missing = [key for key in RULE_KEYS if not isinstance(item.get(key), (str, list)) or not item.get(key)]
+    if unknown or missing:
+        problems.append(f"{where}: unknown fields {sorted(unknown)}, missing or empty {missing}")
+        return None
+    if item["control"] not in catalog.ids:
+        problems.append(f"{where} ({item['id']}): unknown control {item['control']}")
+        return None
+    types = item["resource_types"]
+    if not isinstance(types, list) or not all(isinstance(t, str) and SELECTOR.match(t) for t in types):
+        problems.append(f"{where} ({item['id']}): resource_types must be a list of resource selectors")
+        return None
+    expressions = {name: item[name] for name in ("applies_to", "offenders", "observed") if name in item}
+    if not all(isinstance(e, str) for e in expressions.values()):
+        problems.append(f"{where} ({item['id']}): expressions must be strings")
+        return None
+    compiled, error = _compile(expressions, catalog)
+    return Rule(id=item["id"], control=item["control"], resource_types=tuple(types), attribute=item["attribute"],
+                expected=str(item["expected"]), source=path, expressions=expressions, compiled=compiled,
+                compile_error=error)
+
+
+def _views_only(result: Any, allowed: dict[int, dict], what: str) -> list[dict]:
+    if not isinstance(result, list):
+        raise TypeError(f"{what} returned {type(result).__name__}, expected a list of the resources it was given")
+    for item in result:
+        if id(item) not in allowed:
+            raise TypeError(f"{what} returned {str(item)[:120]!r}, which is not one of the resources it was given")
+    return result
+
+
+class Engine:
+    def __init__(self, catalog: Catalog, rules: list[Rule]):
+        self.catalog = catalog
+        self.rules = rules
+        self.options = jmespath.Options(custom_functions=PolicyFunctions(catalog.parameters))
+
+    def evaluate(self, model: Model) -> list[RuleOutcome]:
+        with collector_paused():
+            return self._evaluate(model)
+
+    def _evaluate(self, model: Model) -> list[RuleOutcome]:
+        selections: dict[tuple[str, ...], list[dict]] = {}
+        outcomes = []
+        for rule in self.rules:
+            if rule.resource_types not in selections:
+                selections[rule.resource_types] = [
+                    view for view in model.select(self.catalog.expand(rule.resource_types))
+                    if view["kind"] in ("resource", "data") or "*" in rule.resource_types]
+            outcomes.append(self._evaluate_rule(rule, selections[rule.resource_types]))
+        return outcomes
+
+    def _filter(self, expression: Any, views: list[dict], what: str) -> tuple[list[dict], list[tuple[dict, str]]]:
+        """Evaluate a filter over all views at once; if that fails, view by view, so one resource whose value
+        breaks the expression (e.g. a string where a number is compared) is an ERROR only for itself."""
+        allowed = {id(view): view for view in views}
+        try:
+            return list(_views_only(expression.search(views, self.options), allowed, what)), []
+        except EVALUATION_ERRORS:
+            kept, errors = [], []
+            for view in views:
+                try:
+                    kept.extend(_views_only(expression.search([view], self.options), {id(view): view}, what))
+                except EVALUATION_ERRORS as error:
+                    errors.append((view, f"{what} failed: {error.__class__.__name__}: {error}"))
+            return kept, errors
+
+    def _evaluate_rule(self, rule: Rule, candidates: list[dict]) -> RuleOutcome:
+        outcome = RuleOutcome(rule)
+        if rule.compile_error:
+            outcome.errors.append((None, rule.compile_error))
+            return outcome
+        applicable = candidates
+        if "applies_to" in rule.compiled:
+            applicable, errors = self._filter(rule.compiled["applies_to"], candidates, "applies_to")
+            outcome.errors.extend(errors)
+        offenders, errors = self._filter(rule.compiled["offenders"], applicable, "offenders")
+        outcome.errors.extend(errors)
+        failed = {id(view) for view, _ in errors}
+        outcome.applicable = [view for view in applicable if id(view) not in failed]
+        for view in offenders:
+            try:
+                outcome.offenders.append((view, rule.compiled["observed"].search(view, self.options)))
+            except EVALUATION_ERRORS as error:
+                outcome.errors.append((view, f"observed failed: {error.__class__.__name__}: {error}"))
+        return outcome

@@ -1,0 +1,108 @@
+"""The functions JMESPath rules may call besides the standard library.
+
+They are generic (no control logic lives here): JMESPath has neither variables nor regular expressions, and
+Terraform JSON writes a nested block either as an object or as a list of objects.
+
+    param(name)                      a catalog parameter (e.g. param('min_log_retention_days'))
+    blocks(value)                    a block as a list: null -> [], object -> [object], list -> list
+    missing_keys(object, keys)       the keys whose value is absent, null or an empty string
+    regex_search(pattern, value)     true when value is a string containing a match
+    regex_capture(pattern, value)    the first group of the first match, or null
+    is_reference(value)              true when value is exactly one ${...} expression (known at apply time)
+    find_leaves(strings, key_pattern, value_pattern)
+                                     [{path, value}] of a view's strings (its `strings` field) that match
+                                     value_pattern, or whose key matches key_pattern and that are non-empty
+                                     literals (not ${...} references)
+    invalid_values(object, allowed)  the keys of allowed (key -> list of values) whose value in object is
+                                     not one of them
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache
+from typing import Any
+
+from jmespath import functions
+
+from policies.model import is_pure_reference
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def leaves(value: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
+    """(path, key, value) of every scalar under value; key is "" for list items. Skips "//" metadata."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "//":
+                continue
+            child = f"{path}.{key}" if path else str(key)
+            if isinstance(item, (dict, list)):
+                yield from leaves(item, child)
+            else:
+                yield child, str(key), item
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            child = f"{path}[{index}]"
+            if isinstance(item, (dict, list)):
+                yield from leaves(item, child)
+            else:
+                yield child, "", item
+
+
+@lru_cache(maxsize=64)
+def _key_matcher(pattern: str) -> Callable[[str], bool]:
+    """Whether a key matches; keys repeat across every block (tags, Name, ...), so answers are cached."""
+    search = _compiled(pattern).search
+    return lru_cache(maxsize=4096)(lambda key: search(key) is not None)
+
+
+class PolicyFunctions(functions.Functions):
+    def __init__(self, parameters: Mapping[str, Any]):
+        super().__init__()
+        self._parameters = parameters
+
+    @functions.signature({"types": ["string"]})
+    def _func_param(self, name):
+        if name not in self._parameters:
+            raise KeyError(f"unknown catalog parameter {name!r}")
+        return self._parameters[name]
+
+    @functions.signature({"types": []})
+    def _func_blocks(self, value):
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
+
+    @functions.signature({"types": ["object", "null"]}, {"types": ["array"]})
+    def _func_missing_keys(self, mapping, keys):
+        mapping = mapping or {}
+        return [key for key in keys if mapping.get(key) in (None, "")]
+
+    @functions.signature({"types": ["string"]}, {"types": []})
+    def _func_regex_search(self, pattern, value):
+        return isinstance(value, str) and _compiled(pattern).search(value) is not None
+
+    @functions.signature({"types": ["string"]}, {"types": []})
+    def _func_regex_capture(self, pattern, value):
+        match = _compiled(pattern).search(value) if isinstance(value, str) else None
+        return match.group(1) if match else None
+
+    @functions.signature({"types": []})
+    def _func_is_reference(self, value):
+        return is_pure_reference(value)
+
+    @functions.signature({"types": ["array"]}, {"types": ["string"]}, {"types": ["string"]})
+    def _func_find_leaves(self, strings, key_pattern, value_pattern):
+        key_matches, value_search = _key_matcher(key_pattern), _compiled(value_pattern).search
+        return [{"path": path, "value": text} for path, key, text in strings
+                if value_search(text) or (key and key_matches(key) and text.strip() and not is_pure_reference(text))]
+
+    @functions.signature({"types": ["object", "null"]}, {"types": ["object"]})
+    def _func_invalid_values(self, mapping, allowed):
+        mapping = mapping or {}
+        return [key for key, values in allowed.items() if mapping.get(key) not in values]

@@ -1,0 +1,148 @@
+"""``results.sarif``: the findings as SARIF 2.1.0, for code-scanning tools and audit evidence stores.
+
+One rule per control (its PCI DSS v4.0 requirement ids in ``properties``), one result per finding:
+noncompliant and could-not-check rows as errors, excepted rows with an accepted external suppression that
+carries the register's justification, approver and expiry. Locations name the ``cdk.tf.json`` by a
+relative URI (relative to the repository when the synth lies inside it, else to the synth directory),
+the line of the resource block when the file is pretty-printed, and the construct path as a logical
+location.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+from policies.model import STACK_FILE
+from policies.reports.context import ReportContext
+from policies.reports.posture import ERROR, EXCEPTED, FAILING, NON_COMPLIANT
+from policies.reports.provenance import repository_path
+
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+# GitHub code scanning ranks findings by this property (0-10).
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
+_BLOCK = re.compile(r'^(\s*)"((?:[^"\\]|\\.)*)": \{\s*$')
+
+
+def block_lines(text: str) -> dict[tuple[str, str, str], int]:
+    """(resource|data, type, name) -> 1-based line where that block opens, for pretty-printed JSON."""
+    lines: dict[tuple[str, str, str], int] = {}
+    stack: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _BLOCK.match(line)
+        if not match:
+            continue
+        indent = len(match.group(1))
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        stack.append((indent, match.group(2)))
+        if len(stack) == 3 and stack[0][1] in ("resource", "data"):
+            lines.setdefault((stack[0][1], stack[1][1], stack[2][1]), number)
+    return lines
+
+
+def _base(synth_dir: Path) -> tuple[str, str, str]:
+    """(uriBaseId, base URI, prefix of a stack file's relative URI)."""
+    inside = repository_path(synth_dir)
+    if inside is not None:
+        root = Path(synth_dir).resolve()
+        for _ in Path(inside).parts:
+            root = root.parent
+        return "%SRCROOT%", root.as_uri() + "/", "" if inside == "." else inside + "/"
+    return "SYNTHDIR", Path(synth_dir).resolve().as_uri() + "/", ""
+
+
+def _rule(control: dict[str, Any]) -> dict[str, Any]:
+    requirements = control["requirements"]
+    return {
+        "id": control["id"],
+        "name": re.sub(r"[^A-Za-z0-9]", "", control["id"].title()),
+        "shortDescription": {"text": control["title"]},
+        "fullDescription": {"text": f"{control['title']} (PCI DSS v4.0 {', '.join(requirements)})."},
+        "help": {"text": control["remediation"]},
+        "defaultConfiguration": {"level": "error"},
+        "properties": {
+            "pci-dss-v4.0-requirements": requirements,
+            "severity": control["severity"],
+            "security-severity": SECURITY_SEVERITY[control["severity"]],
+            "tags": ["security", "compliance", "PCI-DSS-v4.0", *(f"PCI-DSS-v4.0/{r}" for r in requirements)],
+            "checks": control["checks"],
+        },
+    }
+
+
+def render_sarif(context: ReportContext) -> dict[str, Any]:
+    posture, run = context.posture, context.posture.run
+    base_id, base_uri, prefix = _base(context.synth_dir)
+    artifacts, artifact_index, lines = [], {}, {}
+    for index, entry in enumerate(context.document["inputs"]):
+        uri = f"{prefix}stacks/{entry['stack']}/{STACK_FILE}"
+        path = context.synth_dir / "stacks" / entry["stack"] / STACK_FILE
+        artifact_index[entry["stack"]] = index
+        artifacts.append({"location": {"uri": uri, "uriBaseId": base_id}, "hashes": {"sha-256": entry["sha256"]},
+                          "roles": ["analysisTarget"]})
+        try:
+            lines[entry["stack"]] = block_lines(path.read_text())
+        except OSError:
+            lines[entry["stack"]] = {}
+    rule_index = {view.id: index for index, view in enumerate(posture.controls)}
+    results = []
+    for finding in posture.findings():
+        if finding.verdict not in (*FAILING, EXCEPTED):
+            continue
+        resource = finding.resource
+        result: dict[str, Any] = {
+            "ruleId": finding.row["control"], "ruleIndex": rule_index[finding.row["control"]],
+            "kind": "fail", "level": "error", "message": {"text": finding.summary()},
+            "properties": {"verdict": finding.verdict, "environment": finding.environment_label,
+                           "requirements": finding.row["requirements"], "layers": finding.row["layers"],
+                           "evidence": finding.row["evidence"]},
+        }
+        if resource is not None:
+            kind = "data" if resource["address"].split(":", 1)[1].startswith("data.") else "resource"
+            index = artifact_index[resource["stack"]]
+            location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {
+                **artifacts[index]["location"], "index": index}},
+                "logicalLocations": [{"name": f"{resource['type']}.{resource['name']}",
+                                      "fullyQualifiedName": resource["construct_path"],
+                                      "decoratedName": resource["address"], "kind": "resource"}]}
+            line = lines[resource["stack"]].get((kind, resource["type"], resource["name"]))
+            if line is not None:
+                location["physicalLocation"]["region"] = {"startLine": line}
+            result["locations"] = [location]
+            result["partialFingerprints"] = {"controlResource/v1": hashlib.sha256(
+                f"{finding.row['control']}|{resource['address']}".encode()).hexdigest()}
+        if finding.verdict == EXCEPTED and finding.register_entry is not None:
+            entry = finding.register_entry.entry
+            result["suppressions"] = [{
+                "kind": "external", "status": "accepted",
+                "justification": f"{entry['justification']} (approved by {entry['approver']}; expires "
+                                 f"{entry['expires']})",
+                "properties": {"approver": entry["approver"], "expires": entry["expires"],
+                               "reference": entry["reference"], "register": "policies/exceptions.yaml"}}]
+        results.append(result)
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "payments-policy-gate",
+                "fullName": f"PCI DSS v4.0 policy gate ({run['tool']})",
+                "rules": [_rule(view.control) for view in posture.controls],
+                "properties": {"versions": run["versions"], "catalog": run["configuration"]["catalog"]},
+            }},
+            "invocations": [{"executionSuccessful": True, "exitCode": run["exit_code"],
+                             "startTimeUtc": run["started_at"], "endTimeUtc": run["finished_at"]}],
+            "originalUriBaseIds": {base_id: {"uri": base_uri}},
+            "artifacts": artifacts,
+            "results": results,
+            "automationDetails": {"id": f"payments-policy-gate/{run['started_at']}"},
+            "columnKind": "unicodeCodePoints",
+            "properties": {"outcome": run["outcome"], "gitCommit": context.revision.commit,
+                           "gitDirty": context.revision.dirty, "environments": posture.environments,
+                           "verdicts": {v: sum(1 for f in posture.findings() if f.verdict == v)
+                                        for v in (NON_COMPLIANT, ERROR, EXCEPTED)}},
+        }],
+    }

@@ -1,0 +1,112 @@
+"""The catalog is the single source of truth: it validates, and every layer and parameter agrees with it."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app import config
+from app.aspects.tagging import TAGGABLE_TYPES_FILE
+from policies.catalog import CATALOG_FILE, REPO_ROOT, CatalogError, default_catalog, parse_catalog
+from policies.checkov_layer import CHECKS_DIR
+
+CATALOG = default_catalog()
+
+
+def custom_python_checks() -> dict[str, tuple[str, set[str]]]:
+    """check id -> (file, supported resource types), importing each check module as checkov would."""
+    found = {}
+    for path in sorted(CHECKS_DIR.glob("pci_*.py")):
+        spec = importlib.util.spec_from_file_location(f"catalog_test_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        found[module.check.id] = (path.name, set(module.check.supported_resources))
+    return found
+
+
+def custom_graph_checks() -> dict[str, tuple[str, set[str]]]:
+    found = {}
+    for path in sorted(CHECKS_DIR.glob("*.yaml")):
+        check = yaml.safe_load(path.read_text())
+        [target] = [c["value"] for c in check["definition"]["and"] if c.get("cond_type") == "filter"]
+        found[check["metadata"]["id"]] = (path.name, set(target))
+    return found
+
+
+def test_the_catalog_loads_with_every_control_complete():
+    assert len(CATALOG.controls) >= 40
+    for control in CATALOG.controls:
+        assert control.requirements and control.mutations and control.remediation and control.rationale
+
+
+def test_custom_checks_are_exactly_those_of_the_catalog_with_the_declared_types():
+    declared = {check: set(control.layers.checkov_types(check)) for control in CATALOG.controls
+                for check in control.layers.checkov_ids if "_PCI_" in check}
+    implemented = {**custom_python_checks(), **custom_graph_checks()}
+    assert set(implemented) == set(declared)
+    assert {check: types for check, (_, types) in implemented.items()} == declared
+
+
+def test_every_custom_check_is_named_after_its_control():
+    for check_id, (filename, _) in custom_graph_checks().items():
+        control = CATALOG.control_of_check(check_id)
+        assert yaml.safe_load((CHECKS_DIR / filename).read_text())["metadata"]["name"].startswith(f"{control.id}: ")
+
+
+def test_curated_built_in_checks_exist_and_support_the_declared_types():
+    from checkov.common.checks_infra.registry import get_graph_checks_registry
+    from checkov.terraform.checks.data.registry import data_registry
+    from checkov.terraform.checks.resource.registry import resource_registry
+
+    supported: dict[str, set[str]] = {}
+    for registry, prefix in ((resource_registry, ""), (data_registry, "data.")):
+        for resource_type, checks in registry.checks.items():
+            for check in checks:
+                supported.setdefault(check.id, set()).add(prefix + resource_type)
+    graph = get_graph_checks_registry("terraform")
+    graph.load_checks()
+    for check in graph.checks:
+        supported.setdefault(check.id, set()).update(check.resource_types)
+    for control in CATALOG.controls:
+        for check_id, types in control.layers.checkov:
+            if "_PCI_" not in check_id:
+                assert set(types) <= supported.get(check_id, set()), (control.id, check_id)
+
+
+def test_parameters_agree_with_the_app_configuration():
+    assert tuple(CATALOG.parameter("required_tags")) == config.REQUIRED_TAGS
+    assert CATALOG.parameter("tag_values") == {"Environment": list(config.KNOWN_ENVIRONMENTS),
+                                               "DataClassification": list(config.DATA_CLASSIFICATIONS),
+                                               "PciScope": list(config.PCI_SCOPES)}
+    assert CATALOG.parameter("min_log_retention_days") == min(config.LOG_RETENTION_DAYS)
+    assert set(CATALOG.parameter("non_production_environments")) < set(config.KNOWN_ENVIRONMENTS)
+    assert (REPO_ROOT / CATALOG.parameter("taggable_resource_types_file")).resolve() == TAGGABLE_TYPES_FILE
+
+
+def raw_catalog() -> dict:
+    return yaml.safe_load(CATALOG_FILE.read_text())
+
+
+@pytest.mark.parametrize(("damage", "problem"), [
+    (lambda raw: raw["controls"].append(copy.deepcopy(raw["controls"][0])), "control PCI-ENC-001 is already used"),
+    (lambda raw: raw["controls"][0].update(layers={"aspect": ["rds_cluster_storage_encrypted_with_cmk"]}),
+     "no post-synth layer"),
+    (lambda raw: raw["controls"][0].update(mutations=[]), "every control needs a mutation"),
+    (lambda raw: raw["controls"][0].update(requirements=["three point five"]), "requirements[0]"),
+    (lambda raw: raw["controls"][0].update(severity="dire"), "severity"),
+    (lambda raw: raw["controls"][0].update(owner="me"), "no such field"),
+    (lambda raw: raw["controls"][1]["layers"]["checkov"].update(CKV_PCI_001=["aws_rds_cluster"]),
+     "checkov check CKV_PCI_001 is already used by PCI-ENC-001"),
+    (lambda raw: raw["controls"][0]["mutations"][0]["edits"][0]["ops"][0].update(op="explode"), "op is one of"),
+    (lambda raw: raw.update(version=2), "this gate reads version 1"),
+])
+def test_an_invalid_catalog_is_rejected_naming_the_problem(damage, problem):
+    raw = raw_catalog()
+    damage(raw)
+    with pytest.raises(CatalogError) as error:
+        parse_catalog(raw, Path("catalog.yaml"))
+    assert any(problem in line for line in error.value.problems), error.value.problems

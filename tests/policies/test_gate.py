@@ -1,0 +1,260 @@
+"""The gate command: exit codes, the results document, atomic reports, the exceptions register, baselines."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import jsonschema
+import pytest
+
+from policies import checkov_layer, report
+from policies.cli import EXIT_ERROR, EXIT_NONCOMPLIANT, EXIT_OK, main, run_gate
+from policies.gate import COMPLIANT, EXCEPTED, NON_COMPLIANT
+from policies.register import ExceptionEntry, Register, RegisterError, load_register
+from tests.conftest import REPO_ROOT
+from tests.policies.conftest import evaluate_fixture
+from tests.policies.support import FIXTURES
+
+NONCOMPLIANT_SYNTH = FIXTURES / "PCI-S3-002" / "fail_archive_after_30_days"
+COMPLIANT_SYNTH = FIXTURES / "PCI-S3-002" / "pass_92_days_hot_7_years_kept"
+TODAY = dt.datetime.now(dt.timezone.utc).date()
+
+# The gate's own files plus the auditor reports (policies/reports); report.pdf only with --pdf.
+GATE_OUTPUTS = sorted([report.RESULTS_FILE, report.SUMMARY_FILE, "report.html", "report.md", "results.sarif",
+                       "junit.xml"])
+
+
+def write_register(path, entries=()):
+    path.write_text(json.dumps({"version": 1, "exceptions": list(entries)}))  # JSON is YAML
+    return path
+
+
+@pytest.fixture
+def empty_register(tmp_path):
+    return write_register(tmp_path / "exceptions.yaml")
+
+
+def results(report_dir) -> dict:
+    return json.loads((report_dir / report.RESULTS_FILE).read_text())
+
+
+def test_the_gate_passes_the_real_app(synth_dir, tmp_path):
+    """End to end through the command line, on the session's synth of the real app."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    completed = subprocess.run([sys.executable, "-m", "policies", "gate", "--synth-dir", str(synth_dir),
+                                "--report-dir", str(tmp_path / "reports")],
+                               cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
+    assert completed.returncode == EXIT_OK, completed.stdout[-4000:] + completed.stderr[-4000:]
+    document = results(tmp_path / "reports")
+    jsonschema.validate(document, report.load_schema())
+    scanned = {entry["path"]: entry["sha256"] for entry in document["inputs"]}
+    on_disk = {str(p.resolve()): hashlib.sha256(p.read_bytes()).hexdigest()
+               for p in synth_dir.glob("stacks/*/cdk.tf.json")}
+    assert scanned == on_disk
+    statuses = {control["id"]: control["status"] for control in document["controls"]}
+    assert "FAIL" not in statuses.values() and "NOT_APPLICABLE" not in statuses.values()
+    assert document["summary"]["by_verdict"]["ERROR"] == 0 and document["exceptions"]["problems"] == []
+    excepted = {(r["control"], r["resource"]["address"]) for r in document["results"] if r["verdict"] == EXCEPTED}
+    assert excepted == {(e.control, e.resource) for e in load_register().entries}
+    assert all(r["layers"] for r in document["results"])
+
+
+@pytest.fixture(scope="module")
+def noncompliant_run(tmp_path_factory):
+    """One gate run on a noncompliant fixture synth: (report dir, exit code, summary printed)."""
+    directory = tmp_path_factory.mktemp("noncompliant")
+    register = write_register(directory / "exceptions.yaml")
+    reports = directory / "reports"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = run_gate(NONCOMPLIANT_SYNTH, reports, register_file=register)
+    return reports, code, printed.getvalue()
+
+
+def test_a_noncompliant_synth_exits_1_naming_control_requirement_resource_attribute_and_fix(noncompliant_run):
+    reports, code, summary = noncompliant_run
+    assert code == EXIT_NONCOMPLIANT
+    assert "FAIL PCI-S3-002 (PCI DSS 10.5.1, 3.2.1)" in summary
+    assert "fixture:aws_s3_bucket_lifecycle_configuration.audit-lifecycle (fixture/audit-lifecycle)" in summary
+    assert 'rule[].transition[].days: observed [{"days": 30, "storage_class": "GLACIER"}], expected every' in summary
+    assert "fix: Add an S3BucketLifecycleConfiguration" in summary
+    document = results(reports)
+    jsonschema.validate(document, report.load_schema())
+    assert document["run"]["exit_code"] == EXIT_NONCOMPLIANT and document["run"]["outcome"] == "FAIL"
+    [row] = [r for r in document["results"] if r["control"] == "PCI-S3-002" and r["verdict"] == NON_COMPLIANT]
+    assert row["resource"]["construct_path"] == "fixture/audit-lifecycle"
+    assert row["layers"] == ["checkov", "jmespath"]
+    assert {e["check"] for e in row["evidence"] if e["verdict"] == NON_COMPLIANT} == {"CKV_PCI_013",
+                                                                                         "s3-lifecycle-hot-tier"}
+    assert sorted(p.name for p in reports.iterdir()) == GATE_OUTPUTS
+
+
+def test_a_baseline_reports_new_and_resolved_failures(noncompliant_run, tmp_path, empty_register):
+    baseline = results(noncompliant_run[0])
+    fixed = {"control": "PCI-OLD-999", "resource": "gone:aws_s3_bucket.old"}
+    baseline["results"].append({**baseline["results"][0], "control": fixed["control"], "verdict": NON_COMPLIANT,
+                                "resource": {**baseline["results"][0]["resource"], "address": fixed["resource"]}})
+    # A baseline from an older catalog lists the controls it had, including this one since retired.
+    baseline["controls"].append({**baseline["controls"][0], "id": fixed["control"]})
+    (tmp_path / "baseline.json").write_text(json.dumps(baseline))
+    assert run_gate(NONCOMPLIANT_SYNTH, tmp_path / "reports", baseline=tmp_path / "baseline.json",
+                    register_file=empty_register) == EXIT_NONCOMPLIANT
+    comparison = results(tmp_path / "reports")["comparison"]
+    assert comparison["resolved"] == [fixed] and comparison["new_failures"] == []
+    jsonschema.validate(results(tmp_path / "reports"), report.load_schema())
+
+
+def copy_fixture(tmp_path, source=COMPLIANT_SYNTH):
+    target = tmp_path / "synth"
+    shutil.copytree(source, target)
+    return target
+
+
+@pytest.mark.parametrize("damage", ["missing", "empty", "malformed", "not-an-object", "modules", "manifest"])
+def test_unusable_input_exits_2_and_writes_nothing(damage, tmp_path, empty_register, capsys):
+    synth = copy_fixture(tmp_path)
+    stack_file = next(synth.glob("stacks/*/cdk.tf.json"))
+    if damage == "missing":
+        shutil.rmtree(synth)
+    elif damage == "empty":
+        shutil.rmtree(synth / "stacks")
+    elif damage == "malformed":
+        stack_file.write_text('{"resource": {')
+    elif damage == "not-an-object":
+        stack_file.write_text("[]")
+    elif damage == "modules":
+        stack_file.write_text(json.dumps({"module": {"vpc": {"source": "./vpc"}}}))
+    else:
+        (synth / "manifest.json").write_text(json.dumps({"stacks": {"other": {
+            "synthesizedStackPath": "stacks/other/cdk.tf.json"}}}))
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / report.RESULTS_FILE).write_text("previous")
+    assert run_gate(synth, reports, register_file=empty_register) == EXIT_ERROR
+    assert "nothing written" in capsys.readouterr().err
+    assert [p.name for p in reports.iterdir()] == [report.RESULTS_FILE]
+    assert (reports / report.RESULTS_FILE).read_text() == "previous"
+
+
+def test_checkov_missing_or_crashing_exits_2(tmp_path, empty_register, monkeypatch, capsys):
+    synth = copy_fixture(tmp_path)
+    monkeypatch.setattr(checkov_layer.sys, "executable", shutil.which("python3") or "/usr/bin/python3")
+    assert run_gate(synth, tmp_path / "reports", register_file=empty_register) == EXIT_ERROR
+    assert "checkov is not installed" in capsys.readouterr().err
+    crashing = tmp_path / "crashing-python"
+    crashing.write_text("#!/bin/sh\necho 'Traceback: boom' >&2\nexit 3\n")
+    crashing.chmod(0o755)
+    monkeypatch.setattr(checkov_layer.sys, "executable", str(crashing))
+    assert run_gate(synth, tmp_path / "reports", register_file=empty_register) == EXIT_ERROR
+    assert "checkov exited with 3" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("pci_zz_broken.py", "this is not python("),
+    ("pci_zz_broken.yaml", "metadata: {id: CKV2_PCI_999, name: incomplete}\ndefinition: {cond_type: filter}\n"),
+])
+def test_a_custom_check_checkov_cannot_load_is_a_tooling_error(name, text, tmp_path, monkeypatch):
+    """checkov logs such a check and carries on without it; the gate must not."""
+    checks = tmp_path / "checks"
+    shutil.copytree(checkov_layer.CHECKS_DIR, checks)
+    (checks / name).write_text(text)
+    monkeypatch.setattr(checkov_layer, "CHECKS_DIR", checks)
+    with pytest.raises(checkov_layer.ToolError, match="could not load a custom check"):
+        checkov_layer.run_checkov(list(COMPLIANT_SYNTH.glob("stacks/*/cdk.tf.json")), ["CKV_PCI_012"])
+
+
+def test_an_unreadable_register_or_bad_usage_exits_2(tmp_path):
+    register = tmp_path / "exceptions.yaml"
+    register.write_text("exceptions: [unclosed")
+    assert run_gate(COMPLIANT_SYNTH, tmp_path / "reports", register_file=register) == EXIT_ERROR
+    register.write_text("version: 1\nexceptions:\n  - control: PCI-S3-002\n    waiver: yes\n")
+    with pytest.raises(RegisterError, match="unknown field"):
+        load_register(register)
+    assert main(["gate", "--no-such-option"]) == EXIT_ERROR
+    assert main([]) == EXIT_ERROR
+
+
+def entry(**fields) -> dict:
+    base = {"control": "PCI-S3-002", "resource": "fixture:aws_s3_bucket_lifecycle_configuration.audit-lifecycle",
+            "justification": "Archive tier moves early only for this test bucket, compensated by replication.",
+            "approver": "Security lead", "expires": (TODAY + dt.timedelta(days=30)).isoformat()}
+    return {**base, **fields}
+
+
+def register_of(tmp_path, *entries) -> Register:
+    return load_register(write_register(tmp_path / "register.yaml", entries))
+
+
+@pytest.fixture
+def noncompliant_fixture(fixture_stacks):
+    return fixture_stacks["PCI-S3-002/fail_archive_after_30_days"]
+
+
+def test_a_valid_exception_reports_the_finding_as_excepted(tmp_path, policies, noncompliant_fixture, fixture_records):
+    evaluation = evaluate_fixture(policies, noncompliant_fixture, fixture_records, register_of(tmp_path, entry()))
+    control = evaluation.catalog.control("PCI-S3-002")
+    [row] = [r for r in evaluation.rows_of(control.id) if r.raw_verdict != COMPLIANT]
+    assert row.verdict == EXCEPTED and row.exception.approver == "Security lead"
+    assert evaluation.control_status(control) == EXCEPTED and evaluation.register_problems == []
+
+
+@pytest.mark.parametrize(("fields", "problem"), [
+    ({"justification": "because"}, "justification is missing or shorter"),
+    ({"approver": ""}, "approver is missing"),
+    ({"expires": (TODAY - dt.timedelta(days=1)).isoformat()}, "expired on"),
+    ({"expires": "soon"}, "expires is missing or not a date"),
+    ({"control": "PCI-NOPE-001"}, "is not in the catalog"),
+    ({"resource": "fixture:aws_s3_bucket.audit"}, "matches a COMPLIANT finding"),
+    ({"resource": "elsewhere:aws_s3_bucket.gone"}, "matches no finding"),
+])
+def test_an_invalid_or_stale_exception_fails_the_gate(fields, problem, tmp_path, policies, noncompliant_fixture,
+                                                      fixture_records):
+    evaluation = evaluate_fixture(policies, noncompliant_fixture, fixture_records,
+                                  register_of(tmp_path, entry(**fields)))
+    [found] = evaluation.register_problems
+    assert any(problem in text for text in found.problems), found.problems
+    assert evaluation.failed
+    assert all(row.exception is None for row in evaluation.rows)
+
+
+def test_a_duplicate_exception_fails_the_gate(tmp_path, policies, noncompliant_fixture, fixture_records):
+    evaluation = evaluate_fixture(policies, noncompliant_fixture, fixture_records,
+                                  register_of(tmp_path, entry(), entry()))
+    [duplicate] = evaluation.register_problems
+    assert duplicate.entry.index == 1 and "duplicates an earlier entry" in duplicate.problems[0]
+
+
+def test_exception_dates_must_be_real_dates(tmp_path):
+    register = tmp_path / "register.yaml"
+    register.write_text(textwrap.dedent("""\
+        version: 1
+        exceptions:
+          - {control: PCI-S3-002, resource: a, justification: x, approver: y, expires: 2030-02-30}
+        """))
+    with pytest.raises(RegisterError):
+        load_register(register)
+
+
+def test_the_results_schema_rejects_what_it_does_not_describe(noncompliant_run):
+    document = results(noncompliant_run[0])
+    for damage in ({"schema_version": "0.9"}, {"results": [{"control": "PCI-S3-002"}]},
+                   {"run": {**document["run"], "exit_code": 2}}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**document, **damage}, report.load_schema())
+
+
+def test_exception_entries_are_read_as_written(tmp_path):
+    [read] = register_of(tmp_path, entry(reference="RISK-42")).entries
+    assert read == ExceptionEntry(index=0, control="PCI-S3-002", resource=entry()["resource"],
+                                  justification=entry()["justification"], approver="Security lead",
+                                  expires=TODAY + dt.timedelta(days=30), reference="RISK-42")
