@@ -33,7 +33,7 @@ $(VENV_STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing the locked dependencies into $(VENV) (first run: about 2 minutes)"
 	@PIP_EXTRA_INDEX_URL= $(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
-	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
+	@PIP_EXTRA_INDEX_URL= $(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
 	@touch $@
 
 venv: $(VENV_STAMP)

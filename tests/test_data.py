@@ -100,6 +100,10 @@ def test_aurora_admits_postgres_only_from_client_security_groups(synth, configs,
         expected.add(f"payments-{env}-customer-db-migration")
     assert clients == expected
     assert data.by_ref(aurora_sg).body["egress"] == []
+    egress = [r.body for r in data.resources("aws_vpc_security_group_egress_rule")
+              if r.body.get("referenced_security_group_id") == aurora_sg]
+    assert {r["security_group_id"] for r in egress} == {r["referenced_security_group_id"] for r in to_aurora}
+    assert all((r["from_port"], r["to_port"]) == (5432, 5432) for r in egress)
 
 
 def test_transactions_table_has_pitr_cmk_and_the_query_indexes(synth, configs, env):

@@ -22,6 +22,7 @@ from cdktf_cdktf_provider_aws.rds_cluster_parameter_group import (
     RdsClusterParameterGroupParameter,
 )
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
@@ -54,7 +55,7 @@ class AuroraPostgres(Construct):
         super().__init__(scope, id_)
         identifier = f"{name_prefix}-customers"
         self.identifier = identifier
-        # Clients are admitted by the owner of the client security group (see allow_clients), never by CIDR.
+        # Clients are admitted by the owner of the client security group (see admit_client), never by CIDR.
         self.security_group = SecurityGroup(
             self,
             "sg",
@@ -206,7 +207,19 @@ class AuroraPostgres(Construct):
         )
         self.master_secret_arn: str = self.cluster.master_user_secret.get(0).secret_arn
 
-    def allow_clients(self, name: str, client_security_group_id: str, description: str) -> None:
+    def admit_client(self, name: str, client_security_group_id: str, description: str) -> None:
+        """PostgreSQL from one client security group: its egress to Aurora and Aurora's ingress from it."""
+        VpcSecurityGroupEgressRule(
+            self,
+            f"egress-{name}",
+            security_group_id=client_security_group_id,
+            referenced_security_group_id=self.security_group.id,
+            ip_protocol="tcp",
+            from_port=POSTGRES_PORT,
+            to_port=POSTGRES_PORT,
+            description="PostgreSQL to Aurora",
+            tags={"Name": f"{name}-to-{self.identifier}"},
+        )
         VpcSecurityGroupIngressRule(
             self,
             f"ingress-{name}",

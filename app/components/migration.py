@@ -19,7 +19,7 @@ from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
 
-from app.components.aurora import POSTGRES_PORT, AuroraPostgres
+from app.components.aurora import AuroraPostgres
 from app.components.iam import policy_document, service_trust_policy, statement
 from app.config import MigrationConfig
 
@@ -91,17 +91,7 @@ class CustomerDatabaseMigration(Construct):
                 to_port=source.port,
                 description="PostgreSQL to the on-prem source over the VPN",
             )
-        VpcSecurityGroupEgressRule(
-            self,
-            "to-aurora",
-            security_group_id=self.security_group.id,
-            referenced_security_group_id=aurora.security_group.id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="PostgreSQL to Aurora",
-        )
-        aurora.allow_clients("dms", self.security_group.id, "DMS replication instance (migration only)")
+        aurora.admit_client("dms", self.security_group.id, "DMS replication instance (migration only)")
         self.instance = DmsReplicationInstance(
             self,
             "instance",

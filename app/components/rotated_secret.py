@@ -101,16 +101,6 @@ class RotatedDatabaseSecret(Construct):
         )
         VpcSecurityGroupEgressRule(
             self,
-            "rotation-to-aurora",
-            security_group_id=self.security_group.id,
-            referenced_security_group_id=aurora.security_group.id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="PostgreSQL to Aurora",
-        )
-        VpcSecurityGroupEgressRule(
-            self,
             "rotation-to-endpoints",
             security_group_id=self.security_group.id,
             cidr_ipv4=vpc_cidr,
@@ -119,7 +109,7 @@ class RotatedDatabaseSecret(Construct):
             to_port=443,
             description="HTTPS to the VPC interface endpoints",
         )
-        aurora.allow_clients("secret-rotation", self.security_group.id, "Secret rotation Lambda")
+        aurora.admit_client("secret-rotation", self.security_group.id, "Secret rotation Lambda")
 
         self.rotation = SecureFunction(
             self,

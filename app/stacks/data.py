@@ -4,7 +4,6 @@ application secret and (while the migration is on) DMS replication from on-prem.
 from __future__ import annotations
 
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
-from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
 
 from app.components.aurora import POSTGRES_PORT, AuroraPostgres
@@ -55,17 +54,7 @@ class DataStack(PaymentsStack):
             description="Workloads allowed to reach Aurora PostgreSQL",
             tags={"Name": f"{self.name_prefix}-aurora-clients"},
         )
-        VpcSecurityGroupEgressRule(
-            self,
-            "database-clients-to-aurora",
-            security_group_id=self.database_clients.id,
-            referenced_security_group_id=self.aurora.security_group.id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="PostgreSQL to Aurora",
-        )
-        self.aurora.allow_clients("compute", self.database_clients.id, "Compute tier (payment functions)")
+        self.aurora.admit_client("compute", self.database_clients.id, "Compute tier (payment functions)")
 
         self.tables = TransactionTables(
             self, "tables", config=data.dynamodb, name_prefix=self.name_prefix, key_arn=key("dynamodb").arn
