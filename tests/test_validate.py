@@ -10,10 +10,13 @@ from tools.validate_stacks import validate_all
 
 
 def test_every_stack_of_every_environment_validates(synth_dir, terraform):
-    results = validate_all(synth_dir)
+    results = validate_all(synth_dir, use_cache=False)
     assert len(results) == len(list(synth_dir.glob("stacks/*/cdk.tf.json")))
     assert {r.stack.split("-")[1] for r in results} == {"dev", "staging", "prod"}
     assert [(r.stack, r.diagnostics) for r in results if not r.valid] == []
+    assert not any(r.cached for r in results)
+    again = validate_all(synth_dir)
+    assert all(r.valid and r.cached for r in again), "unchanged stacks must not be validated twice"
 
 
 def test_an_invalid_stack_fails_validation_with_its_diagnostic(synth_dir, tmp_path, terraform, capsys):

@@ -6,7 +6,8 @@ Providers are installed once: a single `terraform init` in a shared working dire
 ``required_providers`` are the union of every stack's, whose data directory (TF_DATA_DIR) and dependency
 lock file every stack then reuses, so stacks are validated in parallel with no per-stack init (and no
 concurrent writes to the plugin cache, which terraform does not make safe). A stack whose ``cdk.tf.json`` is unchanged
-since its last successful validation is not validated again (the stamp lives next to it).
+since its last successful validation is not validated again: the stamps (named by the sha256 of the stack's JSON
+and of the shared lock file) live in .terraform-cli/validated/, outside the synth directory every synth replaces.
 
 Exit codes: 0 every stack valid; 1 at least one stack invalid; 2 no stacks found or terraform unavailable.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from tools import terraform_cli
 
-STAMP = ".validated.sha256"
+STAMPS = terraform_cli.CLI_DIR / "validated"
 
 
 @dataclass(frozen=True)
@@ -87,25 +88,27 @@ def install_providers(stacks: list[Path], env: dict[str, str], workdir: Path = t
     return workdir
 
 
-def validate_stack(stack_dir: Path, shared: Path, env: dict[str, str]) -> StackResult:
+def validate_stack(stack_dir: Path, shared: Path, env: dict[str, str], use_cache: bool = True) -> StackResult:
     started = time.monotonic()
-    digest = hashlib.sha256((stack_dir / "cdk.tf.json").read_bytes()).hexdigest()
-    stamp = stack_dir / STAMP
-    if stamp.exists() and stamp.read_text() == digest:
+    lock = shared / ".terraform.lock.hcl"
+    shutil.copyfile(lock, stack_dir / ".terraform.lock.hcl")
+    # Validity depends only on the stack's JSON and the providers locked: identical content validated once.
+    stamp = STAMPS / hashlib.sha256((stack_dir / "cdk.tf.json").read_bytes() + lock.read_bytes()).hexdigest()
+    if use_cache and stamp.exists():
         return StackResult(stack_dir.name, True, True, time.monotonic() - started, ())
-    shutil.copyfile(shared / ".terraform.lock.hcl", stack_dir / ".terraform.lock.hcl")
     check = terraform_cli.run(
         ["validate", "-json", "-no-color"], stack_dir, {**env, "TF_DATA_DIR": str(shared / ".terraform")}
     )
     valid = check.returncode == 0
     if valid:
-        stamp.write_text(digest)
+        STAMPS.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
     return StackResult(
         stack_dir.name, valid, False, time.monotonic() - started, _diagnostics(check.stdout, check.stderr)
     )
 
 
-def validate_all(synth_dir: Path, jobs: int | None = None) -> list[StackResult]:
+def validate_all(synth_dir: Path, jobs: int | None = None, use_cache: bool = True) -> list[StackResult]:
     stacks = stack_dirs(synth_dir)
     if not stacks:
         raise FileNotFoundError(f"no stacks in {synth_dir}/stacks/*/cdk.tf.json: run `make synth` first")
@@ -113,16 +116,17 @@ def validate_all(synth_dir: Path, jobs: int | None = None) -> list[StackResult]:
     env = terraform_cli.terraform_env(terraform_cli.write_cli_config())
     shared = install_providers(stacks, env)
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
-        return list(pool.map(lambda d: validate_stack(d, shared, env), stacks))
+        return list(pool.map(lambda d: validate_stack(d, shared, env, use_cache), stacks))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("synth_dir", nargs="?", type=Path, default=Path("cdktf.out"))
+    parser.add_argument("--no-cache", action="store_true", help="validate every stack, even unchanged ones")
     parser.add_argument("--jobs", type=int, default=None, help="stacks validated in parallel (default: CPUs)")
     args = parser.parse_args(argv)
     try:
-        results = validate_all(args.synth_dir, args.jobs)
+        results = validate_all(args.synth_dir, args.jobs, use_cache=not args.no_cache)
     except (FileNotFoundError, ValueError, terraform_cli.TerraformUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
