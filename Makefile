@@ -81,3 +81,12 @@ shift: $(VENV_STAMP)
 # Benchmarks (bench/bench.py): prints a table and writes bench/results.json; takes ~10 minutes.
 bench: $(VENV_STAMP)
 	$(PY) bench/bench.py $(BENCH_ARGS)
+
+# Deploy rehearsal (README "Deploy rehearsal"): the gated stacks of REHEARSE_ENV applied unchanged to the moto
+# emulator on loopback, smoke-checked, planned again for drift, destroyed and checked for leftovers. The S3
+# backend by default, so that encrypted remote state and locking are rehearsed too.
+REHEARSE_ENV ?= dev
+REHEARSE_BACKEND ?= s3
+.PHONY: rehearse
+rehearse: compliance
+	$(PY) -m tools.rehearse --env $(REHEARSE_ENV) --synth-dir $(SYNTH_DIR) --backend $(REHEARSE_BACKEND)

@@ -127,3 +127,13 @@ def test_make_synth_is_up_to_date_until_an_input_changes(synth_dir):
     # ...and out of date as soon as any input (app code, config, lambda code) is newer.
     for changed in ("app/config.py", "app/environments/prod.yaml", "cdktf.json"):
         assert make_question(f"SYNTH_DIR={synth_dir}", "--what-if", changed, "synth") == 1, changed
+
+
+def test_no_security_group_mixes_inline_rules_with_rule_resources(synth):
+    """Inline ingress/egress lists and separate rule resources on one group overwrite each other on every
+    apply (found by the deploy rehearsal): a group uses one style or the other."""
+    for stack in synth.stacks.values():
+        for kind in ("ingress", "egress"):
+            ruled = {r.body["security_group_id"] for r in stack.resources(f"aws_vpc_security_group_{kind}_rule")}
+            inline = {g.ref() for g in stack.resources("aws_security_group") if kind in g.body}
+            assert not ruled & inline, f"{stack.name}: {sorted(ruled & inline)} mix inline {kind} with rules"

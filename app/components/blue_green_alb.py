@@ -61,7 +61,7 @@ class BlueGreenAlb(Construct):
             "sg",
             vpc_id=vpc_id,
             name=f"{name_prefix}-alb",
-            egress=[],
+            # Egress is managed by separate rules only: an inline egress=[] would fight them on every apply.
             description="Internal ALB: HTTPS from the NLB subnets; HTTPS to on-prem targets",
             tags={"Name": f"{name_prefix}-alb"},
         )

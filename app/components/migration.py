@@ -76,7 +76,7 @@ class CustomerDatabaseMigration(Construct):
             "sg",
             vpc_id=vpc_id,
             name=identifier,
-            egress=[],
+            # Egress is managed by separate rules only: an inline egress=[] would fight them on every apply.
             description="DMS replication instance: PostgreSQL to on-prem (VPN) and to Aurora",
             tags={"Name": identifier},
         )

@@ -78,7 +78,7 @@ def build_payment_function(
         f"{slug}-sg",
         vpc_id=network.vpc_id,
         name=function_name,
-        egress=[],
+        # Egress is managed by separate rules only: an inline egress=[] would fight them on every apply.
         description=f"{function_name}: HTTPS to VPC endpoints" + (" and DynamoDB" if uses_dynamodb else ""),
         tags={"Name": function_name},
     )

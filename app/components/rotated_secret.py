@@ -95,7 +95,7 @@ class RotatedDatabaseSecret(Construct):
             "rotation-sg",
             vpc_id=vpc_id,
             name=f"{name_prefix}-secret-rotation",
-            egress=[],
+            # Egress is managed by separate rules only: an inline egress=[] would fight them on every apply.
             description="Secret rotation Lambda: PostgreSQL to Aurora, HTTPS to the VPC endpoints",
             tags={"Name": f"{name_prefix}-secret-rotation"},
         )

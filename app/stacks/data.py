@@ -50,7 +50,7 @@ class DataStack(PaymentsStack):
             "database-clients",
             vpc_id=net.vpc.id,
             name=f"{self.name_prefix}-aurora-clients",
-            egress=[],
+            # Egress is managed by separate rules only: an inline egress=[] would fight them on every apply.
             description="Workloads allowed to reach Aurora PostgreSQL",
             tags={"Name": f"{self.name_prefix}-aurora-clients"},
         )

@@ -1,0 +1,259 @@
+"""The deploy rehearsal (tools/rehearse.py). The full six-stack rehearsal runs in CI as `make rehearse`; here the
+machinery is exercised on a small hand-written fixture stack, on the real emulator and terraform."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tools.rehearsal import drift
+from tools.rehearsal.emulator import Emulator, port_open
+from tools.rehearsal.stacks import UsageError, external_references, load_stacks
+from tools.rehearsal.workspace import (
+    OVERRIDE_FILE,
+    LocalBackend,
+    S3Backend,
+    Terraform,
+    override_document,
+    service_for,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_STACK = "payments-dev-fixture"
+GOOD_TABLE, BROKEN_TABLE = "payments-dev-fixture-good", "payments-dev-fixture-broken"
+
+
+def _table(name: str, pitr: bool) -> dict:
+    return {
+        "name": name,
+        "billing_mode": "PAY_PER_REQUEST",
+        "hash_key": "id",
+        "attribute": [{"name": "id", "type": "S"}],
+        "point_in_time_recovery": {"enabled": pitr},
+        "server_side_encryption": {"enabled": True, "kms_key_arn": "${aws_kms_key.dynamodb.arn}"},
+    }
+
+
+def write_fixture(synth_dir: Path) -> Path:
+    """A one-stack synth: a DynamoDB table with PITR and one without (everything else as the checks expect)."""
+    stack_dir = synth_dir / "stacks" / FIXTURE_STACK
+    stack_dir.mkdir(parents=True)
+    document = {
+        "terraform": {
+            "required_providers": {"aws": {"source": "aws", "version": "5.100.0"}},
+            "backend": {"local": {"path": f"../../../.terraform-state/{FIXTURE_STACK}.tfstate"}},
+        },
+        "provider": {"aws": [{"region": "us-east-1"}]},
+        "resource": {
+            "aws_kms_key": {"dynamodb": {"description": "fixture", "deletion_window_in_days": 7}},
+            "aws_kms_alias": {
+                "dynamodb": {"name": "alias/payments-dev/dynamodb", "target_key_id": "${aws_kms_key.dynamodb.id}"}
+            },
+            "aws_dynamodb_table": {"good": _table(GOOD_TABLE, True), "broken": _table(BROKEN_TABLE, False)},
+        },
+    }
+    (stack_dir / "cdk.tf.json").write_text(json.dumps(document, indent=2))
+    manifest = {"stacks": {FIXTURE_STACK: {"workingDirectory": f"stacks/{FIXTURE_STACK}", "dependencies": []}}}
+    (synth_dir / "manifest.json").write_text(json.dumps(manifest))
+    return stack_dir
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+# -- without the emulator ---------------------------------------------------------------------------------------
+
+
+def test_override_binds_provider_backend_and_remote_state_to_the_run(tmp_path):
+    document = {
+        "provider": {"aws": [{"region": "us-east-1"}]},
+        "resource": {"aws_lambda_function": {}, "aws_cloudwatch_log_group": {}, "aws_vpc": {}},
+        "data": {
+            "aws_iam_policy_document": {},
+            "terraform_remote_state": {
+                "ref": {
+                    "backend": "local",
+                    "config": {"path": "../../../.terraform-state/payments-dev-network.tfstate"},
+                }
+            },
+        },
+        "ephemeral": {"aws_secretsmanager_random_password": {}},
+    }
+    override = override_document(document, "payments-dev-compute", "http://127.0.0.1:5555", LocalBackend(tmp_path))
+    [provider] = override["provider"]["aws"]
+    assert provider["endpoints"] == [
+        {s: "http://127.0.0.1:5555" for s in ("ec2", "iam", "lambda", "logs", "secretsmanager", "sts")}
+    ]
+    assert (provider["access_key"], provider["secret_key"]) == ("testing", "testing")
+    assert provider["skip_credentials_validation"] is True and provider["skip_metadata_api_check"] == "true"
+    assert provider["s3_use_path_style"] is True
+    assert "skip_requesting_account_id" not in provider  # see workspace.override_document
+    assert override["terraform"]["backend"] == {"local": {"path": str(tmp_path / "payments-dev-compute.tfstate")}}
+    assert override["data"]["terraform_remote_state"]["ref"] == {
+        "backend": "local",
+        "config": {"path": str(tmp_path / "payments-dev-network.tfstate")},
+    }
+
+
+def test_s3_override_locks_and_encrypts_state_and_reads_remote_state_from_the_bucket():
+    backend = S3Backend("state-bucket", "payments-dev", "us-east-1", "arn:aws:kms:us-east-1:1:key/k", "http://127.0.0.1:1")
+    document = {"data": {"terraform_remote_state": {"ref": {"config": {"path": "x/payments-dev-security.tfstate"}}}}}
+    override = override_document(document, "payments-dev-network", "http://127.0.0.1:1", backend)
+    s3 = override["terraform"]["backend"]["s3"]
+    assert (s3["bucket"], s3["key"], s3["encrypt"], s3["use_lockfile"]) == (
+        "state-bucket", "payments-dev/payments-dev-network.tfstate", True, True
+    )
+    assert s3["kms_key_id"] == backend.kms_key_id and s3["endpoints"]["s3"] == "http://127.0.0.1:1"
+    remote = override["data"]["terraform_remote_state"]["ref"]
+    assert remote["backend"] == "s3" and remote["config"]["key"] == "payments-dev/payments-dev-security.tfstate"
+
+
+def test_a_service_without_a_known_endpoint_is_a_usage_error():
+    with pytest.raises(UsageError, match="aws_bedrock_agent"):
+        service_for("aws_bedrock_agent")
+    assert service_for("aws_cloudwatch_log_group") == "logs"
+    assert service_for("aws_cloudwatch_metric_alarm") == "cloudwatch"
+
+
+def test_every_synthesized_type_of_every_environment_has_an_emulator_endpoint(synth_dir):
+    for stack_file in (synth_dir / "stacks").glob("*/cdk.tf.json"):
+        document = json.loads(stack_file.read_text())
+        for section in ("resource", "data", "ephemeral"):
+            for block_type in document.get(section, {}):
+                if block_type.startswith("aws_"):
+                    service_for(block_type)
+
+
+def test_dev_stacks_apply_in_dependency_order_and_their_external_arns_are_seeded(synth_dir):
+    stacks = load_stacks(synth_dir, "dev")
+    assert [s.name.rsplit("-", 1)[1] for s in stacks] == ["security", "network", "data", "compute", "api", "monitoring"]
+    seed = external_references(stacks)
+    assert len(seed["certificates"]) == 2  # the ALB's and the API domain's, from app/environments/dev.yaml
+    assert [layer.split(":")[6] for layer in seed["layers"]] == ["AWSLambdaPowertoolsPythonV3-python312-arm64"]
+
+
+def _change(actions, before, after, unknown=None, resource_type="aws_kms_key"):
+    return {"mode": "managed", "type": resource_type, "address": f"{resource_type}.x",
+            "change": {"actions": actions, "before": before, "after": after, "after_unknown": unknown or {}}}
+
+
+def test_drift_is_judged_against_the_quirks_and_only_known_values_count():
+    quirks = [drift.Quirk("aws_kms_key", "rotation_period_in_days", "moto returns 0")]
+    plan = {"resource_changes": [
+        _change(["update"], {"rotation_period_in_days": 0, "arn": "a"}, {"rotation_period_in_days": 365, "arn": None},
+                {"arn": True}),
+        _change(["no-op"], {"description": "a"}, {"description": "a"}),
+    ]}
+    verdict = drift.judge(drift.planned_changes(plan), quirks)
+    assert verdict.drift == [] and len(verdict.tolerated) == 1
+    plan["resource_changes"].append(_change(["update"], {"description": "a"}, {"description": "b"}))
+    plan["resource_changes"].append(_change(["create"], None, {"alarm_name": "x"}, resource_type="aws_sns_topic"))
+    verdict = drift.judge(drift.planned_changes(plan), quirks)
+    assert verdict.drift == ["aws_kms_key.x: update (description)", "aws_sns_topic.x: create (the whole resource)"]
+
+
+def test_every_quirk_names_type_attribute_and_reason(tmp_path):
+    assert all(q.reason and q.attribute and q.resource_type.startswith("aws_") for q in drift.load_quirks())
+    incomplete = tmp_path / "quirks.yaml"
+    incomplete.write_text("quirks:\n  - {resource_type: aws_kms_key, attribute: policy}\n")
+    with pytest.raises(ValueError, match="lacks reason"):
+        drift.load_quirks(incomplete)
+
+
+def test_no_synth_is_a_usage_error(tmp_path):
+    from tools.rehearse import main
+
+    assert main(["--synth-dir", str(tmp_path / "missing")]) == 2
+
+
+# -- on the emulator --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rehearsed_fixture(tmp_path, configs, terraform):
+    from tools.rehearse import Rehearsal
+
+    synth_dir = tmp_path / "synth"
+    stack_dir = write_fixture(synth_dir)
+    rehearsal = Rehearsal(load_stacks(synth_dir, "dev"), configs["dev"], "local", tmp_path / "run")
+    return rehearsal, rehearsal.run(), stack_dir
+
+
+def test_smoke_check_fails_for_the_table_without_pitr_and_the_emulator_is_gone(rehearsed_fixture):
+    rehearsal, report, stack_dir = rehearsed_fixture
+    checks = {c.name: c for c in report.checks}
+    assert set(checks) == {"data.dynamodb-pitr", "data.dynamodb-gsis", "data.dynamodb-cmk"}
+    pitr = checks["data.dynamodb-pitr"]
+    assert not pitr.ok
+    assert BROKEN_TABLE in pitr.message and "point-in-time recovery is DISABLED" in pitr.message
+    assert GOOD_TABLE not in pitr.message
+    assert checks["data.dynamodb-gsis"].ok and checks["data.dynamodb-cmk"].ok
+    assert not report.passed and any("smoke checks" in f for f in report.failures)
+    # Everything else of the rehearsal ran and passed: apply, drift plan, destroy, nothing left.
+    phases = {p.name: p for p in report.phases}
+    assert all(phases[name].ok for name in ("apply", "drift plan", "destroy", "leftovers")), report.phases
+    copied = rehearsal.work_dir / FIXTURE_STACK
+    assert (copied / "cdk.tf.json").read_bytes() == (stack_dir / "cdk.tf.json").read_bytes()
+    assert (copied / OVERRIDE_FILE).is_file()
+    assert rehearsal.emulator.process is None
+    assert not pid_alive(rehearsal.emulator.pid) and not port_open(rehearsal.emulator.port)
+
+
+def test_sigterm_stops_the_rehearsal_and_its_emulator(tmp_path, terraform):
+    synth_dir = tmp_path / "synth"
+    write_fixture(synth_dir)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.rehearse", "--synth-dir", str(synth_dir), "--work-dir", str(tmp_path / "run")],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        line = ""
+        while not line.startswith("emulator: pid") and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            assert line or process.poll() is None, "the rehearsal ended before starting the emulator"
+        pid, port = int(line.split()[2]), int(line.rsplit(":", 1)[1])
+        assert pid_alive(pid) and port_open(port)
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=60)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1, output
+    assert "interrupted by SIGTERM" in output
+    assert not pid_alive(pid) and not port_open(port)
+
+
+def test_a_call_that_is_not_for_the_emulator_never_leaves_loopback(tmp_path, terraform):
+    """Should an endpoint ever be missing, the provider's request goes to the dead loopback proxy, not to AWS."""
+    stack, logs = tmp_path / "stack", tmp_path / "logs"
+    stack.mkdir()
+    logs.mkdir()
+    with Emulator(tmp_path, {"certificates": [], "layers": []}, "us-east-1") as emulator:
+        connection = {"access_key": "testing", "secret_key": "testing", "skip_credentials_validation": True,
+                      "max_retries": 1, "endpoints": [{"sts": emulator.endpoint, "iam": emulator.endpoint}]}
+        document = {
+            "terraform": {"required_providers": {"aws": {"source": "aws", "version": "5.100.0"}}},
+            "provider": {"aws": [{"region": "us-east-1", **connection}]},
+            "resource": {"aws_sqs_queue": {"queue": {"name": "payments-dev-nowhere"}}},
+        }
+        (stack / "main.tf.json").write_text(json.dumps(document))
+        runner = Terraform(stack, logs)
+        assert runner.init().ok
+        apply = runner.apply()
+    assert not apply.ok
+    error = " ".join(apply.errors().split())  # terraform wraps long diagnostics
+    assert "sqs.us-east-1.amazonaws.com" in error and "proxyconnect tcp: dial tcp 127.0.0.1:9" in error
+
