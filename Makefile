@@ -13,16 +13,17 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
 VENV_STAMP := $(VENV)/.installed
-# Synth also reads policies/ (the PCI aspect pack takes its metadata from the catalog and allow-list).
-SYNTH_INPUTS := $(shell find app lambda_src policies -type f -not -path '*/__pycache__/*' 2>/dev/null) cdktf.json
-VALIDATE_INPUTS := $(wildcard tools/*.py)
+# Stages are keyed on content by tools/compliance.py (not on mtimes): unchanged inputs reuse the synth, the
+# validation of each stack and the gate's results. FORCE=1 ignores every cache.
+STAGE = $(PY) -m tools.compliance --synth-dir $(SYNTH_DIR) --report-dir $(REPORT_DIR) $(if $(FORCE),--force) \
+	$(if $(TIMINGS),--timings $(TIMINGS))
 
 .PHONY: venv synth validate gate mutate compliance test lint clean taggable-types help shift bench
 
 help:
 	@echo "make compliance   synth (all environments) + terraform validate + PCI policy gate   [default]"
 	@echo "make test         the test suite (as CI runs it)"
-	@echo "make synth        synthesize app into $(SYNTH_DIR)/ (only when app/, lambda_src/ or config changed)"
+	@echo "make synth        synthesize app into $(SYNTH_DIR)/ (only when a file the synth reads changed)"
 	@echo "make validate     terraform init + validate every synthesized stack (offline with a provider mirror)"
 	@echo "make gate         PCI policy gate (checkov + JMESPath + exceptions register) -> $(REPORT_DIR)/"
 	@echo "make mutate       prove every control can fail: break the synth per control, the gate must catch it"
@@ -38,26 +39,20 @@ $(VENV_STAMP): requirements.lock pyproject.toml
 
 venv: $(VENV_STAMP)
 
-$(SYNTH_DIR)/manifest.json: $(SYNTH_INPUTS) $(VENV_STAMP)
-	$(PY) -m app.main --outdir $(SYNTH_DIR)
+synth: $(VENV_STAMP)
+	$(STAGE) --stage synth
 
-synth: $(SYNTH_DIR)/manifest.json
+validate: $(VENV_STAMP)
+	$(STAGE) --stage validate
 
-$(SYNTH_DIR)/.validated: $(SYNTH_DIR)/manifest.json $(VALIDATE_INPUTS)
-	$(PY) -m tools.validate_stacks $(SYNTH_DIR)
-	@touch $@
-
-validate: $(SYNTH_DIR)/.validated
-
-# The gate always runs: its verdict also depends on the policies (catalog, rules, checks, register, expiry
-# dates), not only on the synth.
-gate: synth
-	$(PY) -m policies gate --synth-dir $(SYNTH_DIR) --report-dir $(REPORT_DIR) $(if $(BASELINE),--baseline $(BASELINE)) $(if $(PDF),--pdf)
+gate: $(VENV_STAMP)
+	$(STAGE) --stage gate $(if $(BASELINE),--baseline $(BASELINE)) $(if $(PDF),--pdf)
 
 mutate: synth
 	$(PY) -m policies mutate --synth-dir $(SYNTH_DIR)
 
-compliance: validate gate
+compliance: $(VENV_STAMP)
+	$(STAGE) --stage all $(if $(BASELINE),--baseline $(BASELINE)) $(if $(PDF),--pdf)
 	@echo "compliance: synth, terraform validate and the PCI policy gate passed for every environment ($(SYNTH_DIR)/)"
 
 test: $(VENV_STAMP)
@@ -70,7 +65,7 @@ taggable-types: $(VENV_STAMP)
 	$(PY) -m tools.extract_taggable_types
 
 clean:
-	rm -rf $(SYNTH_DIR) .terraform-cli .pytest_cache .ruff_cache .build
+	rm -rf $(SYNTH_DIR) .cache .terraform-cli .pytest_cache .ruff_cache .build
 	find compliance_reports -mindepth 1 ! -name README.md -delete 2>/dev/null || true
 
 # Blue/green traffic shift, e.g. `make shift ENV=prod GREEN=10` (blue = 100 - GREEN unless BLUE= is given).

@@ -2,11 +2,14 @@
 
 Every figure is the median of >= 3 runs with min and max, measured side by side in one run on this machine:
 
-1. cold `make compliance` (venv present, no cdktf.out/), by stage: synth (with the time spent in the two
-   aspects, measured in-process), terraform validate, checkov, JMESPath engine, the rest of the gate; peak
-   RSS of the synth process;
+1. cold `make compliance` (venv present; no cdktf.out/, no .cache/, no .terraform-cli/), by stage as
+   tools/compliance.py reports them: synth, terraform init + validate and the gate (these two run
+   concurrently), and inside the gate checkov, the JMESPath engine and the reports; the time spent in the
+   two aspects (measured in-process in separate synths) and the peak RSS of a synth process;
 2. warm `make compliance` with nothing changed;
-3. one-file change: a Lambda source file touched;
+3. one-file change: a Lambda source file touched (content unchanged: nothing is redone), then edited (the
+   synth, the validation of the 3 compute stacks and their checkov scan are redone); and the first run of
+   a new day (the gate re-runs, checkov's findings are reused);
 4. rule-engine scaling: synthetic synth directories of 1k / 10k / 50k resources of the real types, cloned
    from the real synth; the JMESPath engine's time and evaluations per second, checkov's time running our
    custom checks on the same input (1k and 10k: 50k would take checkov far too long), and the ratio;
@@ -110,42 +113,42 @@ def aspect_seconds(outdir: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def gate_timings(synth_dir: Path) -> dict:
-    with tempfile.TemporaryDirectory() as reports:
-        seconds, result = timed(
-            [str(PYTHON), "-m", "policies", "gate", "--synth-dir", str(synth_dir), "--report-dir", reports]
-        )
-        must(result, "gate")
-        run = json.loads((Path(reports) / "results.json").read_text())["run"]
-    timings = dict(run["timings_seconds"])
-    timings["gate_process"] = seconds
-    return timings
+def clear_caches() -> None:
+    """Everything `make compliance` could reuse: the synth, its stamps, validation stamps, the scan cache."""
+    for path in (REPO / "cdktf.out", REPO / ".cache", REPO / ".terraform-cli"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def compliance_run(timings: Path) -> float:
+    seconds, result = timed(["make", "compliance", f"TIMINGS={timings}"])
+    must(result, "make compliance")
+    return seconds
 
 
 def cold_compliance(runs: int) -> dict:
+    """`make compliance` from nothing but the venv: no cdktf.out/, no caches, no terraform working dirs."""
     stages: dict[str, list[float]] = {}
-    peaks: list[float] = []
     for _ in range(runs):
-        shutil.rmtree(REPO / "cdktf.out", ignore_errors=True)
-        started = time.monotonic()
-        synth_seconds, peak = synth_with_peak_rss(REPO / "cdktf.out")
-        validate_seconds, result = timed([str(PYTHON), "-m", "tools.validate_stacks", "cdktf.out"])
-        must(result, "terraform validate")
-        gate = gate_timings(REPO / "cdktf.out")
-        total = time.monotonic() - started
-        peaks.append(peak)
+        clear_caches()
+        with tempfile.TemporaryDirectory() as directory:
+            timings_file = Path(directory) / "timings.json"
+            total = compliance_run(timings_file)
+            stage = json.loads(timings_file.read_text())
+        gate = json.loads((REPO / "compliance_reports" / "results.json").read_text())["run"]["timings_seconds"]
         for name, value in {
-            "synth": synth_seconds,
-            "terraform_validate": validate_seconds,
-            "checkov": gate["checkov"],
-            "jmespath_engine": gate["jmespath"],
-            "gate_other": gate["gate_process"] - gate["checkov"] - gate["jmespath"],
+            "synth": stage["synth"]["seconds"],
+            "terraform_init_validate": stage["validate"]["seconds"],
+            "gate": stage["gate"]["seconds"],
+            "gate_checkov": gate["checkov"],
+            "gate_jmespath_engine": gate["jmespath"],
+            "gate_reports": gate["reports"],
             "total": total,
         }.items():
             stages.setdefault(name, []).append(value)
     probe_dir = Path(tempfile.mkdtemp(prefix="bench-aspects-"))
     try:
         aspects = [aspect_seconds(probe_dir / str(index)) for index in range(runs)]
+        peaks = [synth_with_peak_rss(probe_dir / f"rss{index}")[1] for index in range(runs)]
     finally:
         shutil.rmtree(probe_dir, ignore_errors=True)
     stages["aspect_tagging"] = [a["tagging"] for a in aspects]
@@ -155,7 +158,7 @@ def cold_compliance(runs: int) -> dict:
     return result
 
 
-def make_compliance(runs: int, before=None) -> dict:
+def make_compliance(runs: int, before=None, after=None) -> dict:
     samples = []
     for _ in range(runs):
         if before:
@@ -163,11 +166,31 @@ def make_compliance(runs: int, before=None) -> dict:
         seconds, result = timed(["make", "compliance"])
         must(result, "make compliance")
         samples.append(seconds)
+        if after:
+            after()
     return summary(samples)
 
 
+LAMBDA_SOURCE = REPO / "lambda_src" / "fraud_detection" / "handler.py"
+
+
 def touch_lambda_source() -> None:
-    (REPO / "lambda_src" / "fraud_detection" / "handler.py").touch()
+    LAMBDA_SOURCE.touch()
+
+
+def edit_lambda_source() -> None:
+    LAMBDA_SOURCE.write_text(LAMBDA_SOURCE.read_text() + "# bench: an edited Lambda source\n")
+
+
+def restore_lambda_source(original: str) -> None:
+    LAMBDA_SOURCE.write_text(original)
+    must(timed(["make", "compliance"])[1], "make compliance (restore)")
+
+
+def forget_gate_verdict() -> None:
+    """What the first run of a new day sees: the gate re-runs (its reports count days), checkov's findings don't."""
+    for stamp in (REPO / ".cache" / "stages").glob("gate-*.json"):
+        stamp.unlink()
 
 
 def synthetic_synth(real: Path, target: Path, resources: int) -> int:
@@ -261,6 +284,13 @@ def main(argv: list[str] | None = None) -> int:
     must(timed(["make", "compliance"])[1], "make compliance (prime)")
     results["warm_compliance_seconds"] = make_compliance(runs)
     results["one_lambda_file_touched_seconds"] = make_compliance(runs, before=touch_lambda_source)
+    original = LAMBDA_SOURCE.read_text()
+    try:
+        results["one_lambda_file_edited_seconds"] = make_compliance(
+            runs, before=edit_lambda_source, after=lambda: restore_lambda_source(original))
+    finally:
+        LAMBDA_SOURCE.write_text(original)
+    results["new_day_gate_rerun_seconds"] = make_compliance(runs, before=forget_gate_verdict)
     sizes = (1000, 10000) if args.quick else (1000, 10000, 50000)
     results["engine_scaling"] = engine_scaling(runs, sizes, checkov_sizes=(1000, 10000))
     results["environment_scaling"] = environment_scaling(runs)
@@ -282,6 +312,8 @@ def print_table(results: dict) -> None:
         line(name, figure, " MiB" if name.endswith("mib") else "s")
     line("warm make compliance (no change)", results["warm_compliance_seconds"])
     line("make compliance after touching one Lambda file", results["one_lambda_file_touched_seconds"])
+    line("make compliance after editing one Lambda file", results["one_lambda_file_edited_seconds"])
+    line("make compliance on a new day (gate re-runs)", results["new_day_gate_rerun_seconds"])
     print("rule engine scaling:")
     for _size, row in results["engine_scaling"].items():
         text = (

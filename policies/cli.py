@@ -25,7 +25,7 @@ from pathlib import Path
 import jmespath
 import jsonschema
 
-from policies import report
+from policies import depfile, report
 from policies.catalog import CATALOG_FILE, CatalogError
 from policies.checkov_layer import CHECKS_DIR, ToolError, run_checkov
 from policies.engine import RULES_DIR, RuleError
@@ -58,14 +58,17 @@ def _configuration(policies: Policies) -> dict:
 
 
 def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
-             register_file: Path = REGISTER_FILE, pdf: bool = False) -> int:
+             register_file: Path = REGISTER_FILE, pdf: bool = False, checkov_cache: Path | None = None,
+             record_inputs: Path | None = None) -> int:
+    """The gate; ``record_inputs``: also write the depfile record of what it (and checkov) read, on exit 0/1."""
+    recorder = depfile.Recorder().install() if record_inputs is not None else None
     started_at, started = report.now(), time.monotonic()
     try:
         policies = load_policies(register_file)
         baseline_document = _load_baseline(baseline) if baseline else None
         stacks = load_synth(synth_dir)
         load_seconds = time.monotonic() - started
-        checkov = run_checkov([s.path for s in stacks], policies.checkov_ids)
+        checkov = run_checkov([s.path for s in stacks], policies.checkov_ids, cache_dir=checkov_cache)
         merge_started = time.monotonic()
         evaluation, _, engine_seconds = evaluate_stacks(policies, stacks, list(checkov.records),
                                                         {s.path: s.name for s in stacks})
@@ -81,6 +84,7 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
         "synth_dir": str(Path(synth_dir).resolve()), "report_dir": str(Path(report_dir).resolve()),
         "versions": {"python": platform.python_version(), "checkov": checkov.version,
                      "jmespath": jmespath.__version__},
+        "checkov_scan": {"scanned": len(checkov.scanned), "reused": len(checkov.reused)},
         "timings_seconds": {"load": round(load_seconds, 3), "checkov": round(checkov.seconds, 3),
                             "jmespath": round(engine_seconds, 3), "merge": round(merge_seconds, 3)},
         "configuration": _configuration(policies),
@@ -104,8 +108,11 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
     print(summary, end="")
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in run["timings_seconds"].items())
     names = ", ".join(path.name for path in written)
+    reused = f"; checkov findings of {len(checkov.reused)} unchanged stack(s) reused" if checkov.reused else ""
     print(f"\nreports in {Path(report_dir)}: {report.RESULTS_FILE}, {report.SUMMARY_FILE}, {names} ({timings}; "
-          f"total {run['duration_seconds']:.2f}s)")
+          f"total {run['duration_seconds']:.2f}s{reused})")
+    if recorder is not None:
+        depfile.write_record(record_inputs, depfile.merge(recorder.record(), checkov.inputs))
     return exit_code
 
 
@@ -145,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     gate.add_argument("--report-dir", type=Path, default=Path("compliance_reports"))
     gate.add_argument("--baseline", type=Path, help="a previous results.json to compare with (informational)")
     gate.add_argument("--pdf", action="store_true", help="also print report.pdf with headless Chromium (~15 s)")
+    gate.add_argument("--checkov-cache", type=Path, help="reuse checkov findings of unchanged stacks from here")
+    gate.add_argument("--record-inputs", type=Path, metavar="FILE",
+                      help="write the project files the gate read, with their hashes (a depfile) to FILE")
     mutate = commands.add_parser("mutate", help="prove every control can fail: mutate a compliant synth")
     mutate.add_argument("--synth-dir", type=Path, default=Path("cdktf.out"))
     try:
@@ -152,5 +162,6 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:
         return EXIT_ERROR if exit_.code else EXIT_OK
     if args.command == "gate":
-        return run_gate(args.synth_dir, args.report_dir, args.baseline, pdf=args.pdf)
+        return run_gate(args.synth_dir, args.report_dir, args.baseline, pdf=args.pdf,
+                        checkov_cache=args.checkov_cache, record_inputs=args.record_inputs)
     return run_mutate(args.synth_dir)
