@@ -61,7 +61,7 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
              register_file: Path = REGISTER_FILE, pdf: bool = False, checkov_cache: Path | None = None,
              record_inputs: Path | None = None) -> int:
     """The gate; ``record_inputs``: also write the depfile record of what it (and checkov) read, on exit 0/1."""
-    recorder = depfile.Recorder().install() if record_inputs is not None else None
+    recorder = depfile.process_recorder() if record_inputs is not None else None
     started_at, started = report.now(), time.monotonic()
     try:
         policies = load_policies(register_file)

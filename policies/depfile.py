@@ -20,6 +20,7 @@ import json
 import os
 import runpy
 import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -81,6 +82,17 @@ class Recorder:
         return snapshot(self.files, self.listings, Path(self.root))
 
 
+_process_recorder: Recorder | None = None
+
+
+def process_recorder() -> Recorder:
+    """This process's recorder over the project, installed on first use (a hook cannot be uninstalled)."""
+    global _process_recorder
+    if _process_recorder is None:
+        _process_recorder = Recorder().install()
+    return _process_recorder
+
+
 def _file_digest(path: Path) -> str | None:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -119,9 +131,10 @@ def merge(*records: dict) -> dict:
 
 
 def write_record(path: Path, record: dict) -> None:
-    temporary = Path(f"{path}.tmp")
-    temporary.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
-    os.replace(temporary, path)
+    """Atomically (concurrent runs may write the same record)."""
+    with tempfile.NamedTemporaryFile("w", dir=Path(path).parent, prefix=f".{Path(path).name}.", delete=False) as out:
+        out.write(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    os.replace(out.name, path)
 
 
 def main(argv: list[str]) -> int:
@@ -129,7 +142,7 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     record_file, module, arguments = Path(argv[0]), argv[1], argv[2:]
-    recorder = Recorder().install()
+    recorder = process_recorder()
     sys.argv = [module, *arguments]
     code = 0
     try:

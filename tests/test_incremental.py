@@ -185,3 +185,27 @@ def test_one_changed_stack_is_the_only_one_validated_and_scanned_again(pipeline,
     assert json.loads((reports / "results.json").read_text())["run"]["checkov_scan"] == {"scanned": 1,
                                                                                          "reused": 17}
     compliance._stamp_file("gate", reports).unlink()
+
+
+def test_a_noncompliant_verdict_is_reused_as_a_failure_never_as_a_pass(pipeline, tmp_path):
+    synth_dir, reports = tmp_path / "cdktf.out", tmp_path / "reports"
+    shutil.copytree(pipeline["synth_dir"], synth_dir)
+    stack = synth_dir / "stacks" / "payments-dev-security" / "cdk.tf.json"
+    document = json.loads(stack.read_text())
+    for key in document["resource"]["aws_kms_key"].values():
+        key["enable_key_rotation"] = False
+    stack.write_text(json.dumps(document, indent=2))
+
+    first = compliance.run_gate(synth_dir, reports, None, False, False, TODAY)
+    again = compliance.run_gate(synth_dir, reports, None, False, False, TODAY)
+    compliance._stamp_file("gate", reports).unlink()
+    assert (first.exit_code, first.reused) == (1, False), first.output
+    assert (again.exit_code, again.reused) == (1, True)
+    assert "FAIL" in "\n".join(again.output)
+
+
+def test_usage_errors_exit_2_before_doing_anything(tmp_path, capsys):
+    assert compliance.main(["--stage", "deploy"]) == 2
+    assert compliance.main(["--baseline", str(tmp_path / "missing.json"), "--synth-dir", str(tmp_path)]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert not (tmp_path / "manifest.json").exists()
