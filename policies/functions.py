@@ -61,10 +61,49 @@ def _key_matcher(pattern: str) -> Callable[[str], bool]:
     return lru_cache(maxsize=4096)(lambda key: search(key) is not None)
 
 
+@lru_cache(maxsize=64)
+def _value_matcher(pattern: str) -> Callable[[str], bool]:
+    """Whether a string value matches; most values recur across stacks and environments (references, tag
+    values, names), so answers are cached: the secret scan of every string is the engine's largest rule."""
+    search = _compiled(pattern).search
+    return lru_cache(maxsize=65536)(lambda text: search(text) is not None)
+
+
 class PolicyFunctions(functions.Functions):
     def __init__(self, parameters: Mapping[str, Any]):
         super().__init__()
         self._parameters = parameters
+        self._plans: dict[str, tuple[frozenset[str] | None, ...] | None] = {}
+
+    def _validate_arguments(self, args, signature, function_name):
+        # jmespath re-derives the allowed types from the (fixed) signature on every call of every function, a
+        # fifth of the engine's time. Decided once per function instead: a call whose arguments all have an
+        # allowed top-level type (and no element types to check) passes at once; anything else (wrong arity,
+        # variadic or typed-array signatures, a type error) takes jmespath's own path and raises its errors.
+        if function_name not in self._plans:
+            self._plans[function_name] = self._plan(signature)
+        plan = self._plans[function_name]
+        if plan is not None and len(args) == len(plan):
+            for arg, allowed in zip(args, plan):
+                if allowed is not None and type(arg).__name__ not in allowed:
+                    break
+            else:
+                return
+        super()._validate_arguments(args, signature, function_name)
+
+    def _plan(self, signature: list[dict]) -> tuple[frozenset[str] | None, ...] | None:
+        if not signature or signature[-1].get("variadic"):
+            return None
+        plan: list[frozenset[str] | None] = []
+        for spec in signature:
+            if not spec["types"]:
+                plan.append(None)
+                continue
+            allowed, element_types = self._get_allowed_pytypes(spec["types"])
+            if element_types:
+                return None
+            plan.append(frozenset(allowed))
+        return tuple(plan)
 
     @functions.signature({"types": ["string"]})
     def _func_param(self, name):
@@ -98,9 +137,9 @@ class PolicyFunctions(functions.Functions):
 
     @functions.signature({"types": ["array"]}, {"types": ["string"]}, {"types": ["string"]})
     def _func_find_leaves(self, strings, key_pattern, value_pattern):
-        key_matches, value_search = _key_matcher(key_pattern), _compiled(value_pattern).search
+        key_matches, value_matches = _key_matcher(key_pattern), _value_matcher(value_pattern)
         return [{"path": path, "value": text} for path, key, text in strings
-                if value_search(text) or (key and key_matches(key) and text.strip() and not is_pure_reference(text))]
+                if value_matches(text) or (key and key_matches(key) and text.strip() and not is_pure_reference(text))]
 
     @functions.signature({"types": ["object", "null"]}, {"types": ["object"]})
     def _func_invalid_values(self, mapping, allowed):

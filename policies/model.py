@@ -69,6 +69,8 @@ MANAGED_POLICY_ATTRIBUTES: dict[str, str] = {
     "aws_iam_group_policy_attachment": "policy_arn",
 }
 DATA_POLICY_DOCUMENT = "data.aws_iam_policy_document"
+SEGMENT_SEPARATOR = re.compile(r"\.|\[\d+\]|\*")
+ROOT_SEPARATOR = re.compile(r"[.\[]")
 
 
 class InputError(Exception):
@@ -292,7 +294,7 @@ class Model:
     def _resolve(self, stack: str, expression: str, hops: int) -> list[tuple[dict, str]]:
         found = []
         for selector, name, rest in REFERENCE.findall(expression):
-            segments = [s for s in re.split(r"\.|\[\d+\]|\*", rest) if s]
+            segments = [s for s in SEGMENT_SEPARATOR.split(rest) if s]
             if selector == REMOTE_STATE and segments[:1] == ["outputs"] and len(segments) > 1:
                 source = self._remote.get((stack, name))
                 output = self.stacks[source].document.get("output", {}).get(segments[1]) if (
@@ -319,7 +321,7 @@ class Model:
                     if key in seen or target is view:
                         continue
                     seen.add(key)
-                    edge = {"via": path, "via_root": re.split(r"[.\[]", path, maxsplit=1)[0],
+                    edge = {"via": path, "via_root": ROOT_SEPARATOR.split(path, maxsplit=1)[0],
                             "attribute": attribute, "source": view, "target": target}
                     view["refs"].append(edge)
                     target["referenced_by"].append(edge)
