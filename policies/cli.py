@@ -1,6 +1,7 @@
 """``python -m policies gate|mutate``: the post-synth policy gate and its mutation test.
 
-    python -m policies gate [--synth-dir cdktf.out] [--report-dir compliance_reports] [--baseline FILE]
+    python -m policies gate [--synth-dir cdktf.out] [--report-dir compliance_reports] [--baseline FILE] [--pdf]
+                            [--checkov-cache DIR] [--record-inputs FILE]
     python -m policies mutate [--synth-dir cdktf.out]
 
 gate exit codes: 0 every control passes or is excepted; 1 a control is noncompliant (or could not be

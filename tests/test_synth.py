@@ -1,14 +1,10 @@
-"""Synth as a whole: stack naming, outputs, atomic publication, and make's input tracking."""
+"""Synth as a whole: stack naming, outputs and atomic publication (make's reuse: tests/test_incremental.py)."""
 
 from __future__ import annotations
-
-import os
-import subprocess
 
 import pytest
 
 from app.config import DOMAINS
-from tests.conftest import REPO_ROOT
 
 BUILT_DOMAINS = ("security", "network", "data", "compute", "api", "monitoring")
 
@@ -112,21 +108,6 @@ def test_successful_synth_replaces_output_whole(configs, tmp_path):
     synthesize([configs["dev"]], outdir)
     assert sorted(p.name for p in (outdir / "stacks").iterdir()) == [f"payments-dev-{d}" for d in sorted(BUILT_DOMAINS)]
     assert [p.name for p in tmp_path.iterdir()] == ["cdktf.out"]
-
-
-def make_question(*args: str) -> int:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
-    return subprocess.run(
-        ["make", "--question", *args], cwd=REPO_ROOT, env=env, capture_output=True, check=False
-    ).returncode
-
-
-def test_make_synth_is_up_to_date_until_an_input_changes(synth_dir):
-    # synth_dir was written after every input was checked out, so make must consider it current...
-    assert make_question(f"SYNTH_DIR={synth_dir}", "synth") == 0
-    # ...and out of date as soon as any input (app code, config, lambda code) is newer.
-    for changed in ("app/config.py", "app/environments/prod.yaml", "cdktf.json"):
-        assert make_question(f"SYNTH_DIR={synth_dir}", "--what-if", changed, "synth") == 1, changed
 
 
 def test_no_security_group_mixes_inline_rules_with_rule_resources(synth):
