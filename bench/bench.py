@@ -179,7 +179,8 @@ def touch_lambda_source() -> None:
 
 
 def edit_lambda_source() -> None:
-    LAMBDA_SOURCE.write_text(LAMBDA_SOURCE.read_text() + "# bench: an edited Lambda source\n")
+    """A new edit every run (an edit seen before would find its validation and scan results cached)."""
+    LAMBDA_SOURCE.write_text(LAMBDA_SOURCE.read_text() + f"# bench: an edited Lambda source, {time.time_ns()}\n")
 
 
 def restore_lambda_source(original: str) -> None:

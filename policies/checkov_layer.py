@@ -137,16 +137,19 @@ class ScanCache:
     """checkov's findings per stack file, reused while the file, the checks and everything they read are unchanged.
 
     checkov builds its graph per file (a stack's checks never see another stack), so findings are a function of
-    one file's content, the check ids, the checkov version and the files checkov's run read from the project
-    (custom checks and the catalog/allow-list they load: the depfile record). An entry is named by the first
-    three and holds the record; it is used only while :func:`depfile.changed` finds nothing.
+    one file's content, the check ids, the checkov version (and the locked dependencies) and the files
+    checkov's run read from the project (custom checks and the catalog/allow-list they load: the depfile
+    record). An entry is named by all but the last and holds the record; it is used only while
+    :func:`depfile.changed` finds nothing.
     """
 
     MAX_ENTRIES = 512
 
     def __init__(self, directory: Path, check_ids: list[str]):
         self.directory = Path(directory)
-        self.salt = f"{sys.version}\0{metadata.version('checkov')}\0{','.join(check_ids)}\0".encode()
+        lock = REPO_ROOT / "requirements.lock"
+        self.salt = (f"{sys.version}\0{metadata.version('checkov')}\0{','.join(check_ids)}\0".encode()
+                     + (lock.read_bytes() if lock.is_file() else b"") + b"\0")
 
     def _entry(self, path: Path) -> Path:
         return self.directory / f"{hashlib.sha256(self.salt + path.read_bytes()).hexdigest()}.json"

@@ -10,6 +10,8 @@ Stacks are then validated together, as child modules of one throwaway root modul
 (the bulk of a validate's ~2.5 s) is loaded once instead of once per stack, which makes validating the 18 stacks
 ~3x faster than 18 parallel validates on two CPUs. Each diagnostic is attributed to its stack by file name; the
 "Backend configuration ignored" warning this form causes is dropped (the backend only applies to a root).
+Terraform allows ``import`` and ``removed`` blocks only in a root module: a stack using them would be reported
+invalid here, loudly, never passed (no stack has any).
 
 A stack whose ``cdk.tf.json`` is unchanged since its last successful validation is not validated again: the
 stamps (named by the sha256 of the stack's JSON, the lock file and the terraform binary) live in
