@@ -127,7 +127,8 @@ def run_synth(synth_dir: Path, environments: list[str], force: bool, today: dt.d
     stamp_file.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="synth-inputs-") as workdir:
         record_file = Path(workdir) / "inputs.json"
-        command = [sys.executable, "-m", "policies.depfile", str(record_file), "app.main", "--outdir", str(synth_dir)]
+        command = [sys.executable, "-m", "policies.depfile", str(record_file), "app.main",
+                   "--outdir", str(synth_dir.resolve())]
         for environment in environments:
             command += ["--env", environment]
         print(f"synth: {_reasons(reasons)}", flush=True)
@@ -196,10 +197,11 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None, pdf: bool
     stamp_file.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="gate-inputs-") as workdir:
         record_file = Path(workdir) / "inputs.json"
-        command = [sys.executable, "-m", "policies", "gate", "--synth-dir", str(synth_dir), "--report-dir",
-                   str(report_dir), "--record-inputs", str(record_file)]
+        # Absolute paths: the gate runs in the repository, the caller may be anywhere.
+        command = [sys.executable, "-m", "policies", "gate", "--synth-dir", str(synth_dir.resolve()),
+                   "--report-dir", str(report_dir.resolve()), "--record-inputs", str(record_file)]
         command += [] if force else ["--checkov-cache", str(CHECKOV_CACHE)]
-        command += (["--baseline", str(baseline)] if baseline else []) + (["--pdf"] if pdf else [])
+        command += (["--baseline", str(baseline.resolve())] if baseline else []) + (["--pdf"] if pdf else [])
         completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
         if completed.returncode in (EXIT_OK, EXIT_FAILED) and record_file.exists():
             written = json.loads((report_dir / "results.json").read_text())
