@@ -134,8 +134,9 @@ def test_touching_a_file_invalidates_nothing(pipeline, sources):
 def test_the_date_invalidates_the_gate_daily_and_the_synth_only_when_an_exception_expires(pipeline):
     report_dir, synth_dir = pipeline["report_dir"], pipeline["synth_dir"]
     stamp = _stamp("gate", report_dir)
-    tomorrow = TODAY + dt.timedelta(days=1)
-    assert compliance.gate_is_current(stamp, compliance.gate_key(synth_dir, report_dir, None, False, TODAY),
+    run_date = dt.date.fromisoformat(stamp["key"]["date"])  # the suite may run across midnight
+    tomorrow = run_date + dt.timedelta(days=1)
+    assert compliance.gate_is_current(stamp, compliance.gate_key(synth_dir, report_dir, None, False, run_date),
                                       report_dir) == []
     assert compliance.gate_is_current(stamp, compliance.gate_key(synth_dir, report_dir, None, False, tomorrow),
                                       report_dir) == ["date changed"]
