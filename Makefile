@@ -64,8 +64,11 @@ lint: $(VENV_STAMP)
 taggable-types: $(VENV_STAMP)
 	$(PY) -m tools.extract_taggable_types
 
+# Besides the synth: staging and parked directories a killed synth left beside it (.<name>.synth-*, .<name>.old-*).
+SYNTH_LEFTOVERS = $(dir $(SYNTH_DIR)).$(notdir $(SYNTH_DIR)).synth-* $(dir $(SYNTH_DIR)).$(notdir $(SYNTH_DIR)).old-*
+
 clean:
-	rm -rf $(SYNTH_DIR) .cache .terraform-cli .pytest_cache .ruff_cache .build
+	rm -rf $(SYNTH_DIR) $(SYNTH_LEFTOVERS) .cache .terraform-cli .pytest_cache .ruff_cache .build
 	find compliance_reports -mindepth 1 ! -name README.md -delete 2>/dev/null || true
 
 # Blue/green traffic shift, e.g. `make shift ENV=prod GREEN=10` (blue = 100 - GREEN unless BLUE= is given).

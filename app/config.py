@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
+from policies.yamlfile import QUOTE_CHARS, YamlFileError, parse_yaml, quote, read_text
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parent / "environments"
 KNOWN_ENVIRONMENTS = ("dev", "staging", "prod")
+MAX_CONFIG_BYTES = 256 * 1024  # an environment file is ~6 KB
 DOMAINS = ("security", "network", "data", "compute", "api", "monitoring")
 
 REQUIRED_TAGS = ("Project", "Environment", "CostCenter", "Owner", "DataClassification", "PciScope", "ManagedBy")
@@ -313,7 +314,7 @@ class _Reader:
         self.problems: list[str] = []
 
     def problem(self, field: str, value: Any, allowed: str) -> None:
-        self.problems.append(f"{self.source}: {field}: {value!r} is not allowed; expected {allowed}")
+        self.problems.append(f"{self.source}: {_field(field)}: {quote(value)} is not allowed; expected {allowed}")
 
     def mapping(self, data: Any, field: str, keys: Sequence[str], optional: Sequence[str] = ()) -> dict:
         if not isinstance(data, dict):
@@ -326,7 +327,7 @@ class _Reader:
         for key in keys:
             if key not in data:
                 name = f"{field}.{key}" if field else key
-                self.problems.append(f"{self.source}: {name}: missing; this field is required")
+                self.problems.append(f"{self.source}: {_field(name)}: missing; this field is required")
         return data
 
     def value(self, data: dict, field: str, key: str, check: Callable[[Any], bool], allowed: str) -> Any:
@@ -337,6 +338,11 @@ class _Reader:
             self.problem(f"{field}.{key}" if field else key, value, allowed)
             return None
         return value
+
+
+def _field(name: str) -> str:
+    """A field path as quoted in a message: a hostile file's keys can be as long as the file."""
+    return name if len(name) <= QUOTE_CHARS else f"{name[:QUOTE_CHARS - 3]}..."
 
 
 def _is_int(value: Any) -> bool:
@@ -1193,32 +1199,12 @@ def _monitoring(reader: _Reader, raw: Any) -> MonitoringConfig | None:
     return MonitoringConfig(failed_transactions_subscriptions=failed, system_errors_subscriptions=errors, **values)
 
 
-def _unique_key_loader() -> type[yaml.SafeLoader]:
-    class UniqueKeyLoader(yaml.SafeLoader):
-        pass
-
-    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-        keys = set()
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node, deep=deep)
-            if key in keys:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            keys.add(key)
-        return loader.construct_mapping(node, deep=deep)
-
-    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    return UniqueKeyLoader
-
-
-_LOADER = _unique_key_loader()
-
-
 def parse_environment(source: Path, text: str) -> EnvironmentConfig:
     """Validate one environment document; raises ConfigError listing every invalid field."""
     try:
-        raw = yaml.load(text, Loader=_LOADER)
-    except yaml.YAMLError as error:
-        raise ConfigError([f"{source}: not valid YAML: {error}"]) from None
+        raw = parse_yaml(source, text)
+    except YamlFileError as error:
+        raise ConfigError([str(error)]) from None
     reader = _Reader(source)
     keys = (
         "environment",
@@ -1294,9 +1280,9 @@ def parse_environment(source: Path, text: str) -> EnvironmentConfig:
 
 def load_environment(path: Path) -> EnvironmentConfig:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError([f"{path}: cannot read environment file: {error.strerror}"]) from None
+        text = read_text(path, MAX_CONFIG_BYTES, "environment file")
+    except YamlFileError as error:
+        raise ConfigError([str(error)]) from None
     return parse_environment(path, text)
 
 

@@ -1,7 +1,8 @@
 """Entry point: ``python -m app.main [--env dev --env prod] [--outdir cdktf.out]``.
 
 Exit codes: 0 synthesized; 1 synth failed (a construct violates a control: see the error annotations);
-2 bad configuration or usage (nothing is written).
+2 bad configuration or usage, or an output directory the synth may not replace (one holding files it did
+not make, the project or one of its ancestors): nothing is written.
 """
 
 from __future__ import annotations
@@ -58,7 +59,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_CONFIG
 
-    from app.synth import SynthError, synthesize
+    from app.synth import OutputDirError, SynthError, check_outdir, synthesize
+
+    try:
+        check_outdir(args.outdir)
+    except OutputDirError as error:
+        print(f"output directory error (nothing was synthesized): {error}", file=sys.stderr)
+        return EXIT_CONFIG
 
     started = time.monotonic()
     try:
@@ -66,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     except SynthError as error:
         print(f"synth failed ({args.outdir} left unchanged):\n{error}", file=sys.stderr)
         return EXIT_SYNTH_FAILED
+    except OutputDirError as error:  # the directory changed while the synth ran
+        print(f"output directory error (nothing was published): {error}", file=sys.stderr)
+        return EXIT_CONFIG
     print(f"synthesized {', '.join(names)} into {args.outdir} in {time.monotonic() - started:.1f}s")
     return EXIT_OK
 

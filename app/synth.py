@@ -2,19 +2,23 @@
 
 The AWS provider bindings cost ~10 s to load, a fixed price paid once per run however many environments
 are synthesized. Output is written to a temporary sibling directory and swapped into place only when
-synth succeeded, so a failed synth never leaves a half-written ``cdktf.out/``.
+synth succeeded, so a failed synth never leaves a half-written ``cdktf.out/``, and the swap is atomic
+(:mod:`policies.outputdir`). The synth replaces only a directory it made itself (its marker file) or an
+empty one: anything else is an :class:`OutputDirError`, checked before anything is built.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable
 
 from app.config import EnvironmentConfig
+from policies.outputdir import OutputDirError, check_replaceable, clean_stale, publish, staging_dir
+
+OWNER = "synth"
+__all__ = ["OWNER", "OutputDirError", "SynthError", "build_app", "check_outdir", "synthesize"]
 
 # Called with the App and the built stacks per environment, before synth: lets a caller (the policy
 # tests) add constructs to the real app, e.g. a deliberately noncompliant one.
@@ -35,10 +39,16 @@ def build_app(outdir: Path, configs: Sequence[EnvironmentConfig]):
     return app, stacks
 
 
+def check_outdir(outdir: Path) -> Path:
+    """The absolute output directory, after putting back or removing what a killed synth left beside it;
+    :class:`OutputDirError` if the synth may not replace it."""
+    clean_stale(check_replaceable(outdir, OWNER), OWNER)  # refusals first: a refused directory is not touched
+    return check_replaceable(outdir, OWNER)
+
+
 def synthesize(configs: Sequence[EnvironmentConfig], outdir: Path, customize: Customizer | None = None) -> None:
-    outdir = Path(outdir).resolve()
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.synth-", dir=outdir.parent))
+    outdir = check_outdir(outdir)
+    staging = staging_dir(outdir, OWNER)
     try:
         app, stacks = build_app(staging, configs)
         if customize is not None:
@@ -47,16 +57,6 @@ def synthesize(configs: Sequence[EnvironmentConfig], outdir: Path, customize: Cu
             app.synth()
         except RuntimeError as error:  # jsii surfaces the JS error (incl. error annotations) as RuntimeError
             raise SynthError(str(error)) from None
-        _swap_into_place(staging, outdir)
+        publish(staging, check_replaceable(outdir, OWNER), OWNER)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _swap_into_place(staging: Path, outdir: Path) -> None:
-    retired = None
-    if outdir.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.old-", dir=outdir.parent))
-        os.rename(outdir, retired / outdir.name)
-    os.rename(staging, outdir)
-    if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)

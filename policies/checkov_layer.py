@@ -9,18 +9,26 @@ split between one process per CPU.
 Anything that would make the run silently partial is a :class:`ToolError` (exit 2): checkov missing or
 crashing, output that is not its JSON report, a stack it could not parse, a custom check it could not load.
 Checks that produce no result for a resource are caught by the gate's coverage verification.
+
+Each checkov process leads its own process group. A run that exceeds the timeout (``--checkov-timeout``,
+``$POLICY_GATE_CHECKOV_TIMEOUT``, default :data:`DEFAULT_TIMEOUT` s, ~20 times a cold full scan) is killed with
+all its children, and so is every running one when the gate receives SIGINT or SIGTERM; either way the gate
+exits 2 and leaves no process or temporary directory behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -34,6 +42,8 @@ RESULT_KEYS = {"passed_checks": "PASSED", "failed_checks": "FAILED", "skipped_ch
 # What checkov logs (and then carries on without the check) when a custom Python or graph check cannot load.
 LOAD_FAILURE_MARKERS = ("Cannot load external check", "Custom policy ", "Failed to parse check id",
                         "is not Dict. Skipping")
+DEFAULT_TIMEOUT = 1200.0
+TIMEOUT_VARIABLE = "POLICY_GATE_CHECKOV_TIMEOUT"
 
 
 class ToolError(Exception):
@@ -99,7 +109,41 @@ def _batches(files: list[Path], count: int) -> list[list[Path]]:
     return [batch for batch in batches if batch]
 
 
-def _run_batch(files: list[Path], check_ids: list[str]) -> tuple[list[CheckovRecord], str, dict]:
+class _Processes:
+    """The checkov process groups of one run, so that a timeout or a signal can end every one of them."""
+
+    def __init__(self) -> None:
+        self.running: set[subprocess.Popen] = set()
+        self.lock = threading.Lock()
+        self.stopped: str | None = None
+
+    def start(self, command: list[str], **options) -> subprocess.Popen:
+        with self.lock:
+            if self.stopped:
+                raise ToolError(f"checkov not started: {self.stopped}")
+            process = subprocess.Popen(command, start_new_session=True, **options)
+            self.running.add(process)
+            return process
+
+    def finish(self, process: subprocess.Popen) -> None:
+        with self.lock:
+            self.running.discard(process)
+
+    def stop(self, reason: str) -> None:
+        """Kill every running checkov with its children; no new one starts. Safe in a signal handler (no lock:
+        the interrupted thread may hold it)."""
+        self.stopped = reason
+        for process in list(self.running):
+            kill_group(process)
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)  # the group id is the leader's pid (start_new_session)
+
+
+def _run_batch(files: list[Path], check_ids: list[str], processes: _Processes,
+               timeout: float) -> tuple[list[CheckovRecord], str, dict]:
     """checkov over some stack files, run under the depfile recorder: also returns what its checks read."""
     with tempfile.TemporaryDirectory(prefix="policy-gate-checkov-") as workdir:
         record_file = Path(workdir) / "inputs.json"
@@ -109,28 +153,82 @@ def _run_batch(files: list[Path], check_ids: list[str]) -> tuple[list[CheckovRec
         for path in files:
             command += ["-f", str(path)]
         # Custom checks import the gate's catalog; a neutral working directory keeps any .checkov.yaml out.
+        # TMPDIR inside the work directory: whatever checkov leaves there goes with it.
         env = {**os.environ,
                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-               "LOG_LEVEL": "WARNING", "PYTHONDONTWRITEBYTECODE": "1"}
+               "LOG_LEVEL": "WARNING", "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": workdir}
         try:
-            completed = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, check=False)
+            process = processes.start(command, cwd=workdir, env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True)
         except OSError as error:
             raise ToolError(f"cannot run checkov: {error}") from None
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(process)
+            process.communicate()
+            raise ToolError(f"checkov did not finish within {timeout:g} s and was stopped (raise the limit with "
+                            f"--checkov-timeout or ${TIMEOUT_VARIABLE} if the synth is that large)") from None
+        finally:
+            kill_group(process)  # its children too, even when checkov itself has exited
+            processes.finish(process)
+        if processes.stopped:
+            raise ToolError(f"checkov stopped: {processes.stopped}")
         inputs = json.loads(record_file.read_text()) if record_file.exists() else None
-    stderr_tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
-    if "No module named 'checkov'" in completed.stderr:
+    stderr_tail = "\n".join(stderr.strip().splitlines()[-15:])
+    if "No module named 'checkov'" in stderr:
         raise ToolError(f"checkov is not installed for {sys.executable}")
-    if completed.returncode not in (0, 1) or inputs is None:
-        raise ToolError(f"checkov exited with {completed.returncode}:\n{stderr_tail}")
-    if any(marker in completed.stderr for marker in LOAD_FAILURE_MARKERS):
+    if process.returncode not in (0, 1) or inputs is None:
+        raise ToolError(f"checkov exited with {process.returncode}:\n{stderr_tail}")
+    if any(marker in stderr for marker in LOAD_FAILURE_MARKERS):
         raise ToolError(f"checkov could not load a custom check from {CHECKS_DIR}:\n{stderr_tail}")
     try:
-        records, version = parse_report(completed.stdout)
+        records, version = parse_report(stdout)
     except ToolError as error:
         raise ToolError(f"{error}\n{stderr_tail}") from None
     except (KeyError, TypeError) as error:
         raise ToolError(f"checkov report has an unexpected shape ({error!r})") from None
     return records, version, inputs
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(processes: _Processes) -> Iterator[None]:
+    """SIGINT/SIGTERM kill every checkov of the run, then end the run with a ToolError (exit 2). Signal
+    handlers can only be installed from the main thread; elsewhere the caller's own handling applies."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame) -> None:
+        processes.stop(f"the gate received {signal.Signals(signum).name}")
+        raise ToolError(f"interrupted by {signal.Signals(signum).name}; checkov stopped")
+
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def timeout_from_environment() -> float:
+    raw = os.environ.get(TIMEOUT_VARIABLE)
+    if raw is None:
+        return DEFAULT_TIMEOUT
+    try:
+        timeout = float(raw)
+    except ValueError:
+        timeout = 0.0
+    if not 0 < timeout < float("inf"):
+        raise ToolError(f"${TIMEOUT_VARIABLE}={raw[:40]!r}: expected a positive number of seconds")
+    return timeout
+
+
+def checkov_version() -> str:
+    try:
+        return metadata.version("checkov")
+    except metadata.PackageNotFoundError:
+        raise ToolError(f"checkov is not installed for {sys.executable} (no package metadata)") from None
 
 
 class ScanCache:
@@ -148,7 +246,7 @@ class ScanCache:
     def __init__(self, directory: Path, check_ids: list[str]):
         self.directory = Path(directory)
         lock = REPO_ROOT / "requirements.lock"
-        self.salt = (f"{sys.version}\0{metadata.version('checkov')}\0{','.join(check_ids)}\0".encode()
+        self.salt = (f"{sys.version}\0{checkov_version()}\0{','.join(check_ids)}\0".encode()
                      + (lock.read_bytes() if lock.is_file() else b"") + b"\0")
 
     def _entry(self, path: Path) -> Path:
@@ -180,23 +278,31 @@ class ScanCache:
 
 
 def run_checkov(files: Iterable[Path], check_ids: Iterable[str], workers: int | None = None,
-                cache_dir: Path | None = None) -> CheckovRun:
+                cache_dir: Path | None = None, timeout: float | None = None) -> CheckovRun:
     """One checkov process per CPU (each over a share of the files), all with the same checks.
 
-    With ``cache_dir``, files whose findings are cached (:class:`ScanCache`) are not scanned again.
+    With ``cache_dir``, files whose findings are cached (:class:`ScanCache`) are not scanned again. Each
+    process is stopped after ``timeout`` seconds (default: :func:`timeout_from_environment`).
     """
     files, check_ids = [Path(f).resolve() for f in files], sorted(set(check_ids))
     if not files or not check_ids:
         return CheckovRun(records=(), version="not run", seconds=0.0)
     started = time.monotonic()
+    timeout = timeout if timeout is not None else timeout_from_environment()
+    checkov_version()
     cache = ScanCache(cache_dir, check_ids) if cache_dir is not None else None
     cached = {path: hit for path in files if cache is not None and (hit := cache.lookup(path)) is not None}
     pending = [path for path in files if path not in cached]
     results = []
     if pending:
         batches = _batches(pending, max(1, min(workers or os.cpu_count() or 1, len(pending))))
-        with ThreadPoolExecutor(max_workers=len(batches)) as pool:
-            results = list(pool.map(lambda batch: _run_batch(batch, check_ids), batches))
+        processes = _Processes()
+        with _stopped_by_signals(processes), ThreadPoolExecutor(max_workers=len(batches)) as pool:
+            try:
+                results = list(pool.map(lambda batch: _run_batch(batch, check_ids, processes, timeout), batches))
+            except BaseException as error:  # one batch failed or a signal arrived: end the others now
+                processes.stop(f"another checkov run failed ({error.__class__.__name__})")
+                raise
         if cache is not None:
             for batch, (batch_records, version, inputs) in zip(batches, results):
                 for path in batch:

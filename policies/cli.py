@@ -28,7 +28,7 @@ import jsonschema
 
 from policies import depfile, report
 from policies.catalog import CATALOG_FILE, CatalogError
-from policies.checkov_layer import CHECKS_DIR, ToolError, run_checkov
+from policies.checkov_layer import CHECKS_DIR, DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, ToolError, run_checkov
 from policies.engine import RULES_DIR, RuleError
 from policies.evaluation import Policies, evaluate_stacks, load_policies
 from policies.iam import AllowlistError, default_allowlist
@@ -36,8 +36,11 @@ from policies.model import InputError, StackFile, load_synth
 from policies.mutate import MutationError, render, run_mutations
 from policies.register import REGISTER_FILE, RegisterError
 from policies.reports import write_reports
+from policies.reports.posture import build_posture
+from policies.yamlfile import YamlFileError, quote, read_text
 
 EXIT_OK, EXIT_NONCOMPLIANT, EXIT_ERROR = 0, 1, 2
+MAX_BASELINE_BYTES = 64 * 1024 * 1024  # a results.json of the three environments is ~3 MB
 CONFIG_ERRORS = (CatalogError, RuleError, AllowlistError, RegisterError)
 
 
@@ -60,7 +63,7 @@ def _configuration(policies: Policies) -> dict:
 
 def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
              register_file: Path = REGISTER_FILE, pdf: bool = False, checkov_cache: Path | None = None,
-             record_inputs: Path | None = None) -> int:
+             record_inputs: Path | None = None, checkov_timeout: float | None = None) -> int:
     """The gate; ``record_inputs``: also write the depfile record of what it (and checkov) read, on exit 0/1."""
     recorder = depfile.process_recorder() if record_inputs is not None else None
     started_at, started = report.now(), time.monotonic()
@@ -69,7 +72,8 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
         baseline_document = _load_baseline(baseline) if baseline else None
         stacks = load_synth(synth_dir)
         load_seconds = time.monotonic() - started
-        checkov = run_checkov([s.path for s in stacks], policies.checkov_ids, cache_dir=checkov_cache)
+        checkov = run_checkov([s.path for s in stacks], policies.checkov_ids, cache_dir=checkov_cache,
+                              timeout=checkov_timeout)
         merge_started = time.monotonic()
         evaluation, _, engine_seconds = evaluate_stacks(policies, stacks, list(checkov.records),
                                                         {s.path: s.name for s in stacks})
@@ -118,12 +122,26 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
 
 
 def _load_baseline(path: Path) -> dict:
+    """A previous results.json, checked as completely as this run's own before anything is written: the
+    schema, then the references inside it (a row naming a control its controls list lacks) and everything
+    the comparison and the posture diff read from it."""
     try:
-        document = json.loads(Path(path).read_text())
+        document = json.loads(read_text(path, MAX_BASELINE_BYTES, "baseline"))
         report.validate(document)
-    except (OSError, ValueError, jsonschema.ValidationError) as error:
-        raise InputError(f"{path}: not a readable results.json of this schema ({error.__class__.__name__})") \
-            from None
+    except YamlFileError as error:
+        raise InputError(str(error)) from None
+    except (ValueError, RecursionError, jsonschema.ValidationError) as error:
+        raise InputError(f"{path}: not a results.json of this schema ({error.__class__.__name__}: "
+                         f"{quote(getattr(error, 'message', str(error)), 160)})") from None
+    problems = report.baseline_problems(document)
+    if not problems:
+        try:
+            build_posture(document)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            problems = [f"it cannot be compared ({error.__class__.__name__}: {quote(error, 120)})"]
+    if problems:
+        raise InputError(f"{path}: not a consistent results.json: {'; '.join(problems[:5])}"
+                         + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
     return document
 
 
@@ -144,6 +162,16 @@ def run_mutate(synth_dir: Path) -> int:
     return EXIT_NONCOMPLIANT if mutation_report.survivors else EXIT_OK
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a positive number of seconds")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m policies", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -156,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     gate.add_argument("--checkov-cache", type=Path, help="reuse checkov findings of unchanged stacks from here")
     gate.add_argument("--record-inputs", type=Path, metavar="FILE",
                       help="write the project files the gate read, with their hashes (a depfile) to FILE")
+    gate.add_argument("--checkov-timeout", type=_seconds, metavar="SECONDS",
+                      help=f"stop checkov after this long: exit 2 (default ${TIMEOUT_VARIABLE} or {DEFAULT_TIMEOUT:g})")
     mutate = commands.add_parser("mutate", help="prove every control can fail: mutate a compliant synth")
     mutate.add_argument("--synth-dir", type=Path, default=Path("cdktf.out"))
     try:
@@ -164,5 +194,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR if exit_.code else EXIT_OK
     if args.command == "gate":
         return run_gate(args.synth_dir, args.report_dir, args.baseline, pdf=args.pdf,
-                        checkov_cache=args.checkov_cache, record_inputs=args.record_inputs)
+                        checkov_cache=args.checkov_cache, record_inputs=args.record_inputs,
+                        checkov_timeout=args.checkov_timeout)
     return run_mutate(args.synth_dir)

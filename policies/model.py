@@ -39,6 +39,8 @@ REFERENCE = re.compile(r"(?<![\w.\-\]])((?:data\.)?[a-z][a-z0-9_]*)\.([A-Za-z0-9
 SIMPLE_INTERPOLATION = re.compile(r"\$\{([^{}\"]*)\}")
 REMOTE_STATE = "data.terraform_remote_state"
 MAX_REMOTE_HOPS = 5
+# A synthesized stack is at most a few MB; a file over this is refused unread (parsing 200 MB takes ~5 GB).
+MAX_STACK_BYTES = 64 * 1024 * 1024
 
 # Where each resource type keeps IAM policy documents, and what kind of policy each one is.
 POLICY_ATTRIBUTES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -105,12 +107,16 @@ def _shape_problem(document: Any) -> str | None:
 
 def read_stack_file(path: Path) -> StackFile:
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as stream:
+            raw = stream.read(MAX_STACK_BYTES + 1)
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
+    if len(raw) > MAX_STACK_BYTES:
+        raise InputError(f"{path}: larger than the limit of {MAX_STACK_BYTES} bytes for a stack file; refused "
+                         "unscanned")
     try:
         document = json.loads(raw)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise InputError(f"{path}: malformed JSON: {error}") from None
     problem = _shape_problem(document)
     if problem:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from policies.catalog import POLICIES_DIR
-from policies.yamlfile import YamlFileError, load_yaml
+from policies.yamlfile import YamlFileError, load_yaml, quote
 
 REGISTER_FILE = POLICIES_DIR / "exceptions.yaml"
 ENTRY_KEYS = ("control", "resource", "justification", "approver", "expires")
@@ -64,7 +64,8 @@ def load_register(path: Path = REGISTER_FILE) -> Register:
             raise RegisterError(f"{path}: exceptions[{index}] is not a mapping")
         unknown = set(item) - set(ENTRY_KEYS) - set(OPTIONAL_ENTRY_KEYS)
         if unknown:
-            raise RegisterError(f"{path}: exceptions[{index}]: unknown field(s) {', '.join(sorted(unknown))} "
+            names = ", ".join(sorted(quote(key) for key in unknown))
+            raise RegisterError(f"{path}: exceptions[{index}]: unknown field(s) {names} "
                                 f"(known: {', '.join(ENTRY_KEYS + OPTIONAL_ENTRY_KEYS)})")
         entries.append(ExceptionEntry(
             index=index, control=str(item.get("control") or ""), resource=str(item.get("resource") or ""),
@@ -89,7 +90,7 @@ def entry_problems(entry: ExceptionEntry, known_controls: tuple[str, ...], today
     """What makes an entry invalid on its own (matching against findings is the gate's job)."""
     problems = []
     if entry.control not in known_controls:
-        problems.append(f"control {entry.control or '<missing>'} is not in the catalog")
+        problems.append(f"control {quote(entry.control) if entry.control else '<missing>'} is not in the catalog")
     if not entry.resource:
         problems.append("resource (the address the gate reports) is missing")
     if len(entry.justification.split()) < MIN_JUSTIFICATION_WORDS:

@@ -27,6 +27,7 @@ from policies.gate import (
     Evaluation,
     Row,
 )
+from policies.yamlfile import quote
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "results.schema.json"
 SCHEMA_VERSION = "1.0.0"
@@ -95,6 +96,15 @@ def compare(document: dict[str, Any], baseline: dict[str, Any], baseline_path: P
         "status_changes": [{"control": c["id"], "from": before[c["id"]], "to": c["status"]}
                            for c in document["controls"] if c["id"] in before and before[c["id"]] != c["status"]],
     }
+
+
+def baseline_problems(baseline: dict[str, Any]) -> list[str]:
+    """References a schema-valid results document gets wrong (what :func:`compare` and the diff rely on)."""
+    ids = [control["id"] for control in baseline["controls"]]
+    problems = [f"control {quote(c)} is listed twice" for c in sorted({c for c in ids if ids.count(c) > 1})]
+    problems += [f"results[{index}] names control {quote(row['control'])}, which its controls list lacks"
+                 for index, row in enumerate(baseline["results"]) if row["control"] not in set(ids)]
+    return problems
 
 
 def build_document(evaluation: Evaluation, *, run: dict[str, Any], inputs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -21,6 +21,10 @@ restores a file's old content reuses the old result):
 Validate and the gate are independent once the synth exists and run concurrently. Caches live in .cache/
 (``make clean`` removes them); ``--force`` ignores every cache.
 
+One run at a time per tree: the run holds an ``fcntl`` lock on ``.cache/compliance.lock``; a second run
+says which process holds it and waits, for at most ``--lock-timeout`` seconds (default 1800), then gives up
+with exit 2 having touched nothing.
+
 Exit codes: the worst of the stages run: 0 compliant; 1 synth failed (a control violated at synth time), a
 stack is invalid or the gate found a noncompliant control; 2 configuration, usage or tooling error.
 """
@@ -28,7 +32,9 @@ stack is invalid or the gate found a noncompliant control; 2 configuration, usag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -47,8 +53,47 @@ CACHE_DIR = REPO_ROOT / ".cache"
 STAGES_DIR = CACHE_DIR / "stages"
 CHECKOV_CACHE = CACHE_DIR / "checkov"
 LOCK_FILE = REPO_ROOT / "requirements.lock"
+LOCK_PATH = CACHE_DIR / "compliance.lock"
+DEFAULT_LOCK_TIMEOUT = 1800.0
 STAGES = ("synth", "validate", "gate", "all")
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+
+
+class LockTimeout(Exception):
+    """Another run kept the tree's lock for longer than this run would wait."""
+
+
+@contextlib.contextmanager
+def tree_lock(path: Path = LOCK_PATH, timeout: float = DEFAULT_LOCK_TIMEOUT, say=print):
+    """Hold the tree's compliance lock (``fcntl.flock``, released by the kernel if the holder dies)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        deadline, told = time.monotonic() + timeout, False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told:
+                    handle.seek(0)
+                    holder = handle.read(40).strip() or "unknown"
+                    say(f"another make compliance is running on this tree (pid {holder}, lock {path}); waiting "
+                        f"up to {timeout:g} s for it to finish", flush=True)
+                    told = True
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(f"another make compliance (pid {holder}) still holds {path} after {timeout:g} s;"
+                                      " nothing was run") from None
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -247,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pdf", action="store_true", help="also print report.pdf (headless Chromium)")
     parser.add_argument("--force", action="store_true", help="ignore every cache: synth, validate and scan again")
     parser.add_argument("--timings", type=Path, help="also write the stage timings as JSON to this file")
+    parser.add_argument("--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT, metavar="SECONDS",
+                        help="how long to wait for another run on this tree (default: %(default)g)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
@@ -256,8 +303,13 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_ERROR
     started = time.monotonic()
-    results = run(args.stage, args.synth_dir, args.report_dir, args.environments, args.baseline, args.pdf,
-                  args.force)
+    try:
+        with tree_lock(timeout=args.lock_timeout):
+            results = run(args.stage, args.synth_dir, args.report_dir, args.environments, args.baseline, args.pdf,
+                          args.force)
+    except LockTimeout as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
     for result in results[1:]:
         print("\n".join(line for line in result.output if line))
     total = time.monotonic() - started
