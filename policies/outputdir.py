@@ -34,10 +34,10 @@ class OutputDirError(Exception):
 
 
 def _protected(project_root: Path) -> dict[Path, str]:
-    protected = {ancestor: "an ancestor of the project" for ancestor in project_root.parents}
+    protected = {Path.cwd().resolve(): "the current directory"}
+    protected.update({ancestor: "an ancestor of the project" for ancestor in project_root.parents})
     protected.update({project_root: "the project itself", project_root / "app": "the app's source (app/)",
-                      project_root / "policies": "the policy gate's source (policies/)",
-                      Path.cwd().resolve(): "the current directory"})
+                      project_root / "policies": "the policy gate's source (policies/)"})
     return protected
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.config import DOMAINS
+from policies.outputdir import MARKER
 
 BUILT_DOMAINS = ("security", "network", "data", "compute", "api", "monitoring")
 
@@ -88,6 +89,7 @@ def test_failed_synth_leaves_previous_output_untouched(configs, tmp_path):
 
     outdir = tmp_path / "cdktf.out"
     outdir.mkdir()
+    (outdir / MARKER).write_text("synth\n")  # a previous synth's output
     (outdir / "manifest.json").write_text("previous")
 
     def violate(_app, stacks):
@@ -95,18 +97,60 @@ def test_failed_synth_leaves_previous_output_untouched(configs, tmp_path):
 
     with pytest.raises(SynthError, match="PCI-TEST-001: injected violation"):
         synthesize([configs["dev"]], outdir, customize=violate)
-    assert [p.name for p in outdir.iterdir()] == ["manifest.json"]
+    assert sorted(p.name for p in outdir.iterdir()) == [MARKER, "manifest.json"]
     assert (outdir / "manifest.json").read_text() == "previous"
     assert [p.name for p in tmp_path.iterdir()] == ["cdktf.out"], "staging directory left behind"
 
 
-def test_successful_synth_replaces_output_whole(configs, tmp_path):
+def test_successful_synth_replaces_output_whole(configs, tmp_path, monkeypatch):
+    """Also through the two-rename fallback (no renameat2), with a fault injected between the renames: the
+    previous output is back in place, nothing is left beside it, and the next synth publishes."""
+    import errno
+    import os
+
     from app.synth import synthesize
+    from policies import outputdir
 
     outdir = tmp_path / "cdktf.out"
     (outdir / "stacks" / "payments-old-stack").mkdir(parents=True)
+    (outdir / MARKER).write_text("synth\n")
+
+    def no_exchange(*_args):
+        raise OSError(errno.ENOSYS, "renameat2 is not available")
+
+    renames, real_rename = [], os.rename
+
+    def fault_between_renames(source, target):
+        renames.append(source)
+        if len(renames) == 2:
+            raise OSError(errno.EIO, "injected fault between the renames")
+        real_rename(source, target)
+
+    monkeypatch.setattr(outputdir, "_exchange", no_exchange)
+    monkeypatch.setattr(outputdir.os, "rename", fault_between_renames)
+    with pytest.raises(OSError, match="injected fault"):
+        synthesize([configs["dev"]], outdir)
+    assert sorted(p.name for p in (outdir / "stacks").iterdir()) == ["payments-old-stack"]
+    assert [p.name for p in tmp_path.iterdir()] == ["cdktf.out"]
+
+    monkeypatch.setattr(outputdir.os, "rename", real_rename)
     synthesize([configs["dev"]], outdir)
     assert sorted(p.name for p in (outdir / "stacks").iterdir()) == [f"payments-dev-{d}" for d in sorted(BUILT_DOMAINS)]
+    assert (outdir / MARKER).read_text().startswith("synth\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["cdktf.out"]
+
+
+def test_synth_refuses_a_directory_it_did_not_make_before_building_anything(configs, tmp_path, monkeypatch):
+    import app.synth
+    from app.synth import OutputDirError, synthesize
+
+    outdir = tmp_path / "cdktf.out"
+    (outdir / "stacks").mkdir(parents=True)
+    (outdir / "stacks" / "mine.txt").write_text("not the synth's")
+    monkeypatch.setattr(app.synth, "build_app", lambda *_: pytest.fail("built before checking the output"))
+    with pytest.raises(OutputDirError, match="did not make"):
+        synthesize([configs["dev"]], outdir)
+    assert (outdir / "stacks" / "mine.txt").read_text() == "not the synth's"
     assert [p.name for p in tmp_path.iterdir()] == ["cdktf.out"]
 
 
