@@ -18,6 +18,7 @@ from checkov.common.util.consts import LINE_FIELD_NAMES
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
 from policies import iam
+from policies.blocks import block_list
 from policies.catalog import default_catalog
 from policies.model import is_pure_reference
 
@@ -35,9 +36,7 @@ def value(conf: dict, key: str) -> Any:
 
 
 def blocks(conf: dict, key: str) -> list[dict]:
-    found = conf.get(key)
-    found = found if isinstance(found, list) else [found]
-    return [block for block in found if isinstance(block, dict)]
+    return [block for block in block_list(conf.get(key)) if isinstance(block, dict)]
 
 
 def strings(conf: dict, key: str) -> list[str]:

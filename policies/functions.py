@@ -26,6 +26,7 @@ from typing import Any
 
 from jmespath import functions
 
+from policies.blocks import block_list
 from policies.model import is_pure_reference
 
 
@@ -113,9 +114,7 @@ class PolicyFunctions(functions.Functions):
 
     @functions.signature({"types": []})
     def _func_blocks(self, value):
-        if value is None:
-            return []
-        return value if isinstance(value, list) else [value]
+        return block_list(value)
 
     @functions.signature({"types": ["object", "null"]}, {"types": ["array"]})
     def _func_missing_keys(self, mapping, keys):

@@ -22,7 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from policies.yamlfile import YamlFileError, load_yaml
+from policies.blocks import block_list
+from policies.yamlfile import YamlFileError, load_yaml, quote
 
 ALLOWLIST_FILE = Path(__file__).resolve().parent / "iam_wildcard_allowlist.yaml"
 # identity: attached to a principal; trust: who may assume a role; resource: attached to a resource (bucket,
@@ -185,11 +186,9 @@ def parse_policy_json(text: str) -> list[dict]:
 
 
 def _blocks(value: Any) -> list[dict]:
-    if value is None:
-        return []
-    blocks = value if isinstance(value, list) else [value]
+    blocks = block_list(value)
     if not all(isinstance(block, dict) for block in blocks):
-        raise PolicyError(f"expected blocks, got {value!r}")
+        raise PolicyError(f"expected blocks, got {quote(value)}")
     return blocks
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from policies.blocks import block_list, canonical_path, first_block
 from policies.catalog import default_catalog
 from policies.model import STACK_FILE, InputError, Model, interpolations, load_synth
 from policies.reports.posture import environment_of, environment_sort_key
@@ -109,7 +110,7 @@ def shown(value: Any) -> str:
 def refs(view: dict, via: str | None = None, types: tuple[str, ...] | None = None) -> Iterator[dict]:
     """The blocks a view references (optionally through one attribute path, or of some types)."""
     for edge in view["refs"]:
-        if via is not None and edge["via"] != via and edge["via_root"] != via:
+        if via is not None and edge["via_root"] != via and canonical_path(edge["via"]) != canonical_path(via):
             continue
         if types is None or edge["target"]["type"] in types:
             yield edge["target"]
@@ -146,10 +147,9 @@ def _default_tags(model: Model, stack: str) -> dict[str, Any]:
     for view in model.by_selector.get("provider", ()):
         attributes = view["attributes"]
         if view["stack"] == stack and view["type"] == "aws" and "alias" not in attributes:
-            blocks = attributes.get("default_tags")
-            block = blocks[0] if isinstance(blocks, list) and blocks else blocks
-            if isinstance(block, dict) and isinstance(block.get("tags"), dict):
-                return block["tags"]
+            tags = first_block(attributes.get("default_tags")).get("tags")
+            if isinstance(tags, dict):
+                return tags
     return {}
 
 
@@ -215,10 +215,11 @@ def slot_name(target_group: dict) -> str:
 def weighted_forwards(rule: dict) -> list[list[tuple[dict, int]]]:
     """Per forward action of a listener rule with several target groups: (target group, weight) pairs."""
     forwards = []
-    for index, action in enumerate(rule["attributes"].get("action") or []):
-        groups = ((action.get("forward") or {}) if isinstance(action, dict) else {}).get("target_group") or []
+    for index, action in enumerate(block_list(rule["attributes"].get("action"))):
+        groups = block_list(first_block(action.get("forward")).get("target_group")) if isinstance(action, dict) \
+            else []
         pairs = []
-        for position, group in enumerate(groups if isinstance(groups, list) else []):
+        for position, group in enumerate(groups):
             via = f"action[{index}].forward.target_group[{position}].arn"
             target = next((t for t in refs(rule, via=via) if t["type"] in ("aws_lb_target_group",
                                                                              "aws_alb_target_group")), None)
@@ -237,8 +238,8 @@ def traffic_splits(model: Model) -> list[TrafficSplit]:
         parameter, parameter_weights = _weights_parameter(model, environment)
         conditions = tuple(
             f"{kind}: {', '.join(shown(v) for v in (spec or {}).get('values', []))}"
-            for condition in rule["attributes"].get("condition") or [] if isinstance(condition, dict)
-            for kind, spec in condition.items() if isinstance(spec, dict))
+            for condition in block_list(rule["attributes"].get("condition")) if isinstance(condition, dict)
+            for kind, spec in ((kind, first_block(spec)) for kind, spec in condition.items()) if spec)
         for pairs in weighted_forwards(rule):
             slots = tuple(Slot(
                 name=slot_name(group),

@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from policies.blocks import block_list, first_block
 from policies.model import Model, interpolations
 from policies.reports.posture import environment_of
 from policies.reports.synth import referrers, refs, shown, slot_name, tags_of, weighted_forwards
@@ -151,7 +152,8 @@ class _Builder:
     def api(self, api: dict) -> None:
         methods = self.of("aws_api_gateway_method")
         auth = sorted({_attr(m, "authorization") for m in methods if _references(m, api, "rest_api_id")})
-        types = ", ".join(shown(t) for t in (api["attributes"].get("endpoint_configuration") or {}).get("types", []))
+        endpoint = first_block(api["attributes"].get("endpoint_configuration"))
+        types = ", ".join(shown(t) for t in endpoint.get("types", []))
         stages = [s for s in self.of("aws_api_gateway_stage") if _references(s, api, "rest_api_id")]
         node = self.node(api, "REST API", "path", [f"{types or 'EDGE'} endpoint", f"auth {', '.join(auth) or '-'}"]
                          + [w for s in stages for w in self.waf(s)], band=EDGE)
@@ -181,7 +183,7 @@ class _Builder:
             details.append("drops invalid headers")
         node = self.node(balancer, kind, "path", details + self.waf(balancer))
         for listener in listeners:
-            for index, action in enumerate(listener["attributes"].get("default_action") or []):
+            for index, action in enumerate(block_list(listener["attributes"].get("default_action"))):
                 if isinstance(action, dict) and action.get("type") == "forward":
                     for group in refs(listener, via=f"default_action[{index}].target_group_arn", types=TG_TYPES):
                         self.forward(node, group, f"{_attr(listener, 'protocol')}:{_attr(listener, 'port')}")
@@ -284,7 +286,7 @@ class _Builder:
                        f"{len(instances)} instance(s)"]
             return self.node(view, "Aurora cluster", "store", details)
         if view["type"] == "aws_dynamodb_table":
-            pitr = (attributes.get("point_in_time_recovery") or {}).get("enabled")
+            pitr = first_block(attributes.get("point_in_time_recovery")).get("enabled")
             return self.node(view, "DynamoDB table", "store",
                              [_attr(view, "billing_mode", "PROVISIONED")] + (["PITR"] if pitr else []))
         if view["type"] == "aws_s3_bucket":
