@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     started = time.monotonic()
     try:
-        with tree_lock(timeout=args.lock_timeout):
+        with tree_lock(LOCK_PATH, timeout=args.lock_timeout):
             results = run(args.stage, args.synth_dir, args.report_dir, args.environments, args.baseline, args.pdf,
                           args.force)
     except LockTimeout as error:
