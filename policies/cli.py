@@ -1,12 +1,13 @@
 """``python -m policies gate|mutate``: the post-synth policy gate and its mutation test.
 
     python -m policies gate [--synth-dir cdktf.out] [--report-dir compliance_reports] [--baseline FILE] [--pdf]
-                            [--checkov-cache DIR] [--record-inputs FILE]
+                            [--checkov-cache DIR] [--record-inputs FILE] [--checkov-timeout SECONDS]
     python -m policies mutate [--synth-dir cdktf.out]
 
 gate exit codes: 0 every control passes or is excepted; 1 a control is noncompliant (or could not be
 checked) or the exceptions register has a problem; 2 usage, configuration, tooling or input error (missing
-or malformed cdk.tf.json, checkov missing or crashing, unreadable catalog/rules/register): nothing written.
+or malformed cdk.tf.json, checkov missing, crashing, timed out or interrupted by SIGINT/SIGTERM, unreadable
+catalog/rules/register, an inconsistent baseline, an input over its size limit): nothing written.
 
 mutate breaks each control on a copy of a compliant synth and runs the gate on every mutant; exit 0 when
 every applicable mutant is caught, 1 when one survives or the synth is not compliant to begin with, 2 on
