@@ -101,9 +101,10 @@ def compare(document: dict[str, Any], baseline: dict[str, Any], baseline_path: P
 def baseline_problems(baseline: dict[str, Any]) -> list[str]:
     """References a schema-valid results document gets wrong (what :func:`compare` and the diff rely on)."""
     ids = [control["id"] for control in baseline["controls"]]
+    known = set(ids)
     problems = [f"control {quote(c)} is listed twice" for c in sorted({c for c in ids if ids.count(c) > 1})]
     problems += [f"results[{index}] names control {quote(row['control'])}, which its controls list lacks"
-                 for index, row in enumerate(baseline["results"]) if row["control"] not in set(ids)]
+                 for index, row in enumerate(baseline["results"]) if row["control"] not in known]
     return problems
 
 
