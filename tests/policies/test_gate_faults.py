@@ -191,3 +191,27 @@ def test_an_inconsistent_or_oversized_baseline_is_exit_2_and_the_previous_report
     assert run_gate(COMPLIANT_SYNTH, reports, baseline=oversized, register_file=register) == EXIT_ERROR
     assert f"{oversized}: baseline is larger than the limit" in capsys.readouterr().err
     assert snapshot(reports) == before
+
+
+@pytest.mark.parametrize("case", ["deep-nesting", "not-utf8"])
+def test_a_hostile_stack_file_is_exit_2_naming_it_before_any_scan(case, tmp_path, monkeypatch, capsys):
+    synth = copy_fixture(tmp_path)
+    stack = next(synth.glob("stacks/*/cdk.tf.json"))
+    stack.write_bytes(b'{"locals": {"x": ' + b"[" * 5000 + b"]" * 5000 + b"}}" if case == "deep-nesting"
+                      else b'{"locals": {"x": "caf\xe9"}}')
+    script, pids = hanging_checkov(tmp_path)
+    monkeypatch.setattr(checkov_layer.sys, "executable", str(script))
+    register = write_register(tmp_path / "exceptions.yaml")
+    assert run_gate(synth, tmp_path / "reports", register_file=register, checkov_timeout=5) == EXIT_ERROR
+    error = capsys.readouterr().err
+    assert f"{stack.resolve()}: malformed JSON" in error and "Traceback" not in error
+    assert not pids.exists() and not (tmp_path / "reports").exists()
+
+
+def test_a_baseline_that_is_not_utf8_is_exit_2_naming_it(tmp_path, capsys):
+    baseline = tmp_path / "baseline.json"
+    baseline.write_bytes(b'{\n "schema_version": "caf\xe9"}')
+    register = write_register(tmp_path / "exceptions.yaml")
+    assert run_gate(COMPLIANT_SYNTH, tmp_path / "reports", baseline=baseline, register_file=register) == EXIT_ERROR
+    assert f"{baseline}: line 2: baseline is not UTF-8" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()
