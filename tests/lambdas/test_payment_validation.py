@@ -147,7 +147,7 @@ REJECTIONS = {
         "CHF is not accepted (accepted: CAD, EUR, GBP, JPY, USD)",
     ),
     "not a currency code": ({"currency": "US$"}, "currency", "three-letter ISO 4217"),
-    "bad merchant id": ({"merchant_id": "m!"}, "merchant_id", "3 to 64 characters"),
+    "bad merchant id": ({"merchant_id": "m!"}, "merchant_id", "3 to 64 letters"),
     "bad merchant category": ({"merchant_category_code": "54a1"}, "merchant_category_code", "four-digit"),
     "unknown country": ({"billing_country": "XX"}, "billing_country", "ISO 3166-1 alpha-2"),
     "non-ASCII country": ({"ip_country": "ß"}, "ip_country", "ISO 3166-1 alpha-2"),
