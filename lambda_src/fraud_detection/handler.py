@@ -48,12 +48,12 @@ from payments_common import settings
 from payments_common.card_data import card_data_errors
 from payments_common.clock import iso_timestamp, utc_now
 from payments_common.contracts import TOKEN_PATTERN, RiskAssessment, RiskReason, ValidatedPayment, field_errors
-from payments_common.redaction import CardDataRedactingFormatter, protect_root_log_handlers
+from payments_common.redaction import CardDataRedactingFormatter, protect_log_handlers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 logger = Logger(logger_formatter=CardDataRedactingFormatter())
 tracer = Tracer()
-protect_root_log_handlers()
+protect_log_handlers()
 
 # Scoring sits on the synchronous payment path: fail fast rather than hold the caller.
 dynamodb = boto3.client(

@@ -45,12 +45,12 @@ from payments_common.contracts import (
 )
 from payments_common.countries import ISO_3166_ALPHA_2
 from payments_common.currencies import MINOR_UNITS, format_amount
-from payments_common.redaction import CardDataRedactingFormatter, protect_root_log_handlers
+from payments_common.redaction import CardDataRedactingFormatter, protect_log_handlers
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, ValidationInfo, field_validator
 
 logger = Logger(logger_formatter=CardDataRedactingFormatter())
 tracer = Tracer()
-protect_root_log_handlers()
+protect_log_handlers()
 
 # Card numbers are few enough to enumerate, so tokens are only as safe as the key is hard to guess.
 SHORTEST_TOKEN_KEY = 32

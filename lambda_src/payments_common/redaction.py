@@ -7,9 +7,10 @@ Two hooks, because two kinds of log lines leave a function:
 - `CardDataRedactingFormatter` formats our Powertools loggers: it drops verification-code keys from the
   structured record, then masks PAN-like digit runs in the serialized line (which also covers exception
   text and objects that were turned into strings);
-- `CardDataRedactionFilter`, installed on the root logger's handlers by `protect_root_log_handlers`, covers
-  records from libraries (botocore logs request bodies at DEBUG, and the Lambda invoke body carries the
-  card number).
+- `CardDataRedactionFilter`, installed by `protect_log_handlers` on the root logger's handlers (in Lambda,
+  the runtime's) and on those of loggers that do not propagate to it (Powertools' own package logger gets
+  a stdout handler when POWERTOOLS_DEBUG is set), covers records from libraries: botocore logs request
+  and response bodies at DEBUG, and the Lambda invoke body carries the card number.
 
 What counts as a card number is `cards.card_number_spans`: any run of digits separated by anything but
 letters and digits (spaces, dashes, dots, slashes, repeated, escaped) with a Luhn-valid stretch of 13 to 19
@@ -105,8 +106,18 @@ class CardDataRedactionFilter(logging.Filter):
         return True
 
 
-def protect_root_log_handlers() -> None:
-    """Installs `CardDataRedactionFilter` on every handler of the root logger (in Lambda: the runtime's)."""
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(existing, CardDataRedactionFilter) for existing in handler.filters):
+def protect_log_handlers() -> None:
+    """Installs `CardDataRedactionFilter` on every handler that can write a library's records: the root
+    logger's and those of loggers that keep their records to themselves. Handlers formatted by
+    `CardDataRedactingFormatter` need none (the filter would flatten their structured messages)."""
+    loggers = [logging.getLogger()] + [
+        candidate
+        for candidate in logging.root.manager.loggerDict.values()
+        if isinstance(candidate, logging.Logger) and not candidate.propagate
+    ]
+    for handler in (handler for logger in loggers for handler in logger.handlers):
+        protected = isinstance(handler.formatter, CardDataRedactingFormatter) or any(
+            isinstance(existing, CardDataRedactionFilter) for existing in handler.filters
+        )
+        if not protected:
             handler.addFilter(CardDataRedactionFilter())

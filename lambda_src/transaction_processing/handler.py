@@ -89,14 +89,14 @@ from payments_common.clock import iso_timestamp, utc_now
 from payments_common.contracts import RiskAssessment, ValidatedPayment, ValidationRejection
 from payments_common.currencies import format_amount
 from payments_common.dynamodb import from_attribute_values, to_attribute_values
-from payments_common.redaction import CardDataRedactingFormatter, protect_root_log_handlers
+from payments_common.redaction import CardDataRedactingFormatter, protect_log_handlers
 from pydantic import ValidationError
 
 logger = Logger(logger_formatter=CardDataRedactingFormatter())
 tracer = Tracer()
 # EphemeralMetrics keeps its metric set to this module: Powertools' Metrics shares one set per process.
 metrics = EphemeralMetrics()
-protect_root_log_handlers()
+protect_log_handlers()
 
 # Bounded so that the worst case after the claim (fraud invoke 2 x 4 s, then the DynamoDB update 3 x 2 s)
 # stays inside PROCESSING_LEASE_MS.

@@ -349,6 +349,7 @@ def capture_logs(platform: Platform, level: int = logging.INFO) -> Iterator[Capt
     logs = CapturedLogs()
     root = logging.getLogger()
     root_handler = logging.StreamHandler(logs)
+    root_handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
     previous_level = root.level
     service_handlers = [logging.getLogger(function).powertools_handler for function in FUNCTIONS]
     previous_streams = [handler.stream for handler in service_handlers]
@@ -361,9 +362,30 @@ def capture_logs(platform: Platform, level: int = logging.INFO) -> Iterator[Capt
     root_handler.addFilter(CardDataRedactionFilter())
     root.addHandler(root_handler)
     root.setLevel(level)
+    # Loggers that keep their records from the root (Powertools' package logger) are captured too.
+    private_loggers = [
+        candidate
+        for name, candidate in logging.root.manager.loggerDict.items()
+        if isinstance(candidate, logging.Logger) and not candidate.propagate and name not in FUNCTIONS
+    ]
+    private_levels = [candidate.level for candidate in private_loggers]
+    for candidate in private_loggers:
+        candidate.addHandler(root_handler)
+        candidate.setLevel(level)
+    # pytest's own handlers on the root logger would format and keep every DEBUG record (botocore writes
+    # dozens per call); below INFO they are left out, which keeps a fuzz run's time and memory bounded.
+    pytest_handlers = [handler for handler in root.handlers if type(handler).__module__.startswith("_pytest")]
+    pytest_levels = [handler.level for handler in pytest_handlers]
+    for handler in pytest_handlers:
+        handler.setLevel(max(handler.level, logging.INFO))
     try:
         yield logs
     finally:
+        for handler, handler_level in zip(pytest_handlers, pytest_levels):
+            handler.setLevel(handler_level)
+        for candidate, candidate_level in zip(private_loggers, private_levels):
+            candidate.removeHandler(root_handler)
+            candidate.setLevel(candidate_level)
         root.removeHandler(root_handler)
         root.setLevel(previous_level)
         for handler, stream in zip(service_handlers, previous_streams):

@@ -102,8 +102,8 @@ def test_root_handler_filter_masks_library_records(redaction):
     handler = logging.StreamHandler(stream)
     # The root logger with only this handler, standing in for Lambda's (pytest's stay unfiltered).
     with patch.object(logging.root, "handlers", [handler]):
-        redaction.protect_root_log_handlers()
-        redaction.protect_root_log_handlers()  # idempotent: one filter per handler
+        redaction.protect_log_handlers()
+        redaction.protect_log_handlers()  # idempotent: one filter per handler
         assert sum(isinstance(f, redaction.CardDataRedactionFilter) for f in handler.filters) == 1
         library = logging.getLogger("botocore.endpoint.test")
         library.warning("Making request with params: %s", {"Payload": json.dumps({"card": {"number": PAN}})})
