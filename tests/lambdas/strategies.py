@@ -1,7 +1,8 @@
 """Hypothesis strategies for the fuzz tests: hostile and almost-valid requests, each carrying a card number.
 
-Each strategy draws `(event, pan)`: `pan` is the card number (digits) placed in the request's `card.number`,
-or None when the event has no card number, so tests can assert it never comes back out.
+The request strategies draw `(event, pan)`: `pan` is the card number (digits) placed in the request's
+`card.number`, or None when the event has no card number, so tests can assert it never comes back out. The
+ones at the end hide a further card number where none may be (`misplaced_pan_*`).
 """
 
 from __future__ import annotations
