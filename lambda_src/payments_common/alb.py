@@ -42,10 +42,11 @@ _JSON_SYNTAX = re.compile(r'["\\\[\]{}]')
 class AlbRequest:
     method: str
     path: str
-    headers: Mapping[str, str]
-    body: str | None
+    # Client text, which may hold card data, stays out of the repr (and so out of log lines and tracebacks).
+    headers: Mapping[str, str] = field(repr=False)
+    body: str | None = field(repr=False)
     # Every name and value, as sent; read only to keep card numbers out (no route takes parameters).
-    query: tuple[tuple[str, str], ...] = ()
+    query: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     all_headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
@@ -177,15 +178,15 @@ def _reject_non_finite(constant: str) -> Any:
     raise ValueError(f"{constant} is not valid JSON")
 
 
+class _NotRoundTrippable(ValueError):
+    """A number that would parse as infinity."""
+
+
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
         raise _NotRoundTrippable
     return value
-
-
-class _NotRoundTrippable(ValueError):
-    """A number that would parse as infinity."""
 
 
 def _nesting(body: str) -> int:
@@ -228,7 +229,8 @@ def parse_json_object(body: str | None) -> dict[str, Any]:
         raise HttpError(
             HTTPStatus.BAD_REQUEST,
             "invalid_json",
-            "The request body has a number too large to represent; amounts are sent as strings",
+            "The request body has a number too large to represent (JSON numbers must be finite); "
+            "amounts are sent as strings",
         ) from None
     except (ValueError, RecursionError):
         # ValueError also covers integers too long to convert; RecursionError cannot happen below MAX_NESTING,

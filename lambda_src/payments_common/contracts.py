@@ -106,11 +106,11 @@ _PHRASES = {
     "list_type": "must be a list",
     "dict_type": "must be a JSON object",
     "model_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
     "string_pattern_mismatch": "has an invalid format",
     "string_too_short": "is too short",
     "string_too_long": "is too long",
     "literal_error": "has a value that is not allowed",
-    "model_attributes_type": "must be a JSON object",
 }
 _LONGEST_FIELD_PART = 40
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_]{1,40}")
