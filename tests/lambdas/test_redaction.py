@@ -106,6 +106,28 @@ def test_exception_text_is_masked(redaction):
     assert "bad card ************1486" in json.loads(line)["exception"]
 
 
+@pytest.mark.parametrize("typed", ["4539--5787--6362--1486", "4539  5787  6362  1486", "4539.5787/6362.1486"])
+def test_exception_text_with_any_punctuation_is_masked_by_both_hooks(redaction, typed):
+    def fail():
+        raise ValueError(f"bad card {typed} cvv: 321")
+
+    def log_failure(logger):
+        try:
+            fail()
+        except ValueError:
+            logger.exception("failed")
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    with patch.object(logging.root, "handlers", [handler]):
+        redaction.protect_log_handlers()
+        log_failure(logging.getLogger("botocore.test"))
+    for output in (_powertools_line(redaction, log_failure), stream.getvalue()):
+        assert "************1486" in output
+        assert typed not in output and "5787" not in output
+        assert "321" not in output
+
+
 def test_root_handler_filter_masks_library_records(redaction):
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
