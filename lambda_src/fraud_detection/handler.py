@@ -21,6 +21,8 @@ Rules (thresholds and points come from the `fraud/thresholds` parameter, see `Fr
 Scoring a transaction is idempotent (Powertools idempotency on `transaction_id`, in the idempotency table): a
 retried invocation returns the first decision, although the counts behind it have since moved on.
 
+A card number anywhere in the request (field names included; see payments_common.card_data) makes it
+malformed: only the card token and the transaction id, in their own formats, may hold long digit runs.
 A malformed request is answered with `{"error": "invalid_request", "errors": [{"field", "message"}]}`; only
 a broken configuration or a failing AWS call makes the invocation fail.
 """
@@ -28,6 +30,7 @@ a broken configuration or a failing AWS call makes the invocation fail.
 from __future__ import annotations
 
 import functools
+import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Callable
@@ -42,14 +45,15 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from payments_common import settings
+from payments_common.card_data import card_data_errors
 from payments_common.clock import iso_timestamp, utc_now
-from payments_common.contracts import RiskAssessment, RiskReason, ValidatedPayment, field_errors
-from payments_common.redaction import CardDataRedactingFormatter, protect_root_log_handlers
+from payments_common.contracts import TOKEN_PATTERN, RiskAssessment, RiskReason, ValidatedPayment, field_errors
+from payments_common.redaction import CardDataRedactingFormatter, protect_log_handlers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 logger = Logger(logger_formatter=CardDataRedactingFormatter())
 tracer = Tracer()
-protect_root_log_handlers()
+protect_log_handlers()
 
 # Scoring sits on the synchronous payment path: fail fast rather than hold the caller.
 dynamodb = boto3.client(
@@ -102,6 +106,10 @@ class FraudThresholds(BaseModel):
 
 class FraudRequest(ValidatedPayment):
     transaction_id: str = Field(pattern=UUID_PATTERN)
+
+
+# Hex digits of an HMAC or a UUID contain a Luhn-valid stretch now and then; in these formats they are ours.
+GENERATED_IDENTIFIERS = {("card", "token"): re.compile(TOKEN_PATTERN), ("transaction_id",): re.compile(UUID_PATTERN)}
 
 
 def _count_attempts_since(
@@ -268,10 +276,13 @@ def _idempotent_assess_risk(idempotency_table: str) -> Callable[..., dict[str, A
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    try:
-        request = FraudRequest.model_validate(event)
-    except ValidationError as error:
-        errors = field_errors(error)
+    errors = card_data_errors(event, permitted=GENERATED_IDENTIFIERS)
+    if not errors:
+        try:
+            request = FraudRequest.model_validate(event)
+        except ValidationError as error:
+            errors = field_errors(error)
+    if errors:
         logger.warning("fraud request rejected", extra={"rejected_fields": [item["field"] for item in errors]})
         return {"error": "invalid_request", "errors": errors}
     with logger.append_context_keys(transaction_id=request.transaction_id):

@@ -6,7 +6,10 @@ Invoked synchronously by transaction_processing with the client's request as the
      "merchant_category_code": "5411", "billing_country": "US", "ip_country": "US",
      "card": {"number": "4111 1111 1111 1111", "expiry_month": 12, "expiry_year": 2030, "cvv": "123"}}
 
-`billing_country` and `ip_country` are optional. It answers `{"valid": true, "payment": {...}, "card":
+`billing_country` and `ip_country` are optional. A card number anywhere but in `card.number` (a field's name
+or value, at any depth; see payments_common.card_data) is refused before anything else is checked.
+
+It answers `{"valid": true, "payment": {...}, "card":
 {"token", "last4", "brand"}}` (see payments_common.contracts) or `{"valid": false, "errors": [{"field",
 "message"}]}`. The answer never contains the card number or the verification code; the token is the
 HMAC-SHA256 (hex) of the card number's digits under the key in `secure/card-token-key`, so the same card
@@ -27,17 +30,27 @@ from typing import Annotated, Any, Optional
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from payments_common import settings
+from payments_common.card_data import CARD_NUMBER_FIELD, card_data_errors
 from payments_common.cards import brand_of, card_number_digits, passes_luhn
 from payments_common.clock import utc_now
-from payments_common.contracts import STRICT_MODEL, CardReference, NormalizedPayment, ValidatedPayment, field_errors
+from payments_common.contracts import (
+    IDENTIFIER_LENGTHS,
+    IDENTIFIER_PATTERN,
+    IDENTIFIER_RULE,
+    STRICT_MODEL,
+    CardReference,
+    NormalizedPayment,
+    ValidatedPayment,
+    field_errors,
+)
 from payments_common.countries import ISO_3166_ALPHA_2
 from payments_common.currencies import MINOR_UNITS, format_amount
-from payments_common.redaction import CardDataRedactingFormatter, protect_root_log_handlers
+from payments_common.redaction import CardDataRedactingFormatter, protect_log_handlers
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, ValidationInfo, field_validator
 
 logger = Logger(logger_formatter=CardDataRedactingFormatter())
 tracer = Tracer()
-protect_root_log_handlers()
+protect_log_handlers()
 
 # Card numbers are few enough to enumerate, so tokens are only as safe as the key is hard to guess.
 SHORTEST_TOKEN_KEY = 32
@@ -45,7 +58,7 @@ SHORTEST_TOKEN_KEY = 32
 LONGEST_EXPIRY_YEARS = 20
 
 _AMOUNT_TEXT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,6})?")
-_IDENTIFIER = re.compile(r"[A-Za-z0-9_-]{3,64}")
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 _MERCHANT_CATEGORY_CODE = re.compile(r"[0-9]{4}")
 _CONFIGURED_CURRENCY = re.compile(r"[A-Z]{3}")
 _CURRENCY_CODE = re.compile(r"[A-Za-z]{3}")
@@ -92,8 +105,9 @@ def _limits(info: ValidationInfo) -> ValidationLimits:
 
 
 def _identifier(value: str) -> str:
-    if not _IDENTIFIER.fullmatch(value):
-        raise ValueError("must be 3 to 64 characters: letters, digits, '_' or '-'")
+    shortest, longest = IDENTIFIER_LENGTHS
+    if not shortest <= len(value) <= longest or not _IDENTIFIER.fullmatch(value):
+        raise ValueError(IDENTIFIER_RULE)
     return value
 
 
@@ -253,6 +267,10 @@ def tokenize(card: CardDetails, key: bytes) -> CardReference:
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     limits = _load_limits()
     key = _card_token_key()
+    misplaced = card_data_errors(event, permitted={CARD_NUMBER_FIELD: None})
+    if misplaced:
+        logger.info("payment request rejected", extra={"rejected_fields": [item["field"] for item in misplaced]})
+        return {"valid": False, "errors": misplaced}
     try:
         request = PaymentRequest.model_validate(event, context={"limits": limits, "today": utc_now().date()})
     except ValidationError as error:

@@ -46,6 +46,45 @@ def card_number_digits(text: str) -> str | None:
     return text.replace(" ", "").replace("-", "")
 
 
+SHORTEST_CARD_NUMBER = 13
+LONGEST_CARD_NUMBER = 19
+# Digits separated by anything but ASCII letters and digits, in any number: "4111 1111", "4111--1111",
+# "4111/1111", "4111 . 1111", "4111\n1111". A letter ends a run; so does a non-ASCII digit, which is not a digit here.
+_DIGIT_RUN = re.compile(r"[0-9](?:[^0-9A-Za-z]*[0-9])*")
+# An escape as serializers write one ("\u00a0" in JSON, "\xa0" or "\n" in a repr, with doubled backslashes
+# after a second round): it stands for one separator, so its own hex digits must not join or split a run.
+# The lookbehind starts a match at the first backslash of a run only, which keeps long backslash runs linear.
+_ESCAPE = re.compile(r"(?<!\\)\\+(?:u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{2}|[abfnrtv])")
+# A run this long holds a Luhn-valid 13-19 digit stretch all but certainly; it is treated as one unchecked.
+_LONGEST_CHECKED_RUN = 40
+
+
+def card_number_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` holds a card number: the (start, end) of each digit run (separators as above) with a
+    Luhn-valid stretch of 13 to 19 consecutive digits. A card number glued to other digits is found too."""
+    neutral = _ESCAPE.sub(lambda match: " " * len(match.group(0)), text) if "\\" in text else text
+    spans = []
+    for run in _DIGIT_RUN.finditer(neutral):
+        digits = re.sub(r"[^0-9]", "", run.group(0))
+        if len(digits) >= SHORTEST_CARD_NUMBER and _has_luhn_valid_stretch(digits):
+            spans.append(run.span())
+    return spans
+
+
+def contains_card_number(text: str) -> bool:
+    return bool(card_number_spans(text))
+
+
+def _has_luhn_valid_stretch(digits: str) -> bool:
+    if len(digits) > _LONGEST_CHECKED_RUN:
+        return True
+    return any(
+        passes_luhn(digits[start : start + length])
+        for length in range(SHORTEST_CARD_NUMBER, min(LONGEST_CARD_NUMBER, len(digits)) + 1)
+        for start in range(len(digits) - length + 1)
+    )
+
+
 def brand_of(digits: str) -> CardBrand | None:
     return next((brand for brand in BRANDS if brand.owns(digits)), None)
 

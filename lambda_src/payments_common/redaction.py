@@ -7,13 +7,15 @@ Two hooks, because two kinds of log lines leave a function:
 - `CardDataRedactingFormatter` formats our Powertools loggers: it drops verification-code keys from the
   structured record, then masks PAN-like digit runs in the serialized line (which also covers exception
   text and objects that were turned into strings);
-- `CardDataRedactionFilter`, installed on the root logger's handlers by `protect_root_log_handlers`, covers
-  records from libraries (botocore logs request bodies at DEBUG, and the Lambda invoke body carries the
-  card number).
+- `CardDataRedactionFilter`, installed by `protect_log_handlers` on the root logger's handlers (in Lambda,
+  the runtime's) and on those of loggers that do not propagate to it (Powertools' own package logger gets
+  a stdout handler when POWERTOOLS_DEBUG is set), covers records from libraries: botocore logs request
+  and response bodies at DEBUG, and the Lambda invoke body carries the card number.
 
-Masking cannot tell a PAN from another long number, so it masks every run of 13 or more digits (spaces and
-dashes allowed between them, as in "4111 1111 1111 1111"): a log line losing an unrelated long number is
-the acceptable price for never leaking a card number.
+What counts as a card number is `cards.card_number_spans`: any run of digits separated by anything but
+letters and digits (spaces, dashes, dots, slashes, repeated, escaped) with a Luhn-valid stretch of 13 to 19
+digits; the whole run is masked to its last four digits. A log line losing an unrelated long number that
+happens to pass the Luhn check is the acceptable price for never leaking a card number.
 """
 
 from __future__ import annotations
@@ -24,38 +26,43 @@ from typing import Any
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
-# Runs longer than 19 digits are masked too: a PAN glued to other digits must not escape by being "too long".
-_PAN_LIKE = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,}")
-_VERIFICATION_KEYS = frozenset({"cvv", "cvv2", "cvc", "cvc2", "cid", "security_code"})
-# A verification code written out as text, e.g. "cvv=123" or the repr of a dict ('cvv': '123'); the optional
-# backslashes cover the same text after JSON escaping.
+from payments_common.cards import card_number_spans
+
+_VERIFICATION_KEYS = frozenset({"cvv", "cvv2", "cvc", "cvc2", "cvn", "cid", "security_code"})
+# A verification code written out as text after its name, whatever stands between them: "cvv=123",
+# "'cvv': '4567'", '\\"cvc\\": \\"999\\"' after JSON escaping, "card_cvv  :  123".
 _VERIFICATION_TEXT = re.compile(
-    r"""((?:cvv2?|cvc2?|security_code)(?:\\?["'])?\s*[:=]\s*(?:\\?["'])?)[0-9]{3,4}(?![0-9])""",
-    re.IGNORECASE,
+    r"((?<![A-Za-z])(?:cvv2?|cvc2?|cvn|cid|security_?code)[^0-9A-Za-z]{0,16})[0-9]{3,4}(?![0-9])", re.IGNORECASE
 )
 _MASK = "*" * 12
-_SMALLEST_PAN = 10**12
-
-
-def _mask_pan(match: re.Match[str]) -> str:
-    digits = re.sub(r"[ -]", "", match.group(0))
-    return _MASK + digits[-4:]
+# ISO 8601 in UTC with a "Z": Powertools' default ("2026-12-01 01:42:03,123+0000") is one 21-digit run, which
+# would be masked as a card number in every line.
+LOG_TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%FZ"
 
 
 def mask_card_data(text: str) -> str:
-    """The text with every PAN-like digit run reduced to its last four digits and verification codes masked."""
-    return _VERIFICATION_TEXT.sub(r"\1***", _PAN_LIKE.sub(_mask_pan, text))
+    """The text with every card number reduced to its last four digits and verification codes masked."""
+    spans = card_number_spans(text)
+    if spans:
+        parts, position = [], 0
+        for start, end in spans:
+            parts += [text[position:start], _MASK, re.sub(r"[^0-9]", "", text[start:end])[-4:]]
+            position = end
+        text = "".join(parts) + text[position:]
+    return _VERIFICATION_TEXT.sub(r"\1***", text)
 
 
 def scrub(value: Any) -> Any:
-    """A copy of a log payload without verification-code keys and with card numbers masked at any depth."""
+    """A copy of a log payload without verification-code keys and with card numbers masked at any depth;
+    anything but JSON's own types becomes (masked) text, as the serializer would otherwise print it unmasked."""
     if isinstance(value, str):
         return mask_card_data(value)
-    if isinstance(value, bool):
+    if value is None or isinstance(value, bool):
         return value
-    if isinstance(value, int) and abs(value) >= _SMALLEST_PAN:
+    if isinstance(value, (int, float)):
         # As a JSON number it could not be masked in place without producing invalid JSON.
-        return mask_card_data(str(value))
+        text = repr(value)
+        return value if not card_number_spans(text) else mask_card_data(text)
     if isinstance(value, dict):
         return {
             scrub(key): scrub(item)
@@ -64,11 +71,14 @@ def scrub(value: Any) -> Any:
         }
     if isinstance(value, (list, tuple, set, frozenset)):
         return [scrub(item) for item in value]
-    return value
+    return mask_card_data(str(value))
 
 
 class CardDataRedactingFormatter(LambdaPowertoolsFormatter):
-    """The Powertools JSON formatter, minus card data."""
+    """The Powertools JSON formatter, minus card data, with timestamps that cannot look like card numbers."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**{"datefmt": LOG_TIMESTAMP_FORMAT, "utc": True, **options})
 
     def serialize(self, log: dict[str, Any]) -> str:
         return mask_card_data(super().serialize(scrub(log)))
@@ -80,9 +90,9 @@ class CardDataRedactionFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except (TypeError, ValueError):
-            # A malformed library log call must not turn into an exception at the caller (filters run
-            # outside the handler's error handling); its raw text is still masked.
+        except Exception:
+            # A malformed library log call (or an argument whose str() fails) must not turn into an exception
+            # at the caller: filters run outside the handler's error handling. Its raw text is still masked.
             message = f"{record.msg} {record.args}"
         record.msg = mask_card_data(message)
         record.args = None
@@ -96,8 +106,18 @@ class CardDataRedactionFilter(logging.Filter):
         return True
 
 
-def protect_root_log_handlers() -> None:
-    """Installs `CardDataRedactionFilter` on every handler of the root logger (in Lambda: the runtime's)."""
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(existing, CardDataRedactionFilter) for existing in handler.filters):
+def protect_log_handlers() -> None:
+    """Installs `CardDataRedactionFilter` on every handler that can write a library's records: the root
+    logger's and those of loggers that keep their records to themselves. Handlers formatted by
+    `CardDataRedactingFormatter` need none (the filter would flatten their structured messages)."""
+    loggers = [logging.getLogger()] + [
+        candidate
+        for candidate in logging.root.manager.loggerDict.values()
+        if isinstance(candidate, logging.Logger) and not candidate.propagate
+    ]
+    for handler in (handler for logger in loggers for handler in logger.handlers):
+        protected = isinstance(handler.formatter, CardDataRedactingFormatter) or any(
+            isinstance(existing, CardDataRedactionFilter) for existing in handler.filters
+        )
+        if not protected:
             handler.addFilter(CardDataRedactionFilter())

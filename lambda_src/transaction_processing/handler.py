@@ -34,6 +34,12 @@ exists -> FAILED, 500. FAILED transactions are published to the failed-transacti
 payment_validation failing -> 502, nothing recorded and a notification without transaction; the request may
 be retried with the same key.
 
+Card data: a card number may be sent in the body's `card.number` only. Before anything else, a request with one
+in the path (other than a well-formed transaction id), a query parameter, a header (other than those the load
+balancer sets) or any other body field, name or value, is refused with 400 `card_data_not_allowed`, naming the
+places and quoting none (see payments_common.card_data). The body is read only if it is at most 32 KiB, nested
+at most 16 deep and has finite numbers (payments_common.alb); otherwise 400 `invalid_json`.
+
 Bodies: 201 and GET answer the transaction (`transaction_view`); every other status answers
 `{"error": <code>, "message": <text>}`, plus `transaction` for 402 and recorded FAILED outcomes and `errors`
 (field, message) for validation errors. Clients see risk rule names only; the details, with thresholds and
@@ -70,19 +76,27 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from payments_common import settings
-from payments_common.alb import AlbRequest, HttpError, json_response, parse_alb_event, parse_json_object
+from payments_common.alb import (
+    AlbRequest,
+    HttpError,
+    card_data_outside_body,
+    json_response,
+    parse_alb_event,
+    parse_json_object,
+)
+from payments_common.card_data import CARD_NUMBER_FIELD, card_data_errors
 from payments_common.clock import iso_timestamp, utc_now
 from payments_common.contracts import RiskAssessment, ValidatedPayment, ValidationRejection
 from payments_common.currencies import format_amount
 from payments_common.dynamodb import from_attribute_values, to_attribute_values
-from payments_common.redaction import CardDataRedactingFormatter, protect_root_log_handlers
+from payments_common.redaction import CardDataRedactingFormatter, protect_log_handlers
 from pydantic import ValidationError
 
 logger = Logger(logger_formatter=CardDataRedactingFormatter())
 tracer = Tracer()
 # EphemeralMetrics keeps its metric set to this module: Powertools' Metrics shares one set per process.
 metrics = EphemeralMetrics()
-protect_root_log_handlers()
+protect_log_handlers()
 
 # Bounded so that the worst case after the claim (fraud invoke 2 x 4 s, then the DynamoDB update 3 x 2 s)
 # stays inside PROCESSING_LEASE_MS.
@@ -496,9 +510,21 @@ def _idempotency_key(headers: Mapping[str, str]) -> str:
     return key
 
 
+def _refuse_card_data(errors: list[dict[str, str]]) -> None:
+    if errors:
+        logger.info("request with misplaced card data refused", extra={"rejected_fields": [e["field"] for e in errors]})
+        raise HttpError(
+            HTTPStatus.BAD_REQUEST,
+            "card_data_not_allowed",
+            "A card number may be sent in card.number only; remove it from the places listed in errors",
+            errors=errors,
+        )
+
+
 def create_payment(request: AlbRequest, context: LambdaContext, started: float) -> dict[str, Any]:
     idempotency_key = _idempotency_key(request.headers)
     body = parse_json_object(request.body)
+    _refuse_card_data(card_data_errors(body, permitted={CARD_NUMBER_FIELD: None}))
     config = ProcessingConfig.load()
     try:
         validation = validate_payment(config, body)
@@ -547,10 +573,12 @@ def _allow_only(request: AlbRequest, method: str) -> None:
 
 
 def route(request: AlbRequest, context: LambdaContext, started: float) -> dict[str, Any]:
+    match = _PAYMENT_PATH.fullmatch(request.path)
+    transaction_path = bool(match and _TRANSACTION_ID.fullmatch(match.group(1)))
+    _refuse_card_data(card_data_outside_body(request, check_path=not transaction_path))
     if request.path == PAYMENTS_PATH:
         _allow_only(request, "POST")
         return create_payment(request, context, started)
-    match = _PAYMENT_PATH.fullmatch(request.path)
     if match:
         _allow_only(request, "GET")
         return get_payment(match.group(1))

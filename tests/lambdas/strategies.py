@@ -1,7 +1,8 @@
 """Hypothesis strategies for the fuzz tests: hostile and almost-valid requests, each carrying a card number.
 
-Each strategy draws `(event, pan)`: `pan` is the card number (digits) placed in the request's `card.number`,
-or None when the event has no card number, so tests can assert it never comes back out.
+The request strategies draw `(event, pan)`: `pan` is the card number (digits) placed in the request's
+`card.number`, or None when the event has no card number, so tests can assert it never comes back out. The
+ones at the end hide a further card number where none may be (`misplaced_pan_*`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import time
 import uuid
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from hypothesis import strategies as st
 
@@ -216,3 +218,108 @@ def alb_events(draw: st.DrawFn) -> tuple[Any, str | None]:
     if draw(st.integers(0, 9)) == 0:
         return draw(json_values), None
     return event, pan
+
+
+# Card numbers where they must not be (issue 13): disguised by any punctuation, in any client-supplied place.
+_SEPARATORS = ["", " ", "  ", "-", "--", ".", "/", " - ", "_", ":", ",", "\t", "\n", "\u00a0", "\u2013", "|"]
+
+
+@st.composite
+def disguised_pans(draw: st.DrawFn) -> str:
+    """Text holding a valid card number: cut into groups of 1 to 6 digits joined by runs of punctuation,
+    maybe inside other text."""
+    pan = draw(valid_pans())
+    pieces, position = [], 0
+    while position < len(pan):
+        size = draw(st.integers(1, 6))
+        pieces.append(pan[position : position + size])
+        position += size
+    text = pieces[0] + "".join(draw(st.sampled_from(_SEPARATORS)) + piece for piece in pieces[1:])
+    prefix = draw(st.sampled_from(["", "card ", "x-", "order:", "{", "note\u00a0"]))
+    return prefix + text + draw(st.sampled_from(["", " ok", "-z", "]", "\U0001f4b3"]))
+
+
+# Where in a payment request a card number may be hidden (the card's own number is not one of them).
+BODY_PLACES = (
+    "merchant_id",
+    "customer_id",
+    "amount",
+    "currency",
+    "billing_country",
+    "unknown value",
+    "unknown name",
+    "metadata value",
+    "metadata name",
+    "list item",
+    "number",
+    "card.cvv",
+    "card extra",
+)
+REQUEST_LINE_PLACES = ("idempotency-key", "header value", "header name", "query value", "query name", "path")
+
+
+def _hide_in_body(request: dict[str, Any], place: str, text: str) -> dict[str, Any]:
+    hidden = {**request, "card": dict(request["card"])}
+    if place in ("merchant_id", "customer_id", "amount", "currency", "billing_country"):
+        hidden[place] = text
+    elif place == "unknown value":
+        hidden["note"] = text
+    elif place == "unknown name":
+        hidden[text] = "x"
+    elif place == "metadata value":
+        hidden["metadata"] = {"order": {"reference": text}}
+    elif place == "metadata name":
+        hidden["metadata"] = {text: "x"}
+    elif place == "list item":
+        hidden["tags"] = ["a", text]
+    elif place == "number":
+        hidden["reference"] = int("".join(character for character in text if character in "0123456789"))
+    elif place == "card.cvv":
+        hidden["card"]["cvv"] = text
+    else:
+        hidden["card"]["holder_note"] = text
+    return hidden
+
+
+@st.composite
+def misplaced_pan_requests(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
+    """A payment request (with its own valid card) that also holds a card number somewhere else."""
+    request, pan = draw(payment_requests())
+    if not isinstance(request.get("card"), dict):
+        request["card"] = {"number": pan, "expiry_month": 12, "expiry_year": CURRENT_YEAR + 2, "cvv": "123"}
+    return _hide_in_body(request, draw(st.sampled_from(BODY_PLACES)), draw(disguised_pans())), pan
+
+
+@st.composite
+def misplaced_pan_alb_events(draw: st.DrawFn) -> dict[str, Any]:
+    """A well-formed POST (or GET) with a card number in the body, a header, the query or the path."""
+    if draw(st.booleans()):
+        request, _ = draw(misplaced_pan_requests())
+        place, text = "body", ""
+    else:
+        request, _ = draw(payment_requests())
+        place, text = draw(st.sampled_from(REQUEST_LINE_PLACES)), draw(disguised_pans())
+    headers = {
+        "content-type": "application/json",
+        "idempotency-key": draw(st.sampled_from(["fuzz-key-0003", "fuzz-key-0004"])),
+    }
+    event: dict[str, Any] = {
+        "httpMethod": "POST",
+        "path": "/v1/payments",
+        "headers": headers,
+        "body": json.dumps(request),
+    }
+    if place == "idempotency-key":
+        headers["idempotency-key"] = "key-" + text
+    elif place == "header value":
+        headers["x-client-note"] = text
+    elif place == "header name":
+        headers[text.lower()] = "1"
+    elif place == "query value":
+        event["queryStringParameters"] = {"ref": draw(st.sampled_from([text, quote_plus(text)]))}
+    elif place == "query name":
+        event["multiValueQueryStringParameters"] = {quote_plus(text): ["1"]}
+    elif place == "path":
+        event.update(httpMethod=draw(st.sampled_from(["GET", "POST"])), path="/v1/payments/" + quote(text))
+    event["isBase64Encoded"] = False
+    return event

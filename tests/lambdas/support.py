@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import random
+import re
 import sys
 import threading
 import time
@@ -319,7 +320,8 @@ def payments_platform() -> Iterator[Platform]:
 
 class CapturedLogs:
     """Everything the functions log: their Powertools loggers' output and, through the root logger, what
-    libraries log at INFO and above (with the same redaction filter the functions install in Lambda)."""
+    libraries log (at INFO and above, or at `level`), with the redaction filter the functions install on
+    Lambda's root handler."""
 
     def __init__(self) -> None:
         self._buffer = io.StringIO()
@@ -343,10 +345,11 @@ class CapturedLogs:
 
 
 @contextmanager
-def capture_logs(platform: Platform) -> Iterator[CapturedLogs]:
+def capture_logs(platform: Platform, level: int = logging.INFO) -> Iterator[CapturedLogs]:
     logs = CapturedLogs()
     root = logging.getLogger()
     root_handler = logging.StreamHandler(logs)
+    root_handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
     previous_level = root.level
     service_handlers = [logging.getLogger(function).powertools_handler for function in FUNCTIONS]
     previous_streams = [handler.stream for handler in service_handlers]
@@ -358,10 +361,31 @@ def capture_logs(platform: Platform) -> Iterator[CapturedLogs]:
     # Where Lambda's own handler would be, with the filter the functions install on it.
     root_handler.addFilter(CardDataRedactionFilter())
     root.addHandler(root_handler)
-    root.setLevel(logging.INFO)
+    root.setLevel(level)
+    # Loggers that keep their records from the root (Powertools' package logger) are captured too.
+    private_loggers = [
+        candidate
+        for name, candidate in logging.root.manager.loggerDict.items()
+        if isinstance(candidate, logging.Logger) and not candidate.propagate and name not in FUNCTIONS
+    ]
+    private_levels = [candidate.level for candidate in private_loggers]
+    for candidate in private_loggers:
+        candidate.addHandler(root_handler)
+        candidate.setLevel(level)
+    # pytest's own handlers on the root logger would format and keep every DEBUG record (botocore writes
+    # dozens per call); below INFO they are left out, which keeps a fuzz run's time and memory bounded.
+    pytest_handlers = [handler for handler in root.handlers if type(handler).__module__.startswith("_pytest")]
+    pytest_levels = [handler.level for handler in pytest_handlers]
+    for handler in pytest_handlers:
+        handler.setLevel(max(handler.level, logging.INFO))
     try:
         yield logs
     finally:
+        for handler, handler_level in zip(pytest_handlers, pytest_levels):
+            handler.setLevel(handler_level)
+        for candidate, candidate_level in zip(private_loggers, private_levels):
+            candidate.removeHandler(root_handler)
+            candidate.setLevel(candidate_level)
         root.removeHandler(root_handler)
         root.setLevel(previous_level)
         for handler, stream in zip(service_handlers, previous_streams):
@@ -432,3 +456,36 @@ def response_json(response: dict[str, Any]) -> Any:
     assert response["isBase64Encoded"] is False
     assert response["statusDescription"].startswith(f"{response['statusCode']} ")
     return json.loads(response["body"])
+
+
+# What the card-data tests look for, written independently of payments_common: a "full PAN" is 13 to 19
+# consecutive digits passing the Luhn check inside a run of digits that only non-alphanumeric characters
+# separate (spaces, dashes, dots, slashes, quotes, repeated); an escape sequence (\u00a0, \xa0, \n, with any
+# number of backslashes) counts as one separator.
+_ESCAPED = re.compile(r"\\+(?:u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|[abfnrtv])")
+VERIFICATION_CODE_TEXT = re.compile(
+    r"(?i)(?<![a-z])(?:cvv2?|cvc2?|cvn|cid|security.?code)[^0-9a-z]{0,20}[0-9]{3,4}(?![0-9])"
+)
+EXCEPTION_TEXT = re.compile(r"Traceback|File \"|\b[A-Z][A-Za-z]*(?:Error|Exception)\b")
+
+
+def luhn_valid(digits: str) -> bool:
+    return luhn_complete(digits[:-1]) == digits
+
+
+def full_pans_in(text: str) -> list[str]:
+    """Each Luhn-valid 13-19 digit stretch in `text` (see above), as digits. A stretch of letter-free text
+    is one run; its digits are checked window by window (runs of more than 60 digits are reported whole)."""
+    found: list[str] = []
+    for chunk in re.findall(r"[^A-Za-z]{13,}", _ESCAPED.sub(" ", text)):
+        run = re.sub(r"[^0-9]", "", chunk)
+        if len(run) > 60:
+            found.append(run)
+            continue
+        found.extend(
+            run[start : start + length]
+            for length in range(13, 20)
+            for start in range(len(run) - length + 1)
+            if luhn_valid(run[start : start + length])
+        )
+    return found

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-import uuid
+import random
+import string
 from unittest.mock import patch
 
 import pytest
@@ -33,6 +34,13 @@ def redaction():
         ("amex 378282246310005", "amex ************0005"),
         (f"glued x{PAN}99 y", "x************8699 y"),
         ("order 123456789012 total 1000", "order 123456789012 total 1000"),
+        # Any punctuation, repeated, between the digits (issue 13: doubled separators got through).
+        ("card 4539--5787--6362--1486 x", "card ************1486 x"),
+        ("card 4539  5787  6362  1486 x", "card ************1486 x"),
+        ("card 4539.5787/6362 - 1486 x", "card ************1486 x"),
+        ('b\'{"n": "4539\\u00a05787\\u00a06362\\u00a01486"}\'', "************1486"),
+        ("at 2026-12-01T01:42:03.123Z in arn:aws:lambda:us-east-1:123456789012:function:f", "2026-12-01T01:42:03.123Z"),
+        ("'CVV2':   '987'", "'CVV2':   '***'"),
         ("cvv=123 and 'cvv': '4567' and \"cvc\": \"999\"", "cvv=*** and 'cvv': '***' and \"cvc\": \"***\""),
     ],
 )
@@ -58,7 +66,8 @@ def _powertools_line(redaction, log_call) -> str:
     stream = io.StringIO()
     # A fresh service name: Powertools reuses the first handler configured for a name.
     logger = Logger(
-        service=f"redaction-test-{uuid.uuid4().hex}",
+        # Letters only: random digits in the name made the "no 123 in the line" checks fail now and then.
+        service="redaction-test-" + "".join(random.choices(string.ascii_lowercase, k=24)),
         stream=stream,
         logger_formatter=redaction.CardDataRedactingFormatter(),
     )
@@ -97,13 +106,35 @@ def test_exception_text_is_masked(redaction):
     assert "bad card ************1486" in json.loads(line)["exception"]
 
 
+@pytest.mark.parametrize("typed", ["4539--5787--6362--1486", "4539  5787  6362  1486", "4539.5787/6362.1486"])
+def test_exception_text_with_any_punctuation_is_masked_by_both_hooks(redaction, typed):
+    def fail():
+        raise ValueError(f"bad card {typed} cvv: 321")
+
+    def log_failure(logger):
+        try:
+            fail()
+        except ValueError:
+            logger.exception("failed")
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    with patch.object(logging.root, "handlers", [handler]):
+        redaction.protect_log_handlers()
+        log_failure(logging.getLogger("botocore.test"))
+    for output in (_powertools_line(redaction, log_failure), stream.getvalue()):
+        assert "************1486" in output
+        assert typed not in output and "5787" not in output
+        assert "321" not in output
+
+
 def test_root_handler_filter_masks_library_records(redaction):
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     # The root logger with only this handler, standing in for Lambda's (pytest's stay unfiltered).
     with patch.object(logging.root, "handlers", [handler]):
-        redaction.protect_root_log_handlers()
-        redaction.protect_root_log_handlers()  # idempotent: one filter per handler
+        redaction.protect_log_handlers()
+        redaction.protect_log_handlers()  # idempotent: one filter per handler
         assert sum(isinstance(f, redaction.CardDataRedactionFilter) for f in handler.filters) == 1
         library = logging.getLogger("botocore.endpoint.test")
         library.warning("Making request with params: %s", {"Payload": json.dumps({"card": {"number": PAN}})})
