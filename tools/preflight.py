@@ -250,8 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_environment(args.config_dir / f"{args.env}.yaml")
         verdict = check(config, skip_real_account_checks=args.skip_real_account_checks)
-    except ConfigError as error:
-        print(f"preflight {args.env}: the environment file is invalid (fix it first; nothing was checked):\n{error}",
+    except (ConfigError, UnicodeDecodeError) as error:
+        detail = error if isinstance(error, ConfigError) else f"{args.config_dir / f'{args.env}.yaml'}: not UTF-8 " \
+            f"text ({error.reason} at byte {error.start})"
+        print(f"preflight {args.env}: the environment file is invalid (fix it first; nothing was checked):\n{detail}",
               file=sys.stderr)
         return EXIT_USAGE
     print("\n".join(verdict.lines(args.env)))
