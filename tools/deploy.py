@@ -151,7 +151,11 @@ class Deployment:
         if result.returncode not in (0, 2):
             planned.error = f"terraform plan failed:\n{result.errors()}"
             return planned
-        document = terraform.show_json("plan-json", PLAN_FILE)
+        try:
+            document = terraform.show_json("plan-json", PLAN_FILE)
+        except (RuntimeError, ValueError) as error:  # show failed, or printed something that is not JSON
+            planned.error = f"terraform show -json of the saved plan failed: {error}"
+            return planned
         planned.summary = summarize(stack.name, document)
         planned.findings = self.gate.check(stack.name, document)
         return planned
@@ -226,7 +230,11 @@ def main(argv: list[str] | None = None, confirm: Callable[[str, PlanSummary], bo
         return EXIT_USAGE if worst == compliance.EXIT_ERROR else EXIT_FAILED
 
     print(f"== 2/3 preflight {args.env}", flush=True)
-    verdict = preflight.check(config)
+    try:
+        verdict = preflight.check(config)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     print("\n".join(verdict.lines(args.env)))
     if not verdict.ready:
         print(f"{args.action} stopped: preflight is not ready; nothing was planned")
