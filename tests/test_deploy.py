@@ -4,9 +4,12 @@ stacks for the plan summary and the apply path, an AWS stack planned without any
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tools import deploy
 from tools.deploy import Deployment, PlanSummary, fresh_working_copy, summarize
@@ -14,6 +17,8 @@ from tools.plan_gate import PlanFinding, PlanGate, overlay
 from tools.rehearsal.stacks import Stack, UsageError, load_stacks
 from tools.rehearsal.workspace import Terraform as IsolatedTerraform
 from tools.terraform_runner import PLAN_FILE, Terraform
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def write_synth(root: Path, stacks: dict[str, dict]) -> Path:
@@ -240,3 +245,49 @@ def test_overlay_matches_reordered_set_elements_by_content():
     assert overlay(["10.1.0.0/16", "${var.x}"], ["0.0.0.0/0", "10.1.0.0/16"]) == ["10.1.0.0/16", "0.0.0.0/0"]
     # ambiguous: two planned blocks agree with the synthesized one, so it stays as synthesized
     assert overlay([{"cidr": "${var.a}"}], [{"cidr": "1.0.0.0/8"}, {"cidr": "2.0.0.0/8"}]) == [{"cidr": "${var.a}"}]
+
+
+def _paths(value, path=()):
+    """(path, leaf) of every scalar, list indexes included."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*path, index))
+    else:
+        yield path, value
+
+
+_SCALARS = st.one_of(st.sampled_from(["${a.b.c}", "${var.x}", "literal", "0.0.0.0/0"]), st.integers(0, 3),
+                     st.booleans())
+_TREES = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["k", "cidr", "port", "key"]), inner, max_size=3)),
+    max_leaves=12)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(synth=_TREES, planned=_TREES, unknown=st.one_of(st.booleans(), _TREES), sensitive=st.one_of(st.booleans(),
+                                                                                                     _TREES))
+def test_overlay_only_ever_replaces_references_and_never_mutates(synth, planned, unknown, sensitive):
+    """Whatever a plan holds: literals of the synth survive, its keys are kept, nothing sensitive or unknown at the
+    top is read, and neither input is modified."""
+    snapshot = json.dumps([synth, planned], sort_keys=True)
+    result = overlay(synth, planned, unknown, sensitive)
+    assert json.dumps([synth, planned], sort_keys=True) == snapshot
+    if unknown is True or sensitive is True:
+        assert result == synth
+    if isinstance(synth, dict):
+        assert isinstance(result, dict) and set(result) == set(synth)
+    literal_leaves = [leaf for _, leaf in _paths(synth) if not (isinstance(leaf, str) and "${" in leaf)]
+    if isinstance(synth, dict) or not isinstance(synth, str):
+        result_leaves = [leaf for _, leaf in _paths(result)]
+        for leaf in literal_leaves:  # a literal is never replaced (it may only move within a reordered set)
+            assert result_leaves.count(leaf) >= literal_leaves.count(leaf)
+
+
+def test_make_targets_need_an_environment():
+    for target in ("preflight", "plan", "deploy"):
+        completed = subprocess.run(["make", "-s", target], cwd=REPO_ROOT, capture_output=True, text=True,
+                                   check=False)
+        assert completed.returncode == 2 and f"usage: make {target} ENV=<dev|staging|prod>" in completed.stderr
