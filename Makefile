@@ -18,7 +18,7 @@ VENV_STAMP := $(VENV)/.installed
 STAGE = $(PY) -m tools.compliance --synth-dir $(SYNTH_DIR) --report-dir $(REPORT_DIR) $(if $(FORCE),--force) \
 	$(if $(TIMINGS),--timings $(TIMINGS))
 
-.PHONY: venv synth validate gate mutate compliance test lint clean taggable-types help shift bench
+.PHONY: venv synth validate gate mutate compliance test lint clean taggable-types help shift bench preflight plan deploy
 
 help:
 	@echo "make compliance   synth (all environments) + terraform validate + PCI policy gate   [default]"
@@ -27,6 +27,9 @@ help:
 	@echo "make validate     terraform init + validate every synthesized stack (offline with a provider mirror)"
 	@echo "make gate         PCI policy gate (checkov + JMESPath + exceptions register) -> $(REPORT_DIR)/"
 	@echo "make mutate       prove every control can fail: break the synth per control, the gate must catch it"
+	@echo "make preflight ENV=<env>   is the environment file ready for a real account (placeholders, ARNs, ...)"
+	@echo "make plan ENV=<env>        compliance + preflight, then init + plan + summary + plan gate per stack"
+	@echo "make deploy ENV=<env>      the same, applying each saved plan after confirmation (AUTO_APPROVE=1)"
 	@echo "make lint         ruff"
 	@echo "make clean        remove generated output (keeps .venv and local terraform state)"
 
@@ -68,7 +71,7 @@ taggable-types: $(VENV_STAMP)
 SYNTH_LEFTOVERS = $(dir $(SYNTH_DIR)).$(notdir $(SYNTH_DIR)).synth-* $(dir $(SYNTH_DIR)).$(notdir $(SYNTH_DIR)).old-*
 
 clean:
-	rm -rf $(SYNTH_DIR) $(SYNTH_LEFTOVERS) .cache .terraform-cli .pytest_cache .ruff_cache .build
+	rm -rf $(SYNTH_DIR) $(SYNTH_LEFTOVERS) .cache .terraform-cli .pytest_cache .ruff_cache .build .deploy
 	find compliance_reports -mindepth 1 ! -name README.md -delete 2>/dev/null || true
 
 # Blue/green traffic shift, e.g. `make shift ENV=prod GREEN=10` (blue = 100 - GREEN unless BLUE= is given).
@@ -76,15 +79,34 @@ shift: $(VENV_STAMP)
 	@test -n "$(ENV)" -a -n "$(GREEN)" || { echo "usage: make shift ENV=<dev|staging|prod> GREEN=<weight> [BLUE=<weight>]"; exit 2; }
 	$(PY) -m tools.shift_traffic --env $(ENV) --green $(GREEN) $(if $(BLUE),--blue $(BLUE))
 
+# The real deploy path (README "Deploying for real"). tools.deploy runs `make compliance` (cached) and the
+# preflight itself, so `python -m tools.deploy` cannot skip them either.
+ENV_REQUIRED = test -n "$(ENV)" || { echo "usage: make $@ ENV=<dev|staging|prod>" >&2; exit 2; }
+
+preflight: $(VENV_STAMP)
+	@$(ENV_REQUIRED)
+	$(PY) -m tools.preflight --env $(ENV)
+
+plan: $(VENV_STAMP)
+	@$(ENV_REQUIRED)
+	$(PY) -m tools.deploy plan --env $(ENV) --synth-dir $(SYNTH_DIR) --report-dir $(REPORT_DIR)
+
+deploy: $(VENV_STAMP)
+	@$(ENV_REQUIRED)
+	$(PY) -m tools.deploy deploy --env $(ENV) --synth-dir $(SYNTH_DIR) --report-dir $(REPORT_DIR) \
+		$(if $(filter 1,$(AUTO_APPROVE)),--auto-approve)
+
 # Benchmarks (bench/bench.py): prints a table and writes bench/results.json; takes ~10 minutes.
 bench: $(VENV_STAMP)
 	$(PY) bench/bench.py $(BENCH_ARGS)
 
 # Deploy rehearsal (README "Deploy rehearsal"): the gated stacks of REHEARSE_ENV applied unchanged to the moto
-# emulator on loopback, smoke-checked, planned again for drift, destroyed and checked for leftovers. The S3
-# backend by default, so that encrypted remote state and locking are rehearsed too.
+# emulator on loopback through the deploy path of `make deploy` (preflight without its real-account checks, plan,
+# plan gate, apply of the saved plan), smoke-checked, planned again for drift, destroyed and checked for leftovers.
+# The S3 backend by default, so that encrypted remote state and locking are rehearsed too.
 REHEARSE_ENV ?= dev
 REHEARSE_BACKEND ?= s3
 .PHONY: rehearse
 rehearse: compliance
-	$(PY) -m tools.rehearse --env $(REHEARSE_ENV) --synth-dir $(SYNTH_DIR) --backend $(REHEARSE_BACKEND)
+	$(PY) -m tools.rehearse --env $(REHEARSE_ENV) --synth-dir $(SYNTH_DIR) --backend $(REHEARSE_BACKEND) \
+		--skip-real-account-checks

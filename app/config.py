@@ -41,6 +41,7 @@ _WEEKLY_WINDOW_RE = re.compile(
     r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$"
 )
 _IDENTIFIER_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
 _ARN_RE = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$")
 _AMOUNT_RE = re.compile(r"^\d+(\.\d+)?$")
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -281,6 +282,20 @@ class BackendConfig:
 
 
 @dataclass(frozen=True)
+class CrossAccountArn:
+    arn: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """The AWS account the environment is deployed to; read by `make preflight` (tools/preflight.py), not the synth."""
+
+    id: str
+    cross_account_arns: tuple[CrossAccountArn, ...]
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     environment: str
     region: str
@@ -295,6 +310,7 @@ class EnvironmentConfig:
     api: ApiConfig
     monitoring: MonitoringConfig
     source: Path
+    account: AccountConfig | None = None
 
     def stack_name(self, domain: str) -> str:
         if domain not in DOMAINS:
@@ -471,6 +487,27 @@ def _backend(reader: _Reader, raw: Any) -> BackendConfig | None:
     if locking is None or any(v is None for v in values.values()):
         return None
     return BackendConfig(type="s3", s3=S3BackendConfig(locking=locking, dynamodb_table=table, **values))
+
+
+def _account(reader: _Reader, raw: Any) -> AccountConfig | None:
+    data = reader.mapping(raw, "account", ("id",), optional=("cross_account_arns",))
+    account_id = reader.value(data, "account", "id", lambda v: isinstance(v, str) and bool(_ACCOUNT_ID_RE.match(v)),
+                              "a 12-digit AWS account id as a quoted string")
+    raw_exceptions = data.get("cross_account_arns", [])
+    if not isinstance(raw_exceptions, list):
+        reader.problem("account.cross_account_arns", raw_exceptions, "a list of {arn, reason}")
+        return None
+    exceptions = []
+    for index, item in enumerate(raw_exceptions):
+        name = f"account.cross_account_arns[{index}]"
+        entry = reader.mapping(item, name, ("arn", "reason"))
+        arn = reader.value(entry, name, "arn", lambda v: isinstance(v, str) and bool(_ARN_RE.match(v)), "an ARN")
+        reason = reader.value(entry, name, "reason", _is_text, "why this ARN lives in another account")
+        if arn is not None and reason is not None:
+            exceptions.append(CrossAccountArn(arn=arn, reason=reason))
+    if account_id is None or len(exceptions) != len(raw_exceptions):
+        return None
+    return AccountConfig(id=account_id, cross_account_arns=tuple(exceptions))
 
 
 def _is_bool(value: Any) -> bool:
@@ -1220,7 +1257,7 @@ def parse_environment(source: Path, text: str) -> EnvironmentConfig:
         "api",
         "monitoring",
     )
-    data = reader.mapping(raw, "", keys)
+    data = reader.mapping(raw, "", keys, optional=("account",))
 
     environment = reader.value(
         data, "", "environment", lambda v: v in KNOWN_ENVIRONMENTS, "one of " + ", ".join(KNOWN_ENVIRONMENTS)
@@ -1258,6 +1295,7 @@ def parse_environment(source: Path, text: str) -> EnvironmentConfig:
     compute = _compute(reader, data.get("compute", {}))
     api = _api(reader, data.get("api", {}))
     monitoring = _monitoring(reader, data.get("monitoring", {}))
+    account = _account(reader, data["account"]) if "account" in data else None
 
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -1275,6 +1313,7 @@ def parse_environment(source: Path, text: str) -> EnvironmentConfig:
         api=api,
         monitoring=monitoring,
         source=source,
+        account=account,
     )
 
 

@@ -251,6 +251,14 @@ class Model:
             for view in self.views:
                 view["policy_documents"] = self._policy_documents(view)
 
+    def set_attributes(self, view: dict, attributes: dict) -> None:
+        """Give a view other attribute values (a plan's known values, tools/plan_gate.py) while keeping the edges
+        its synthesized references made: what is derived from the values is derived again."""
+        with collector_paused():
+            view["attributes"] = attributes
+            view["strings"] = string_leaves(attributes)
+            view["policy_documents"] = self._policy_documents(view)
+
     def select(self, types: frozenset[str] | None) -> list[dict]:
         if types is None:
             return list(self.views)

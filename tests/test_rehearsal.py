@@ -24,6 +24,7 @@ from tools.rehearsal.workspace import (
     override_document,
     service_for,
 )
+from tools.terraform_runner import PLAN_FILE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_STACK = "payments-dev-fixture"
@@ -178,6 +179,50 @@ def test_no_synth_is_a_usage_error(tmp_path):
     assert main(["--synth-dir", str(tmp_path / "missing")]) == 2
 
 
+def _hostile_synth(tmp_path: Path, name: str, working: str) -> Path:
+    synth_dir = tmp_path / "synth"
+    write_fixture(synth_dir)
+    manifest = {"stacks": {name: {"workingDirectory": working, "dependencies": []}}}
+    (synth_dir / "manifest.json").write_text(json.dumps(manifest))
+    return synth_dir
+
+
+@pytest.mark.parametrize("name, working", [
+    ("payments-dev-../../../outside", f"stacks/{FIXTURE_STACK}"),   # the name becomes a directory under the work dir
+    ("payments-dev-fixture/../../x", f"stacks/{FIXTURE_STACK}"),
+    (FIXTURE_STACK, "../outside"),                                    # the stack is read from outside the synth
+    (FIXTURE_STACK, "/etc"),
+    (FIXTURE_STACK, "."),
+    (FIXTURE_STACK, "stacks/escape"),                                 # a symlink out of the synth
+    (FIXTURE_STACK, 7),
+])
+def test_manifest_paths_are_confined_to_the_synth_and_the_work_directory(tmp_path, capsys, name, working):
+    from tools.rehearse import main
+
+    outside = tmp_path / "outside"
+    (outside / "stacks" / FIXTURE_STACK).mkdir(parents=True)
+    (outside / "stacks" / FIXTURE_STACK / "cdk.tf.json").write_text("{}")
+    synth_dir = _hostile_synth(tmp_path, name, working)
+    (synth_dir / "stacks" / "escape").symlink_to(outside / "stacks" / FIXTURE_STACK)
+    with pytest.raises(UsageError, match=r"not a plain name|outside|workingDirectory"):
+        load_stacks(synth_dir, "dev")
+    work = tmp_path / "work" / "deeper"
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    assert main(["--synth-dir", str(synth_dir), "--work-dir", str(work), "--skip-real-account-checks"]) == 2
+    err = capsys.readouterr().err
+    assert "manifest.json" in err and "Traceback" not in err
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before  # nothing written anywhere, work dir included
+
+
+def test_a_malformed_manifest_is_a_usage_error(tmp_path):
+    synth_dir = tmp_path / "synth"
+    write_fixture(synth_dir)
+    for text in ("[]", "{\"stacks\": []}", "not json", "{}"):
+        (synth_dir / "manifest.json").write_text(text)
+        with pytest.raises(UsageError, match="not a cdktf manifest"):
+            load_stacks(synth_dir, "dev")
+
+
 # -- on the emulator --------------------------------------------------------------------------------------------
 
 
@@ -187,23 +232,30 @@ def rehearsed_fixture(tmp_path, configs, terraform):
 
     synth_dir = tmp_path / "synth"
     stack_dir = write_fixture(synth_dir)
-    rehearsal = Rehearsal(load_stacks(synth_dir, "dev"), configs["dev"], "local", tmp_path / "run")
+    rehearsal = Rehearsal(load_stacks(synth_dir, "dev"), configs["dev"], "local", tmp_path / "run",
+                          skip_real_account_checks=True)
     return rehearsal, rehearsal.run(), stack_dir
 
 
 def test_smoke_check_fails_for_the_table_without_pitr_and_the_emulator_is_gone(rehearsed_fixture):
     rehearsal, report, stack_dir = rehearsed_fixture
     checks = {c.name: c for c in report.checks}
-    assert set(checks) == {"data.dynamodb-pitr", "data.dynamodb-gsis", "data.dynamodb-cmk"}
+    assert set(checks) == {"data.dynamodb-pitr", "data.dynamodb-gsis", "data.dynamodb-cmk"}, report
     pitr = checks["data.dynamodb-pitr"]
     assert not pitr.ok
     assert BROKEN_TABLE in pitr.message and "point-in-time recovery is DISABLED" in pitr.message
     assert GOOD_TABLE not in pitr.message
     assert checks["data.dynamodb-gsis"].ok and checks["data.dynamodb-cmk"].ok
     assert not report.passed and any("smoke checks" in f for f in report.failures)
-    # Everything else of the rehearsal ran and passed: apply, drift plan, destroy, nothing left.
+    # Everything else of the rehearsal ran and passed, through the deploy path: preflight (its real-account checks
+    # skipped, and said so), plan, plan gate, apply of the saved plan; then drift plan, destroy, nothing left.
     phases = {p.name: p for p in report.phases}
-    assert all(phases[name].ok for name in ("apply", "drift plan", "destroy", "leftovers")), report.phases
+    assert all(phases[name].ok for name in ("preflight", "plan", "apply", "drift plan", "destroy", "leftovers")), \
+        report.phases
+    assert "real-account checks SKIPPED" in phases["preflight"].detail
+    assert any("real-account checks SKIPPED" in line for line in report.preflight)
+    assert report.plans[0] == f"{FIXTURE_STACK}: 4 to add, 0 to change, 0 to destroy, 0 to replace"
+    assert (rehearsal.work_dir / FIXTURE_STACK / PLAN_FILE).is_file()  # what was applied is the saved plan
     copied = rehearsal.work_dir / FIXTURE_STACK
     assert (copied / "cdk.tf.json").read_bytes() == (stack_dir / "cdk.tf.json").read_bytes()
     assert (copied / OVERRIDE_FILE).is_file()
@@ -211,11 +263,23 @@ def test_smoke_check_fails_for_the_table_without_pitr_and_the_emulator_is_gone(r
     assert not pid_alive(rehearsal.emulator.pid) and not port_open(rehearsal.emulator.port)
 
 
+def test_without_the_explicit_option_the_rehearsal_stops_at_the_real_account_checks(tmp_path, capsys):
+    from tools.rehearse import main
+
+    synth_dir = tmp_path / "synth"
+    write_fixture(synth_dir)
+    assert main(["--synth-dir", str(synth_dir), "--work-dir", str(tmp_path / "run")]) == 1
+    out = capsys.readouterr().out
+    assert "preflight dev: NOT READY" in out and "account.id: 111111111111 is a sample account id" in out
+    assert "emulator: pid" not in out and "FAIL preflight" in out
+
+
 def test_sigterm_stops_the_rehearsal_and_its_emulator(tmp_path, terraform):
     synth_dir = tmp_path / "synth"
     write_fixture(synth_dir)
     process = subprocess.Popen(
-        [sys.executable, "-m", "tools.rehearse", "--synth-dir", str(synth_dir), "--work-dir", str(tmp_path / "run")],
+        [sys.executable, "-m", "tools.rehearse", "--synth-dir", str(synth_dir), "--work-dir", str(tmp_path / "run"),
+         "--skip-real-account-checks"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
@@ -252,7 +316,8 @@ def test_a_call_that_is_not_for_the_emulator_never_leaves_loopback(tmp_path, ter
         (stack / "main.tf.json").write_text(json.dumps(document))
         runner = Terraform(stack, logs)
         assert runner.init().ok
-        apply = runner.apply()
+        assert runner.plan("plan", "nowhere.tfplan").returncode == 2
+        apply = runner.apply_plan("nowhere.tfplan")
     assert not apply.ok
     error = " ".join(apply.errors().split())  # terraform wraps long diagnostics
     assert "sqs.us-east-1.amazonaws.com" in error and "proxyconnect tcp: dial tcp 127.0.0.1:9" in error

@@ -1,7 +1,12 @@
 """Deploy rehearsal: apply one environment's synthesized (and gated) stacks, unchanged, to an AWS emulator.
 
     python -m tools.rehearse [--env dev] [--synth-dir cdktf.out] [--backend local|s3] [--work-dir DIR] [--keep]
+                             [--skip-real-account-checks]
 
+Runs the deploy path of ``make deploy`` (tools/deploy.py) with moto as the target: the preflight, then for every
+stack in dependency order init, plan -out, the plan summary, the gate's rules over the plan, and an apply of the
+saved plan. The preflight's real-account checks (placeholders, account and region of ARNs, CA bundles) cannot
+pass against an emulator: ``--skip-real-account-checks`` leaves them out, and the report says so and lists them.
 Starts moto on 127.0.0.1 (random free port), applies every stack of the environment in dependency order,
 runs smoke checks against the emulator's APIs, plans every stack again (any change not explained by an
 emulator quirk in tools/rehearsal_quirks.yaml is drift), destroys the stacks in reverse order and checks
@@ -9,8 +14,9 @@ that nothing is left. With ``--backend s3`` state lives in an emulated, KMS-encr
 rehearsal also proves that a second terraform on a stack is refused while the first holds the lock.
 The emulator is stopped on every exit path. See README "Deploy rehearsal".
 
-Exit codes: 0 rehearsal passed; 1 rehearsal failed (apply, smoke check, drift, destroy, leftovers, locking,
-or an interruption); 2 usage or tooling error (nothing synthesized, terraform or moto unavailable).
+Exit codes: 0 rehearsal passed; 1 rehearsal failed (preflight, plan, plan gate, apply, smoke check, drift,
+destroy, leftovers, locking, or an interruption); 2 usage or tooling error (nothing synthesized, terraform or moto
+unavailable).
 """
 
 from __future__ import annotations
@@ -29,18 +35,20 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from app.config import KNOWN_ENVIRONMENTS, ConfigError, EnvironmentConfig, load_environments
-from tools import terraform_cli
+from tools import preflight, terraform_cli
+from tools.deploy import Deployment
+from tools.plan_gate import PlanGate
 from tools.rehearsal import drift, leftovers, remote_state, smoke
 from tools.rehearsal.emulator import Emulator, EmulatorError, EmulatorUnavailable
 from tools.rehearsal.stacks import Stack, UsageError, external_references, load_stacks
 from tools.rehearsal.workspace import (
     LocalBackend,
-    Result,
     S3Backend,
     Terraform,
     managed_resources,
     prepare_working_copy,
 )
+from tools.terraform_runner import Result
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -73,6 +81,8 @@ class Report:
     checks: list[smoke.CheckResult] = field(default_factory=list)
     tolerated: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    preflight: list[str] = field(default_factory=list)
+    plans: list[str] = field(default_factory=list)
 
     def record(self, name: str, stack: str, seconds: float, ok: bool, detail: str = "") -> bool:
         self.phases.append(Phase(name, stack, seconds, ok, detail))
@@ -86,9 +96,11 @@ class Report:
 
 
 class Rehearsal:
-    def __init__(self, stacks: list[Stack], config: EnvironmentConfig, backend: str, run_dir: Path):
+    def __init__(self, stacks: list[Stack], config: EnvironmentConfig, backend: str, run_dir: Path, *,
+                 skip_real_account_checks: bool = False):
         self.stacks = stacks
         self.config = config
+        self.skip_real_account_checks = skip_real_account_checks
         self.backend_kind = backend
         self.run_dir = run_dir
         self.work_dir = run_dir / "stacks"
@@ -100,6 +112,8 @@ class Rehearsal:
     def run(self) -> Report:
         for directory in (self.work_dir, self.log_dir):
             directory.mkdir(parents=True, exist_ok=True)
+        if not self._preflight():
+            return self.report
         started = time.monotonic()
         self.emulator.start()  # EmulatorUnavailable: nothing to stop, exit code 2
         print(f"emulator: pid {self.emulator.pid} on {self.emulator.endpoint}", flush=True)
@@ -123,6 +137,15 @@ class Rehearsal:
             self.emulator.stop()
         return self.report
 
+    def _preflight(self) -> bool:
+        started = time.monotonic()
+        verdict = preflight.check(self.config, skip_real_account_checks=self.skip_real_account_checks)
+        self.report.preflight = verdict.lines(self.config.environment)
+        detail = (f"{len(verdict.findings)} thing(s) to change" if not verdict.ready else "ready") + (
+            f"; real-account checks SKIPPED ({len(verdict.skipped)} finding(s) not counted)"
+            if self.skip_real_account_checks else "")
+        return self.report.record("preflight", self.config.environment, since(started), verdict.ready, detail)
+
     def _backend(self) -> LocalBackend | S3Backend:
         if self.backend_kind == "local":
             state_dir = self.run_dir / "state"
@@ -138,15 +161,28 @@ class Rehearsal:
         """Apply in order, stopping at the first failure (later stacks read its outputs); returns the stacks that
         were (maybe partly) applied, for destroy."""
         applied: list[Stack] = []
-        for stack in self.stacks:
+        started = time.monotonic()
+        gate = PlanGate([stack.config_file for stack in self.stacks])
+        self.report.record("plan gate load", "", since(started), True, f"{len(self.stacks)} stack(s) evaluated")
+
+        def workspace(stack: Stack) -> Terraform:
             directory = prepare_working_copy(stack, self.work_dir, self.emulator.endpoint, backend)
             terraform = self.terraform[stack.name] = Terraform(directory, self.log_dir)
+            return terraform
+
+        # The lock is the run's own: a held one is a failure, not something to wait for.
+        deployment = Deployment(self.stacks, workspace, gate, lock_timeout="0s")
+        for stack in self.stacks:
             started = time.monotonic()
-            init = terraform.init()
-            if not self.report.record("init", stack.name, since(started), init.ok, "" if init.ok else init.errors()):
+            planned = deployment.plan(stack)
+            self.emulator.ensure_running()
+            self.report.plans.extend(planned.lines())
+            detail = planned.summary.headline if planned.ok else "\n".join(planned.lines()[1:])
+            if not self.report.record("plan", stack.name, since(started), planned.ok, detail):
                 break
             started = time.monotonic()
-            apply = terraform.apply()
+            apply = deployment.apply(planned)
+            terraform = planned.terraform
             self.emulator.ensure_running()
             applied.append(stack)
             if not apply.ok:
@@ -164,7 +200,7 @@ class Rehearsal:
 
         def timed_plan(stack: Stack) -> tuple[Result, float]:
             started = time.monotonic()
-            return self.terraform[stack.name].plan("plan", "drift.tfplan"), since(started)
+            return self.terraform[stack.name].plan("drift-plan", "drift.tfplan"), since(started)
 
         with ThreadPoolExecutor(max_workers=len(self.stacks)) as pool:
             plans = list(pool.map(timed_plan, self.stacks))
@@ -243,6 +279,9 @@ class Rehearsal:
 
 def print_summary(report: Report, run_dir: Path, total: float) -> None:
     print("\n== rehearsal summary ==")
+    print("\n".join(report.preflight))
+    if report.plans:
+        print("\n".join(["plans (applied as saved):", *("  " + line for line in report.plans)]))
     width = max((len(p.stack) for p in report.phases), default=0)
     for phase in report.phases:
         mark = "ok  " if phase.ok else "FAIL"
@@ -277,6 +316,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work-dir", type=Path, help="where to put working copies, state and logs (default: a "
                         "new temporary directory, removed after a passing rehearsal unless --keep)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory after a passing rehearsal")
+    parser.add_argument("--skip-real-account-checks", action="store_true", help="leave out the preflight checks "
+                        "that only a real AWS account can pass (the report lists what was skipped)")
     return parser.parse_args(argv)
 
 
@@ -299,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = Path(tempfile.mkdtemp(prefix=f"payments-rehearsal-{args.env}-"))
     handlers = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     started = time.monotonic()
-    rehearsal = Rehearsal(stacks, config, args.backend, run_dir.resolve())
+    rehearsal = Rehearsal(stacks, config, args.backend, run_dir.resolve(),
+                          skip_real_account_checks=args.skip_real_account_checks)
     print(f"rehearsing {', '.join(s.name for s in stacks)} on moto ({args.backend} state) in {run_dir}", flush=True)
     try:
         report = rehearsal.run()

@@ -36,12 +36,36 @@ def _domain_rank(name: str) -> int:
     return DOMAINS.index(domain) if domain in DOMAINS else len(DOMAINS)
 
 
+# A stack name becomes a directory name under the work directory: one path component, nothing else.
+_STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+
+
+def _confined(synth_dir: Path, entry: object, name: str, manifest_file: Path) -> Path:
+    """The stack's directory from the manifest, which must name a stack safely and stay inside the synth."""
+    if not _STACK_NAME.match(name):
+        raise UsageError(f"{manifest_file}: stack name {name[:80]!r} is not a plain name (letters, digits, - and _): "
+                         "it would be a path outside the work directory")
+    working = entry.get("workingDirectory") if isinstance(entry, dict) else None
+    if not isinstance(working, str) or not working:
+        raise UsageError(f"{manifest_file}: stack {name}: workingDirectory missing or not a string")
+    root = synth_dir.resolve()
+    directory = (root / working).resolve()
+    if directory == root or not directory.is_relative_to(root):
+        raise UsageError(f"{manifest_file}: stack {name}: workingDirectory {working[:80]!r} is outside {synth_dir}")
+    return directory
+
+
 def load_stacks(synth_dir: Path, environment: str) -> list[Stack]:
     """The environment's stacks in apply order: dependencies (cdktf's manifest) first, then domain order."""
     manifest_file = synth_dir / "manifest.json"
     if not manifest_file.is_file():
         raise UsageError(f"{manifest_file} not found: run `make synth` (or `make compliance`) first")
-    manifest = json.loads(manifest_file.read_text())["stacks"]
+    try:
+        manifest = json.loads(manifest_file.read_text())["stacks"]
+        if not isinstance(manifest, dict):
+            raise TypeError("stacks is not a mapping")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise UsageError(f"{manifest_file}: not a cdktf manifest ({error}); run `make synth` again") from None
     prefix = f"payments-{environment}-"
     selected = {name: entry for name, entry in manifest.items() if name.startswith(prefix)}
     if not selected:
@@ -49,7 +73,7 @@ def load_stacks(synth_dir: Path, environment: str) -> list[Stack]:
     stacks = {
         name: Stack(
             name=name,
-            directory=synth_dir / entry["workingDirectory"],
+            directory=_confined(synth_dir, entry, name, manifest_file),
             dependencies=tuple(dep for dep in entry.get("dependencies", []) if dep in selected),
         )
         for name, entry in selected.items()

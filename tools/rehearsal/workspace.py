@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools import terraform_cli
+from tools import terraform_cli, terraform_runner
 from tools.rehearsal.stacks import Stack, UsageError
 
 OVERRIDE_FILE = "rehearsal_override.tf.json"
-# A whole apply of the slowest stack (Aurora instances wait in fixed 30-60 s steps) stays far below this.
-COMMAND_TIMEOUT_SECONDS = 1200
 # The provider retries a 5xx 25 times with back-off; from the emulator a 5xx is an unimplemented API that will
 # not succeed on a later attempt, so it fails in seconds instead of in minutes.
 MAX_RETRIES = 3
@@ -193,90 +190,19 @@ _AWS_ENVIRONMENT = (
 _DEAD_PROXY = "http://127.0.0.1:9"
 
 
-@dataclass(frozen=True)
-class Result:
-    returncode: int
-    log: Path
-    stdout: str
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-    def errors(self, limit: int = 40) -> str:
-        lines = self.log.read_text(errors="replace").splitlines()
-        start = next((i for i, line in enumerate(lines) if line.startswith(("Error:", "│ Error:"))), None)
-        selected = lines[start:] if start is not None else lines[-limit:]
-        return "\n".join(selected[:limit])
-
-
-class Terraform:
-    """terraform in one working copy; each command's output is kept in ``<log_dir>/<stack>.<phase>.log``."""
+class Terraform(terraform_runner.Terraform):
+    """terraform isolated from every real account: no AWS credentials or profiles, and a dead proxy for anything
+    not on loopback (``terraform init`` is exempt: it installs the provider from the mirror or the registry)."""
 
     def __init__(self, directory: Path, log_dir: Path):
-        self.directory = directory
-        self.log_dir = log_dir
         base = terraform_cli.terraform_env(terraform_cli.write_cli_config())
         for name in _AWS_ENVIRONMENT:
             base.pop(name, None)
         base["AWS_EC2_METADATA_DISABLED"] = "true"
-        self.init_env = base
-        self.env = {**base, "HTTPS_PROXY": _DEAD_PROXY, "HTTP_PROXY": _DEAD_PROXY, "NO_PROXY": "127.0.0.1,localhost"}
+        env = {**base, "HTTPS_PROXY": _DEAD_PROXY, "HTTP_PROXY": _DEAD_PROXY, "NO_PROXY": "127.0.0.1,localhost"}
         for name in ("https_proxy", "http_proxy", "no_proxy", "ALL_PROXY", "all_proxy"):
-            self.env.pop(name, None)
-
-    @property
-    def stack(self) -> str:
-        return self.directory.name
-
-    def command(self, phase: str, args: list[str], *, capture: bool = False, env: dict | None = None) -> Result:
-        log = self.log_dir / f"{self.stack}.{phase}.log"
-        with log.open("w") as sink:
-            completed = subprocess.run(
-                [terraform_cli.terraform_binary(), *args],
-                cwd=self.directory,
-                env=env or self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE if capture else sink,
-                stderr=sink,
-                text=True,
-                timeout=COMMAND_TIMEOUT_SECONDS,
-                check=False,
-            )
-        return Result(completed.returncode, log, completed.stdout or "")
-
-    def start(self, phase: str, args: list[str]) -> subprocess.Popen:
-        """A terraform left running (stdin open) while the caller does something else; the caller ends it."""
-        with (self.log_dir / f"{self.stack}.{phase}.log").open("w") as sink:
-            return subprocess.Popen(
-                [terraform_cli.terraform_binary(), *args],
-                cwd=self.directory,
-                env=self.env,
-                stdin=subprocess.PIPE,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-
-    def init(self) -> Result:
-        # Providers come from the mirror (offline) or, without one, the registry: init is exempt from the proxy.
-        return self.command("init", ["init", "-input=false", "-no-color"], env=self.init_env)
-
-    def apply(self) -> Result:
-        return self.command("apply", ["apply", "-auto-approve", "-input=false", "-no-color"])
-
-    def plan(self, phase: str, plan_file: str) -> Result:
-        return self.command(
-            phase, ["plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock-timeout=0s", f"-out={plan_file}"]
-        )
-
-    def show_json(self, phase: str, *target: str) -> dict:
-        result = self.command(phase, ["show", "-json", "-no-color", *target], capture=True)
-        if not result.ok:
-            raise RuntimeError(f"terraform show failed for {self.stack}:\n{result.errors()}")
-        return json.loads(result.stdout)
-
-    def destroy(self) -> Result:
-        return self.command("destroy", ["destroy", "-auto-approve", "-input=false", "-no-color"])
+            env.pop(name, None)
+        super().__init__(directory, log_dir, env=env, init_env=base)
 
 
 def managed_resources(state: dict) -> list[dict]:
