@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from policies.scope import environment_of
 
 COMPLIANT, NON_COMPLIANT, EXCEPTED, ERROR = "COMPLIANT", "NON_COMPLIANT", "EXCEPTED", "ERROR"
 VERDICTS = (COMPLIANT, NON_COMPLIANT, EXCEPTED, ERROR)
@@ -47,13 +48,6 @@ PRINCIPAL_REQUIREMENTS = {
 
 # Promotion order first; any other environment name follows alphabetically.
 _ENVIRONMENT_ORDER = ("dev", "staging", "prod")
-_STACK_NAME = re.compile(r"^(?P<project>.+)-(?P<environment>[^-]+)-(?P<domain>[^-]+)$")
-
-
-def environment_of(stack: str) -> str:
-    """``payments-prod-data`` -> ``prod``; a stack outside the naming scheme is its own environment."""
-    match = _STACK_NAME.match(stack)
-    return match.group("environment") if match else stack
 
 
 def environment_sort_key(name: str) -> tuple[int, str]:
