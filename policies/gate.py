@@ -20,6 +20,7 @@ from policies.catalog import Catalog, Control
 from policies.checkov_layer import CheckovRecord, ToolError
 from policies.engine import RuleOutcome
 from policies.model import Model
+from policies.redaction import Redactor
 from policies.register import ExceptionEntry, Register, entry_problems
 
 COMPLIANT, NON_COMPLIANT, EXCEPTED, ERROR = "COMPLIANT", "NON_COMPLIANT", "EXCEPTED", "ERROR"
@@ -75,6 +76,7 @@ class Evaluation:
     rows: list[Row]
     register_problems: list[RegisterProblem]
     applied_exceptions: list[ExceptionEntry]
+    redactor: Redactor  # the evidence of the rows has passed through it; so must anything else written
 
     def control_status(self, control: Control) -> str:
         verdicts = {row.verdict for row in self.rows if row.control.id == control.id}
@@ -215,10 +217,10 @@ def _checkov_evidence(rows: dict, index: CheckovIndex, model: Model, catalog: Ca
                         continue
                     message = record.check_name if verdict != ERROR else (
                         f"checkov {record.result} {check_id}: suppressions belong in the exceptions register")
+                    keys = tuple(sorted(record.evaluated_keys))  # checkov's order varies from run to run
                     rows.setdefault((control.id, id(view)), Row(control, view)).evidence.append(Evidence(
-                        "checkov", check_id, verdict, ", ".join(record.evaluated_keys),
-                        _checkov_observed(view, record.evaluated_keys) if verdict != COMPLIANT else None,
-                        record.check_name, message))
+                        "checkov", check_id, verdict, ", ".join(keys),
+                        _checkov_observed(view, keys) if verdict != COMPLIANT else None, record.check_name, message))
 
 
 def _apply_register(rows: list[Row], register: Register, catalog: Catalog,
@@ -251,4 +253,13 @@ def evaluate(catalog: Catalog, model: Model, outcomes: list[RuleOutcome], record
     order = {control.id: index for index, control in enumerate(catalog.controls)}
     ordered = sorted(rows.values(), key=lambda r: (order[r.control.id], r.address or ""))
     problems, applied = _apply_register(ordered, register, catalog, today)
-    return Evaluation(catalog=catalog, rows=ordered, register_problems=problems, applied_exceptions=applied)
+    redactor = Redactor.for_documents((stack.document for stack in model.stacks.values()), catalog.parameters)
+    for row in ordered:
+        row.evidence = [_redacted(evidence, redactor) for evidence in row.evidence]
+    return Evaluation(catalog=catalog, rows=ordered, register_problems=problems, applied_exceptions=applied,
+                      redactor=redactor)
+
+
+def _redacted(evidence: Evidence, redactor: Redactor) -> Evidence:
+    return Evidence(evidence.layer, evidence.check, evidence.verdict, redactor.text(evidence.attribute),
+                    redactor.value(evidence.observed), evidence.expected, redactor.text(evidence.message))

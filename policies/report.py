@@ -29,7 +29,7 @@ from policies.gate import (
 )
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "results.schema.json"
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 RESULTS_FILE = "results.json"
 SUMMARY_FILE = "summary.md"
 

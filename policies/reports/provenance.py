@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -39,8 +40,21 @@ def revision() -> Revision:
     commit = _git("rev-parse", "HEAD")
     if commit is None:
         return Revision(None, None)
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    # Untracked files count: a new, uncommitted file (a rule, a stack module) changes what is checked.
+    status = _git("status", "--porcelain", "--untracked-files=normal")
     return Revision(commit.strip(), None if status is None else bool(status.strip()))
+
+
+def terraform_version() -> str | None:
+    """The terraform CLI that ``make validate`` uses (tools/terraform_cli.py), or None when there is none."""
+    from tools.terraform_cli import TerraformUnavailable, terraform_binary
+
+    try:
+        done = subprocess.run([terraform_binary(), "version", "-json"], capture_output=True, text=True, timeout=30,
+                              check=False)
+        return json.loads(done.stdout)["terraform_version"] if done.returncode == 0 else None
+    except (TerraformUnavailable, OSError, subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
+        return None
 
 
 def chromium_version(binary: str) -> str | None:
