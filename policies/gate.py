@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,8 @@ class Evaluation:
     register_problems: list[RegisterProblem]
     applied_exceptions: list[ExceptionEntry]
     redactor: Redactor  # the evidence of the rows has passed through it; so must anything else written
+    # control id -> environment -> resources (and data sources) of its types there: what NOT_APPLICABLE means
+    resources_by_environment: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def control_status(self, control: Control) -> str:
         verdicts = {row.verdict for row in self.rows if row.control.id == control.id}
@@ -257,7 +260,17 @@ def evaluate(catalog: Catalog, model: Model, outcomes: list[RuleOutcome], record
     for row in ordered:
         row.evidence = [_redacted(evidence, redactor) for evidence in row.evidence]
     return Evaluation(catalog=catalog, rows=ordered, register_problems=problems, applied_exceptions=applied,
-                      redactor=redactor)
+                      redactor=redactor, resources_by_environment=_resources_by_environment(catalog, model))
+
+
+def _resources_by_environment(catalog: Catalog, model: Model) -> dict[str, dict[str, int]]:
+    environments = sorted({view["environment"] for view in model.views})
+    counts = {}
+    for control in catalog.controls:
+        found = Counter(view["environment"] for view in model.select(catalog.expand(control.resource_types))
+                        if view["kind"] in ("resource", "data"))
+        counts[control.id] = {environment: found.get(environment, 0) for environment in environments}
+    return counts
 
 
 def _redacted(evidence: Evidence, redactor: Redactor) -> Evidence:

@@ -33,7 +33,7 @@ from policies.reports.junit import render_junit
 from policies.reports.markdown_report import render_markdown
 from policies.reports.pdf import PdfError, find_chromium, print_pdf
 from policies.reports.posture import build_posture
-from policies.reports.provenance import chromium_version, reporter_python, revision
+from policies.reports.provenance import Revision, chromium_version, reporter_python, revision
 from policies.reports.publishing import ReportSet
 from policies.reports.sarif import render_sarif
 from policies.reports.synth import read_synth
@@ -68,7 +68,10 @@ def write_reports(results: dict[str, Any], report_dir: Path, *, baseline: dict[s
         versions["chromium (PDF)"] = browser
     diff = posture_diff(posture, baseline) if baseline is not None else None
     files = (RESULTS_FILE, HTML_FILE, MARKDOWN_FILE, SARIF_FILE, JUNIT_FILE) + ((DIFF_FILE,) if diff else ())
-    context = ReportContext(posture=posture, synth=synth, topologies=topologies, revision=revision(),
+    # The checkout the gate ran in (results of schema 1.0.0 predate that record: the one found now).
+    checkout = results["run"].get("provenance")
+    context = ReportContext(posture=posture, synth=synth, topologies=topologies,
+                            revision=Revision(checkout["commit"], checkout["dirty"]) if checkout else revision(),
                             versions=versions, generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
                             synth_dir=synth_dir, diff=diff, files=files)
     contents = {

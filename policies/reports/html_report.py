@@ -177,6 +177,8 @@ def _header(context: ReportContext) -> Markup:
            class_="subtitle"),
         el("div", badge(outcome), el("strong", f"Gate outcome: {outcome} (exit code {run['exit_code']})"),
            el("span", detail), class_=f"outcome {outcome}", id="outcome"),
+        *([el("div", el("strong", notice), class_="outcome FAIL", id="integrity")]
+          if (notice := context.posture.integrity_notice()) else []),
     ])
 
 

@@ -225,6 +225,17 @@ class Posture:
         return worst_status([v.status if environment is None else v.status_by_environment[environment]
                              for v in views])
 
+    def integrity_notice(self) -> str | None:
+        """What every report must say when the synth scanned is not what the synth wrote (policies/integrity.py),
+        or None when it is (or when the results predate provenance)."""
+        synth = (self.run.get("provenance") or {}).get("synth")
+        if synth is None or synth["state"] == "verified":
+            return None
+        problems = synth["problems"]
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        return (f"Synth {synth['state']}: {shown}. These results are of the files as found, not of a synth "
+                "`make synth` produced.")
+
     @property
     def register_problem_count(self) -> int:
         return sum(1 for exception in self.exceptions if exception.state != "ACTIVE")
