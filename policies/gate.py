@@ -20,7 +20,7 @@ from typing import Any
 from policies.catalog import Catalog, Control
 from policies.checkov_layer import CheckovRecord, ToolError
 from policies.engine import RuleOutcome
-from policies.model import Model
+from policies.model import Model, string_leaves, values_at
 from policies.redaction import Redactor
 from policies.register import ExceptionEntry, Register, entry_problems
 
@@ -166,7 +166,18 @@ class CheckovIndex:
         return candidates[0]
 
 
-def _jmespath_evidence(rows: dict, outcomes: list[RuleOutcome], catalog: Catalog) -> dict[str, tuple[set, set]]:
+def _unresolved(model: Model, view: dict, paths: tuple[str, ...]) -> list[str]:
+    """``path: ${...}`` for every reference under the given attributes that the synth cannot resolve."""
+    found = []
+    for attribute in paths:
+        for path, value in values_at(view["attributes"], attribute):
+            for leaf, _, text in string_leaves({path: value}):
+                found += [f"{leaf}: {expression}" for expression in model.unresolved(view["stack"], text)]
+    return found
+
+
+def _jmespath_evidence(rows: dict, outcomes: list[RuleOutcome], catalog: Catalog,
+                       model: Model) -> dict[str, tuple[set, set]]:
     """Adds JMESPath evidence; returns per control (selectors its rules cover, ids of applicable views)."""
     coverage: dict[str, tuple[set, set]] = {}
     for outcome in outcomes:
@@ -184,7 +195,12 @@ def _jmespath_evidence(rows: dict, outcomes: list[RuleOutcome], catalog: Catalog
             if id(view) in errors:
                 continue
             row = rows.setdefault((control.id, id(view)), Row(control, view))
-            if id(view) in offenders:
+            unresolved = _unresolved(model, view, rule.resolve) if rule.resolve else []
+            if unresolved:  # fail closed: a value the gate cannot know is neither compliant nor not
+                row.evidence.append(Evidence("jmespath", rule.id, ERROR, rule.attribute, unresolved, rule.expected,
+                                             "unresolved reference(s): the value cannot be known from the synth; "
+                                             "reference a block of the synth or set a literal"))
+            elif id(view) in offenders:
                 row.evidence.append(Evidence("jmespath", rule.id, NON_COMPLIANT, rule.attribute,
                                              plain(offenders[id(view)]), rule.expected, rule.id))
             else:
@@ -251,7 +267,7 @@ def _apply_register(rows: list[Row], register: Register, catalog: Catalog,
 def evaluate(catalog: Catalog, model: Model, outcomes: list[RuleOutcome], records: Iterable[CheckovRecord],
              stack_of_file: dict[Path, str], register: Register, today: dt.date) -> Evaluation:
     rows: dict[tuple[str, int | None], Row] = {}
-    coverage = _jmespath_evidence(rows, outcomes, catalog)
+    coverage = _jmespath_evidence(rows, outcomes, catalog, model)
     _checkov_evidence(rows, CheckovIndex(model, records, stack_of_file, catalog), model, catalog, coverage)
     order = {control.id: index for index, control in enumerate(catalog.controls)}
     ordered = sorted(rows.values(), key=lambda r: (order[r.control.id], r.address or ""))

@@ -324,6 +324,26 @@ class Model:
                 found.append((target, segments[0] if segments else ""))
         return found
 
+    def unresolved(self, stack: str, text: str) -> list[str]:
+        """The ``${...}`` expressions of a string whose value the synth cannot tell: one naming a block, variable
+        or remote-state output the synth does not define, or naming nothing at all (a function of literals,
+        ``each``/``count``/``local`` values). A rule that reads such a value cannot judge it: fail closed."""
+        found = []
+        for expression in interpolations(text):
+            references = REFERENCE.findall(expression)
+            if not references or not all(self._defines(stack, selector, name, rest)
+                                         for selector, name, rest in references):
+                found.append("${" + expression + "}")
+        return found
+
+    def _defines(self, stack: str, selector: str, name: str, rest: str) -> bool:
+        if selector == REMOTE_STATE:
+            segments = [s for s in SEGMENT_SEPARATOR.split(rest) if s]
+            source = self._remote.get((stack, name))
+            return (len(segments) > 1 and segments[0] == "outputs" and source in self.stacks
+                    and segments[1] in self.stacks[source].document.get("output", {}))
+        return (stack, "variable" if selector == "var" else selector, name) in self._index
+
     def _link(self, view: dict) -> None:
         seen = set()
         view["strings"] = string_leaves(view["attributes"])

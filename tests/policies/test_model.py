@@ -169,3 +169,20 @@ def test_an_expected_environment_without_a_stack_is_refused(tmp_path):
     with pytest.raises(InputError, match=r"expected environment\(s\) prod"):
         load_synth(synth, environments=("dev", "staging", "prod"))
     assert len(load_synth(synth, environments=("dev", "staging"))) == 2
+
+
+def test_unresolved_references_are_those_the_synth_does_not_define(tmp_path):
+    network = stack({"resource": {"aws_vpc": {"v": {"cidr_block": "10.0.0.0/16"}}},
+                     "output": {"cidr": {"value": "${aws_vpc.v.cidr_block}"}},
+                     "variable": {"known": {"default": "10.1.0.0/16"}}}, name="payments-prod-network")
+    state = {"backend": "local", "config": {"path": "../payments-prod-network.tfstate"}}
+    data = stack({"data": {"terraform_remote_state": {"net": state}}}, name="payments-prod-data")
+    model = Model([network, data])
+    assert model.unresolved("payments-prod-network", "${aws_vpc.v.cidr_block}") == []
+    assert model.unresolved("payments-prod-network", "${var.known}") == []
+    assert model.unresolved("payments-prod-data", "${data.terraform_remote_state.net.outputs.cidr}") == []
+    for unknown in ("${var.missing}", "${aws_vpc.other.cidr_block}", "${local.anywhere}", "${each.value}",
+                    '${cidrsubnet("0.0.0.0/0", 0, 0)}', "${aws_vpc.v.cidr_block}-${var.missing}"):
+        assert model.unresolved("payments-prod-network", unknown) != [], unknown
+    assert model.unresolved("payments-prod-data", "${data.terraform_remote_state.net.outputs.gone}") != []
+    assert model.unresolved("payments-prod-network", "0.0.0.0/0") == []
