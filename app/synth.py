@@ -75,7 +75,7 @@ def write_provenance(synth_dir: Path, configs: Sequence[EnvironmentConfig]) -> N
     import json
     from importlib import metadata
 
-    from policies.reports.provenance import repository_path, revision
+    from policies.checkout import repository_path, revision
 
     def sha256(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()

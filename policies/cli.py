@@ -32,6 +32,7 @@ import jsonschema
 
 from policies import depfile, report
 from policies.catalog import CATALOG_FILE, CatalogError
+from policies.checkout import revision
 from policies.checkov_layer import CHECKS_DIR, ToolError, run_checkov
 from policies.engine import RULES_DIR, RuleError
 from policies.evaluation import Policies, evaluate_stacks, load_policies
@@ -41,7 +42,7 @@ from policies.model import InputError, StackFile, load_synth
 from policies.mutate import MutationError, render, run_mutations
 from policies.register import REGISTER_FILE, RegisterError
 from policies.reports import write_reports
-from policies.reports.provenance import revision, terraform_version
+from policies.reports.provenance import terraform_version
 from policies.scope import environment_of
 
 EXIT_OK, EXIT_NONCOMPLIANT, EXIT_ERROR = 0, 1, 2

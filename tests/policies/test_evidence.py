@@ -186,7 +186,7 @@ def test_provenance_missing_or_intact(synth_dir, tmp_path):
 
 
 def test_untracked_files_make_the_checkout_dirty(tmp_path, monkeypatch):
-    from policies.reports import provenance
+    from policies import checkout
 
     repository = tmp_path / "repo"
     repository.mkdir()
@@ -195,10 +195,10 @@ def test_untracked_files_make_the_checkout_dirty(tmp_path, monkeypatch):
     (repository / "tracked").write_text("x")
     subprocess.run([*git, "add", "tracked"], check=True)
     subprocess.run([*git, "commit", "-qm", "c"], check=True)
-    monkeypatch.setattr(provenance, "REPO_ROOT", repository)
-    assert provenance.revision().dirty is False
+    monkeypatch.setattr(checkout, "REPO_ROOT", repository)
+    assert checkout.revision().dirty is False
     (repository / "new_rule.yaml").write_text("rules: []")
-    assert provenance.revision().dirty is True
+    assert checkout.revision().dirty is True
 
 
 # --------------------------------------------------------------------------------------------------- redaction
