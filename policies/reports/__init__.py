@@ -59,6 +59,7 @@ def write_reports(results: dict[str, Any], report_dir: Path, *, baseline: dict[s
     environments = build_posture(results).environments
     synth = read_synth(results, synth_dir, environments)
     posture = build_posture(synth.redactor.value(results))
+    baseline = synth.redactor.value(baseline) if baseline is not None else None  # an older run's, maybe unredacted
     topologies = {environment: build_topology(synth.model, environment)
                   for environment in posture.environments} if synth.model is not None else {}
     chromium = find_chromium() if pdf else None
