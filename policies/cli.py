@@ -135,7 +135,7 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
         print(f"policy gate: nothing written; the results do not match {report.SCHEMA_FILE.name}: "
               f"{error.message} at {list(error.absolute_path)}", file=sys.stderr)
         return EXIT_ERROR
-    summary = evaluation.redactor.text(report.render_summary(evaluation, document))
+    summary = evaluation.redactor.lines(report.render_summary(evaluation, document))
     reports_started = time.monotonic()
     gate_files = {report.RESULTS_FILE: (json.dumps(document, indent=1, sort_keys=True) + "\n").encode("utf-8"),
                   report.SUMMARY_FILE: summary.encode("utf-8")}

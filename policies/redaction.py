@@ -52,6 +52,10 @@ class Redactor:
                 text = text.replace(secret, marker(secret))
         return marker(text) if self._shape.search(text) else text
 
+    def lines(self, text: str) -> str:
+        """A rendered text redacted line by line (a leftover secret shape blanks its line, not the whole text)."""
+        return "\n".join(self.text(line) for line in text.split("\n"))
+
     def value(self, value: Any) -> Any:
         """A copy of a JSON-like value with every string (and every mapping key) redacted."""
         if isinstance(value, str):

@@ -338,3 +338,23 @@ def test_the_gate_publishes_its_results_and_the_reports_as_one_set(tmp_path, reg
         run_gate(synth, reports, register_file=register)
     assert {path.name: path.read_bytes() for path in reports.iterdir()} == before
     assert report.RESULTS_FILE in before and report.SUMMARY_FILE in before
+
+
+def test_the_redactor_replaces_a_secret_wherever_it_is_and_any_leftover_shape():
+    from policies.redaction import Redactor
+
+    documents = [{"resource": {"aws_lambda_function": {"f": {"environment": {"variables": {
+        "DB_PASSWORD": "hunter2hunter2", "SHORT_PASSWORD": "pw1", "REF_PASSWORD": "${aws_secretsmanager_secret.s.arn}",
+        "NAME": "payments"}}}}}}]
+    redactor = Redactor.for_documents(documents, PARAMETERS)
+    assert redactor.secrets == {"hunter2hunter2", "pw1"}  # a ${...} reference is not a secret
+    assert redactor.text("hunter2hunter2") == marker("hunter2hunter2")
+    assert marker("hunter2hunter2") == (
+        f"<redacted: 14 chars, sha256 {hashlib.sha256(b'hunter2hunter2').hexdigest()[:12]}>")
+    assert redactor.text("returned 'hunter2hunter2' here") == f"returned '{marker('hunter2hunter2')}' here"
+    assert redactor.text("pw1") == marker("pw1") and redactor.text("pw10 and pw1x") == "pw10 and pw1x"
+    shaped = "key AKIAQXJ2EXAMPLEKEY77 in a message"
+    assert redactor.text(shaped) == marker(shaped)
+    assert redactor.lines(f"first line\n{shaped}\nlast line") == f"first line\n{marker(shaped)}\nlast line"
+    assert redactor.value({"hunter2hunter2": ["payments", {"x": "hunter2hunter2"}]}) == {
+        marker("hunter2hunter2"): ["payments", {"x": marker("hunter2hunter2")}]}
