@@ -18,7 +18,8 @@ from app.config import EnvironmentConfig
 from policies.outputdir import OutputDirError, check_replaceable, clean_stale, publish, staging_dir
 
 OWNER = "synth"
-__all__ = ["OWNER", "OutputDirError", "SynthError", "build_app", "check_outdir", "synthesize"]
+__all__ = ["OWNER", "PROVENANCE_FILE", "OutputDirError", "SynthError", "build_app", "check_outdir", "synthesize",
+           "write_provenance"]
 
 # Called with the App and the built stacks per environment, before synth: lets a caller (the policy
 # tests) add constructs to the real app, e.g. a deliberately noncompliant one.
@@ -57,6 +58,38 @@ def synthesize(configs: Sequence[EnvironmentConfig], outdir: Path, customize: Cu
             app.synth()
         except RuntimeError as error:  # jsii surfaces the JS error (incl. error annotations) as RuntimeError
             raise SynthError(str(error)) from None
+        write_provenance(staging, configs)
         publish(staging, check_replaceable(outdir, OWNER), OWNER)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+PROVENANCE_FILE = "provenance.json"
+
+
+def write_provenance(synth_dir: Path, configs: Sequence[EnvironmentConfig]) -> None:
+    """The synth's own record of what it wrote and what from (read by the policy gate, policies/integrity.py):
+    the hash of every file it wrote, the commit (and whether the checkout differed from it, untracked files
+    included) and the configuration files it was synthesized from, and the cdktf and provider versions. No
+    timestamp: the same inputs give the same synth, byte for byte."""
+    import hashlib
+    import json
+    from importlib import metadata
+
+    from policies.checkout import repository_path, revision
+
+    def sha256(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    source = revision()
+    files = sorted(path for path in synth_dir.rglob("*") if path.is_file())
+    record = {
+        "format": 1,
+        "files": {path.relative_to(synth_dir).as_posix(): sha256(path) for path in files},
+        "commit": source.commit, "dirty": source.dirty,
+        "config": {config.environment: {"path": repository_path(config.source) or str(config.source),
+                                        "sha256": sha256(config.source)} for config in configs},
+        "versions": {name: metadata.version(name) for name in ("cdktf", "cdktf-cdktf-provider-aws")},
+    }
+    (synth_dir / PROVENANCE_FILE).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+

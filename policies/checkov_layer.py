@@ -250,7 +250,9 @@ class ScanCache:
                      + (lock.read_bytes() if lock.is_file() else b"") + b"\0")
 
     def _entry(self, path: Path) -> Path:
-        return self.directory / f"{hashlib.sha256(self.salt + path.read_bytes()).hexdigest()}.json"
+        # The stack's directory name too: checks scope by the stack's environment (policies/scope.py).
+        stack = path.parent.name.encode() + b"\0"
+        return self.directory / f"{hashlib.sha256(self.salt + stack + path.read_bytes()).hexdigest()}.json"
 
     def lookup(self, path: Path) -> tuple[list[CheckovRecord], str, dict] | None:
         entry = self._entry(path)

@@ -21,6 +21,7 @@ from policies import iam
 from policies.blocks import block_list
 from policies.catalog import default_catalog
 from policies.model import is_pure_reference
+from policies.scope import environment_of_stack_file
 
 PASSED, FAILED = CheckResult.PASSED, CheckResult.FAILED
 
@@ -51,6 +52,12 @@ def is_customer_managed_key(key: Any) -> bool:
 
 def is_reference(candidate: Any) -> bool:
     return is_pure_reference(candidate)
+
+
+def stack_environment(check: BaseResourceCheck) -> str:
+    """The environment of the stack whose file checkov is scanning (checkov sets ``entity_path`` to
+    ``<file>:<type>:<name>`` before it calls the check): the scope of a control, see policies/scope.py."""
+    return environment_of_stack_file(check.entity_path.rsplit(":", 2)[0])
 
 
 def verdict(compliant: bool) -> CheckResult:

@@ -2,12 +2,15 @@
 
     python -m policies gate [--synth-dir cdktf.out] [--report-dir compliance_reports] [--baseline FILE] [--pdf]
                             [--checkov-cache DIR] [--record-inputs FILE] [--checkov-timeout SECONDS]
+                            [--environments dev,staging,prod] [--require-provenance]
     python -m policies mutate [--synth-dir cdktf.out]
 
 gate exit codes: 0 every control passes or is excepted; 1 a control is noncompliant (or could not be
 checked) or the exceptions register has a problem; 2 usage, configuration, tooling or input error (missing
-or malformed cdk.tf.json, checkov missing, crashing, timed out or interrupted by SIGINT/SIGTERM, unreadable
-catalog/rules/register, an inconsistent baseline, an input over its size limit): nothing written.
+or malformed cdk.tf.json, a synth without its manifest.json or whose stacks differ from it, an expected
+environment without a stack, with --require-provenance a synth modified after synth or without provenance,
+checkov missing, crashing, timed out or interrupted by SIGINT/SIGTERM, unreadable catalog/rules/register, an
+inconsistent baseline, an input over its size limit): nothing written.
 
 mutate breaks each control on a copy of a compliant synth and runs the gate on every mutant; exit 0 when
 every applicable mutant is caught, 1 when one survives or the synth is not compliant to begin with, 2 on
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -29,15 +33,19 @@ import jsonschema
 
 from policies import depfile, report
 from policies.catalog import CATALOG_FILE, CatalogError
+from policies.checkout import revision
 from policies.checkov_layer import CHECKS_DIR, DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, ToolError, run_checkov
 from policies.engine import RULES_DIR, RuleError
 from policies.evaluation import Policies, evaluate_stacks, load_policies
 from policies.iam import AllowlistError, default_allowlist
+from policies.integrity import VERIFIED, check_synth
 from policies.model import InputError, StackFile, load_synth
 from policies.mutate import MutationError, render, run_mutations
 from policies.register import REGISTER_FILE, RegisterError
 from policies.reports import write_reports
 from policies.reports.posture import build_posture
+from policies.reports.provenance import terraform_version
+from policies.scope import environment_of
 from policies.yamlfile import YamlFileError, quote, read_text
 
 EXIT_OK, EXIT_NONCOMPLIANT, EXIT_ERROR = 0, 1, 2
@@ -46,8 +54,15 @@ CONFIG_ERRORS = (CatalogError, RuleError, AllowlistError, RegisterError)
 
 
 
+def _environments(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    if not names or not all(re.fullmatch(r"[a-z0-9]+", name) for name in names):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected environment names separated by commas, e.g. dev,prod")
+    return names
+
+
 def _inputs(stacks: list[StackFile]) -> list[dict]:
-    return [{"stack": s.name, "path": str(s.path), "sha256": s.sha256,
+    return [{"stack": s.name, "environment": environment_of(s.name), "path": str(s.path), "sha256": s.sha256,
              "resources": sum(len(v) for v in s.document.get("resource", {}).values()),
              "data_sources": sum(len(v) for v in s.document.get("data", {}).values())} for s in stacks]
 
@@ -62,16 +77,36 @@ def _configuration(policies: Policies) -> dict:
             "checkov_checks": {"path": str(CHECKS_DIR), "sha256": report.sha256_of_tree(CHECKS_DIR, "*.*")}}
 
 
+def _provenance(synth: dict, checkov_version: str) -> tuple[dict, dict]:
+    """Where the evidence came from (run.provenance), and the versions of every tool that produced it."""
+    checkout = revision()
+    record = synth["provenance"] or {}
+    versions = {"python": platform.python_version(), "checkov": checkov_version, "jmespath": jmespath.__version__,
+                **{name: version for name, version in (record.get("versions") or {}).items()
+                   if name in ("cdktf", "cdktf-cdktf-provider-aws") and isinstance(version, str)}}
+    terraform = terraform_version()
+    if terraform:
+        versions["terraform"] = terraform
+    return {"commit": checkout.commit, "dirty": checkout.dirty, "synth": synth}, versions
+
+
 def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
              register_file: Path = REGISTER_FILE, pdf: bool = False, checkov_cache: Path | None = None,
-             record_inputs: Path | None = None, checkov_timeout: float | None = None) -> int:
-    """The gate; ``record_inputs``: also write the depfile record of what it (and checkov) read, on exit 0/1."""
+             record_inputs: Path | None = None, checkov_timeout: float | None = None,
+             environments: tuple[str, ...] = (), require_provenance: bool = False) -> int:
+    """The gate; ``record_inputs``: also write the depfile record of what it (and checkov) read, on exit 0/1;
+    ``environments``: each must have a stack; ``require_provenance``: refuse a synth that is not exactly what
+    the synth wrote (policies/integrity.py)."""
     recorder = depfile.process_recorder() if record_inputs is not None else None
     started_at, started = report.now(), time.monotonic()
     try:
         policies = load_policies(register_file)
         baseline_document = _load_baseline(baseline) if baseline else None
-        stacks = load_synth(synth_dir)
+        stacks = load_synth(synth_dir, environments)
+        synth = check_synth(synth_dir)
+        if require_provenance and synth["state"] != VERIFIED:
+            raise InputError(f"{synth_dir}: {synth['state']} ({'; '.join(synth['problems'])}); "
+                             "--require-provenance accepts only a synth exactly as `make synth` wrote it")
         load_seconds = time.monotonic() - started
         checkov = run_checkov([s.path for s in stacks], policies.checkov_ids, cache_dir=checkov_cache,
                               timeout=checkov_timeout)
@@ -83,19 +118,20 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
         print(f"policy gate: nothing written; {error.__class__.__name__}: {error}", file=sys.stderr)
         return EXIT_ERROR
     exit_code = EXIT_NONCOMPLIANT if evaluation.failed else EXIT_OK
+    provenance, versions = _provenance(synth, checkov.version)
     run = {
         "tool": "python -m policies gate", "started_at": started_at.isoformat(),
         "finished_at": report.now().isoformat(), "duration_seconds": round(time.monotonic() - started, 3),
         "exit_code": exit_code, "outcome": "FAIL" if exit_code else "PASS",
         "synth_dir": str(Path(synth_dir).resolve()), "report_dir": str(Path(report_dir).resolve()),
-        "versions": {"python": platform.python_version(), "checkov": checkov.version,
-                     "jmespath": jmespath.__version__},
+        "versions": versions, "provenance": provenance, "expected_environments": list(environments),
         "checkov_scan": {"scanned": len(checkov.scanned), "reused": len(checkov.reused)},
         "timings_seconds": {"load": round(load_seconds, 3), "checkov": round(checkov.seconds, 3),
                             "jmespath": round(engine_seconds, 3), "merge": round(merge_seconds, 3)},
         "configuration": _configuration(policies),
     }
-    document = report.build_document(evaluation, run=run, inputs=_inputs(stacks))
+    # Every value leaves through the redactor (the evidence already has; the rest of the document too).
+    document = evaluation.redactor.value(report.build_document(evaluation, run=run, inputs=_inputs(stacks)))
     if baseline_document is not None:
         document["comparison"] = report.compare(document, baseline_document, baseline)
     try:
@@ -104,19 +140,18 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
         print(f"policy gate: nothing written; the results do not match {report.SCHEMA_FILE.name}: "
               f"{error.message} at {list(error.absolute_path)}", file=sys.stderr)
         return EXIT_ERROR
-    summary = report.render_summary(evaluation, document)
-    report.write_atomic(Path(report_dir), report.SUMMARY_FILE, summary)
-    report.write_atomic(Path(report_dir), report.RESULTS_FILE, json.dumps(document, indent=1, sort_keys=True) + "\n")
+    summary = evaluation.redactor.lines(report.render_summary(evaluation, document))
     reports_started = time.monotonic()
+    gate_files = {report.RESULTS_FILE: (json.dumps(document, indent=1, sort_keys=True) + "\n").encode("utf-8"),
+                  report.SUMMARY_FILE: summary.encode("utf-8")}
     written = write_reports(document, Path(report_dir), baseline=baseline_document, synth_dir=Path(synth_dir),
-                            pdf=pdf)
-    run["timings_seconds"]["reports"] = round(time.monotonic() - reports_started, 3)
+                            pdf=pdf, gate_files=gate_files)
+    reports_seconds = time.monotonic() - reports_started
     print(summary, end="")
-    timings = ", ".join(f"{k} {v:.2f}s" for k, v in run["timings_seconds"].items())
+    timings = ", ".join(f"{k} {v:.2f}s" for k, v in {**run["timings_seconds"], "reports": reports_seconds}.items())
     names = ", ".join(path.name for path in written)
     reused = f"; checkov findings of {len(checkov.reused)} unchanged stack(s) reused" if checkov.reused else ""
-    print(f"\nreports in {Path(report_dir)}: {report.RESULTS_FILE}, {report.SUMMARY_FILE}, {names} ({timings}; "
-          f"total {run['duration_seconds']:.2f}s{reused})")
+    print(f"\nreports in {Path(report_dir)}: {names} ({timings}; total {run['duration_seconds']:.2f}s{reused})")
     if recorder is not None:
         depfile.write_record(record_inputs, depfile.merge(recorder.record(), checkov.inputs))
     return exit_code
@@ -187,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
                       help="write the project files the gate read, with their hashes (a depfile) to FILE")
     gate.add_argument("--checkov-timeout", type=_seconds, metavar="SECONDS",
                       help=f"stop checkov after this long: exit 2 (default ${TIMEOUT_VARIABLE} or {DEFAULT_TIMEOUT:g})")
+    gate.add_argument("--environments", type=_environments, default=(), metavar="ENV[,ENV...]",
+                      help="environments the synth must contain (each at least one stack), e.g. dev,staging,prod")
+    gate.add_argument("--require-provenance", action="store_true",
+                      help="exit 2 unless the synth is exactly what the synth wrote (its provenance.json)")
     mutate = commands.add_parser("mutate", help="prove every control can fail: mutate a compliant synth")
     mutate.add_argument("--synth-dir", type=Path, default=Path("cdktf.out"))
     try:
@@ -196,5 +235,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "gate":
         return run_gate(args.synth_dir, args.report_dir, args.baseline, pdf=args.pdf,
                         checkov_cache=args.checkov_cache, record_inputs=args.record_inputs,
-                        checkov_timeout=args.checkov_timeout)
+                        checkov_timeout=args.checkov_timeout,
+                        environments=args.environments, require_provenance=args.require_provenance)
     return run_mutate(args.synth_dir)

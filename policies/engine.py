@@ -7,7 +7,8 @@ and the functions of :mod:`policies.functions`::
     offenders   a filter over the applicable views: the noncompliant ones
     observed    evaluated on each offender: the value reported as evidence
 
-plus the ``attribute`` it reports and the ``expected`` value in words. Expressions are compiled once and
+plus the ``attribute`` it reports and the ``expected`` value in words, and optionally the attributes whose
+``${...}`` references must ``resolve`` within the synth. Expressions are compiled once and
 each is evaluated once per rule over a list (not once per resource); resources are indexed by type.
 
 Fail closed: an expression that does not compile, raises, or returns anything but views it was given is an
@@ -16,6 +17,7 @@ ERROR of the rule's control, never a pass.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ from policies.yamlfile import YamlFileError, load_yaml
 RULES_DIR = Path(__file__).resolve().parent / "jmespath"
 EVALUATION_ERRORS = (JMESPathError, TypeError, KeyError, ValueError, AttributeError)
 RULE_KEYS = ("id", "control", "resource_types", "attribute", "expected", "offenders", "observed")
-OPTIONAL_RULE_KEYS = ("applies_to", "description")
+OPTIONAL_RULE_KEYS = ("applies_to", "description", "resolve")
 # Our functions whose result is always a list (policies/functions.py).
 LIST_FUNCTIONS = frozenset({"find_leaves", "missing_keys", "invalid_values", "blocks"})
 
@@ -56,6 +58,9 @@ class Rule:
     expressions: dict[str, str]
     compiled: dict[str, Any] = field(compare=False)
     compile_error: str | None = None
+    # Attribute paths (model.values_at syntax) whose ${...} references must resolve within the synth: a value
+    # the gate cannot know there makes the resource an ERROR of the rule, never COMPLIANT (policies/gate.py).
+    resolve: tuple[str, ...] = ()
 
 
 @dataclass
@@ -183,10 +188,16 @@ def _rule(item: Any, where: str, path: Path, catalog: Catalog, problems: list[st
     if not all(isinstance(e, str) for e in expressions.values()):
         problems.append(f"{where} ({item['id']}): expressions must be strings")
         return None
+    resolve = item.get("resolve", [])
+    if not isinstance(resolve, list) or not all(isinstance(p, str) and re.fullmatch(r"\w+(\[\]\.\w+)?", p)
+                                                for p in resolve):
+        problems.append(f"{where} ({item['id']}): resolve must be a list of attribute paths such as ingress or "
+                        "ingress[].cidr_blocks")
+        return None
     compiled, error = _compile(expressions, catalog)
     return Rule(id=item["id"], control=item["control"], resource_types=tuple(types), attribute=item["attribute"],
                 expected=str(item["expected"]), source=path, expressions=expressions, compiled=compiled,
-                compile_error=error)
+                compile_error=error, resolve=tuple(resolve))
 
 
 def _views_only(result: Any, allowed: dict[int, dict], what: str) -> list[dict]:

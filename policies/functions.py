@@ -70,6 +70,15 @@ def _value_matcher(pattern: str) -> Callable[[str], bool]:
     return lru_cache(maxsize=65536)(lambda text: search(text) is not None)
 
 
+def find_leaves(strings: list[list[str]], key_pattern: str, value_pattern: str) -> list[dict[str, str]]:
+    """The ``[path, key, value]`` strings (model.string_leaves) that hold a secret: a value shaped like one, or
+    a literal (not a ``${...}`` reference) under a key named like one. The secret scan of PCI-SEC-002 and
+    the redactor of the evidence (policies/redaction.py) both ask this, so they always agree."""
+    key_matches, value_matches = _key_matcher(key_pattern), _value_matcher(value_pattern)
+    return [{"path": path, "value": text} for path, key, text in strings
+            if value_matches(text) or (key and key_matches(key) and text.strip() and not is_pure_reference(text))]
+
+
 class PolicyFunctions(functions.Functions):
     def __init__(self, parameters: Mapping[str, Any]):
         super().__init__()
@@ -136,9 +145,7 @@ class PolicyFunctions(functions.Functions):
 
     @functions.signature({"types": ["array"]}, {"types": ["string"]}, {"types": ["string"]})
     def _func_find_leaves(self, strings, key_pattern, value_pattern):
-        key_matches, value_matches = _key_matcher(key_pattern), _value_matcher(value_pattern)
-        return [{"path": path, "value": text} for path, key, text in strings
-                if value_matches(text) or (key and key_matches(key) and text.strip() and not is_pure_reference(text))]
+        return find_leaves(strings, key_pattern, value_pattern)
 
     @functions.signature({"types": ["object", "null"]}, {"types": ["object"]})
     def _func_invalid_values(self, mapping, allowed):

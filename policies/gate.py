@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,8 @@ from typing import Any
 from policies.catalog import Catalog, Control
 from policies.checkov_layer import CheckovRecord, ToolError
 from policies.engine import RuleOutcome
-from policies.model import Model
+from policies.model import Model, string_leaves, values_at
+from policies.redaction import Redactor
 from policies.register import ExceptionEntry, Register, entry_problems
 
 COMPLIANT, NON_COMPLIANT, EXCEPTED, ERROR = "COMPLIANT", "NON_COMPLIANT", "EXCEPTED", "ERROR"
@@ -75,6 +77,9 @@ class Evaluation:
     rows: list[Row]
     register_problems: list[RegisterProblem]
     applied_exceptions: list[ExceptionEntry]
+    redactor: Redactor  # the evidence of the rows has passed through it; so must anything else written
+    # control id -> environment -> resources (and data sources) of its types there: what NOT_APPLICABLE means
+    resources_by_environment: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def control_status(self, control: Control) -> str:
         verdicts = {row.verdict for row in self.rows if row.control.id == control.id}
@@ -161,7 +166,18 @@ class CheckovIndex:
         return candidates[0]
 
 
-def _jmespath_evidence(rows: dict, outcomes: list[RuleOutcome], catalog: Catalog) -> dict[str, tuple[set, set]]:
+def _unresolved(model: Model, view: dict, paths: tuple[str, ...]) -> list[str]:
+    """``path: ${...}`` for every reference under the given attributes that the synth cannot resolve."""
+    found = []
+    for attribute in paths:
+        for path, value in values_at(view["attributes"], attribute):
+            for leaf, _, text in string_leaves({path: value}):
+                found += [f"{leaf}: {expression}" for expression in model.unresolved(view["stack"], text)]
+    return found
+
+
+def _jmespath_evidence(rows: dict, outcomes: list[RuleOutcome], catalog: Catalog,
+                       model: Model) -> dict[str, tuple[set, set]]:
     """Adds JMESPath evidence; returns per control (selectors its rules cover, ids of applicable views)."""
     coverage: dict[str, tuple[set, set]] = {}
     for outcome in outcomes:
@@ -179,7 +195,12 @@ def _jmespath_evidence(rows: dict, outcomes: list[RuleOutcome], catalog: Catalog
             if id(view) in errors:
                 continue
             row = rows.setdefault((control.id, id(view)), Row(control, view))
-            if id(view) in offenders:
+            unresolved = _unresolved(model, view, rule.resolve) if rule.resolve else []
+            if unresolved:  # fail closed: a value the gate cannot know is neither compliant nor not
+                row.evidence.append(Evidence("jmespath", rule.id, ERROR, rule.attribute, unresolved, rule.expected,
+                                             "unresolved reference(s): the value cannot be known from the synth; "
+                                             "reference a block of the synth or set a literal"))
+            elif id(view) in offenders:
                 row.evidence.append(Evidence("jmespath", rule.id, NON_COMPLIANT, rule.attribute,
                                              plain(offenders[id(view)]), rule.expected, rule.id))
             else:
@@ -215,10 +236,10 @@ def _checkov_evidence(rows: dict, index: CheckovIndex, model: Model, catalog: Ca
                         continue
                     message = record.check_name if verdict != ERROR else (
                         f"checkov {record.result} {check_id}: suppressions belong in the exceptions register")
+                    keys = tuple(sorted(record.evaluated_keys))  # checkov's order varies from run to run
                     rows.setdefault((control.id, id(view)), Row(control, view)).evidence.append(Evidence(
-                        "checkov", check_id, verdict, ", ".join(record.evaluated_keys),
-                        _checkov_observed(view, record.evaluated_keys) if verdict != COMPLIANT else None,
-                        record.check_name, message))
+                        "checkov", check_id, verdict, ", ".join(keys),
+                        _checkov_observed(view, keys) if verdict != COMPLIANT else None, record.check_name, message))
 
 
 def _apply_register(rows: list[Row], register: Register, catalog: Catalog,
@@ -246,9 +267,28 @@ def _apply_register(rows: list[Row], register: Register, catalog: Catalog,
 def evaluate(catalog: Catalog, model: Model, outcomes: list[RuleOutcome], records: Iterable[CheckovRecord],
              stack_of_file: dict[Path, str], register: Register, today: dt.date) -> Evaluation:
     rows: dict[tuple[str, int | None], Row] = {}
-    coverage = _jmespath_evidence(rows, outcomes, catalog)
+    coverage = _jmespath_evidence(rows, outcomes, catalog, model)
     _checkov_evidence(rows, CheckovIndex(model, records, stack_of_file, catalog), model, catalog, coverage)
     order = {control.id: index for index, control in enumerate(catalog.controls)}
     ordered = sorted(rows.values(), key=lambda r: (order[r.control.id], r.address or ""))
     problems, applied = _apply_register(ordered, register, catalog, today)
-    return Evaluation(catalog=catalog, rows=ordered, register_problems=problems, applied_exceptions=applied)
+    redactor = Redactor.for_documents((stack.document for stack in model.stacks.values()), catalog.parameters)
+    for row in ordered:
+        row.evidence = [_redacted(evidence, redactor) for evidence in row.evidence]
+    return Evaluation(catalog=catalog, rows=ordered, register_problems=problems, applied_exceptions=applied,
+                      redactor=redactor, resources_by_environment=_resources_by_environment(catalog, model))
+
+
+def _resources_by_environment(catalog: Catalog, model: Model) -> dict[str, dict[str, int]]:
+    environments = sorted({view["environment"] for view in model.views})
+    counts = {}
+    for control in catalog.controls:
+        found = Counter(view["environment"] for view in model.select(catalog.expand(control.resource_types))
+                        if view["kind"] in ("resource", "data"))
+        counts[control.id] = {environment: found.get(environment, 0) for environment in environments}
+    return counts
+
+
+def _redacted(evidence: Evidence, redactor: Redactor) -> Evidence:
+    return Evidence(evidence.layer, evidence.check, evidence.verdict, redactor.text(evidence.attribute),
+                    redactor.value(evidence.observed), evidence.expected, redactor.text(evidence.message))

@@ -4,6 +4,7 @@ A *view* is a plain dict (so JMESPath can query it) describing one block of one 
 
     address         payments-prod-data:aws_s3_bucket.audit_1A2B3C   (data sources: <stack>:data.<type>.<name>)
     stack, kind     kind is resource, data, provider, output, variable or backend
+    environment     the stack's environment (policies/scope.py): the scope of every control, never a tag
     type, selector  selector is what rules select on: the type, or data.<type> for data sources
     name, path      the logical id and the construct path from the "//" metadata
     attributes      the block as synthesized, without its "//" metadata
@@ -24,13 +25,14 @@ import gc
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from policies import iam
+from policies.scope import environment_of
 
 STACK_FILE = "cdk.tf.json"
 AWS_MANAGED_POLICY = re.compile(r"^arn:(?:aws[a-z-]*|\$\{[^}]+\}):iam::aws:policy/(.+)$")
@@ -125,8 +127,10 @@ def read_stack_file(path: Path) -> StackFile:
                      document=document)
 
 
-def load_synth(synth_dir: Path) -> list[StackFile]:
-    """Every stack of a synth directory (``stacks/<stack>/cdk.tf.json``), cross-checked against its manifest."""
+def load_synth(synth_dir: Path, environments: Sequence[str] = ()) -> list[StackFile]:
+    """Every stack of a synth directory (``stacks/<stack>/cdk.tf.json``), exactly those its ``manifest.json``
+    lists (cdktf writes it with the stacks): without it nobody can tell whether a stack is missing, so a
+    synth without one is refused. ``environments``: each must have at least one stack (policies/scope.py)."""
     synth_dir = Path(synth_dir)
     if not synth_dir.is_dir():
         raise InputError(f"{synth_dir}: no such synth directory (run `make synth` first)")
@@ -134,18 +138,28 @@ def load_synth(synth_dir: Path) -> list[StackFile]:
     if not paths:
         raise InputError(f"{synth_dir}: no stacks/*/{STACK_FILE} found (run `make synth` first)")
     manifest = synth_dir / "manifest.json"
-    if manifest.exists():
-        try:
-            declared = json.loads(manifest.read_text())["stacks"]
-            expected = {(synth_dir / spec["synthesizedStackPath"]).resolve() for spec in declared.values()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-            raise InputError(f"{manifest}: malformed manifest ({error!r})") from None
-        found = {path.resolve() for path in paths}
-        if expected != found:
-            missing = sorted(str(p) for p in expected - found)
-            extra = sorted(str(p) for p in found - expected)
-            raise InputError(f"{synth_dir}: stacks do not match manifest.json (missing: {missing or 'none'}; "
-                             f"not in the manifest: {extra or 'none'}); the synth is incomplete")
+    if not manifest.is_file():
+        raise InputError(f"{manifest}: missing; without the synth's manifest the gate cannot tell whether a stack "
+                         "is missing (synthesize again with `make synth`, or copy the whole synth directory)")
+    try:
+        declared = json.loads(manifest.read_text())["stacks"]
+        expected = {(synth_dir / spec["synthesizedStackPath"]).resolve(): name for name, spec in declared.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise InputError(f"{manifest}: malformed manifest ({error!r})") from None
+    found = {path.resolve() for path in paths}
+    if set(expected) != found:
+        missing = sorted(str(p) for p in set(expected) - found)
+        extra = sorted(str(p) for p in found - set(expected))
+        raise InputError(f"{synth_dir}: stacks do not match manifest.json (missing: {missing or 'none'}; "
+                         f"not in the manifest: {extra or 'none'}); the synth is incomplete")
+    misnamed = sorted(f"{name} at {path}" for path, name in expected.items() if path.parent.name != name)
+    if misnamed:
+        raise InputError(f"{manifest}: stack names differ from their directories ({', '.join(misnamed)}); the "
+                         "environment of a stack is read from its name, so the two must agree")
+    absent = [env for env in environments if env not in {environment_of(path.parent.name) for path in paths}]
+    if absent:
+        raise InputError(f"{synth_dir}: no stack of the expected environment(s) {', '.join(absent)} (stacks are "
+                         "named <project>-<environment>-<domain>); synthesize every environment the run expects")
     return [read_stack_file(path) for path in paths]
 
 
@@ -268,8 +282,9 @@ class Model:
         selector = {"resource": rtype, "data": f"data.{rtype}"}.get(kind, kind)
         meta = body.get("//", {}) if isinstance(body, dict) else {}
         attributes = {k: v for k, v in body.items() if k != "//"} if isinstance(body, dict) else {"value": body}
-        view = {"address": address, "stack": stack, "kind": kind, "type": rtype, "selector": selector,
-                "name": name, "path": meta.get("metadata", {}).get("path", name), "attributes": attributes,
+        view = {"address": address, "stack": stack, "environment": environment_of(stack), "kind": kind,
+                "type": rtype, "selector": selector, "name": name, "path": meta.get("metadata", {}).get("path", name),
+                "attributes": attributes,
                 "refs": [], "referenced_by": [], "policy_documents": [], "strings": []}
         self.views.append(view)
         self.by_selector.setdefault(selector, []).append(view)
@@ -322,6 +337,26 @@ class Model:
             if target is not None:
                 found.append((target, segments[0] if segments else ""))
         return found
+
+    def unresolved(self, stack: str, text: str) -> list[str]:
+        """The ``${...}`` expressions of a string whose value the synth cannot tell: one naming a block, variable
+        or remote-state output the synth does not define, or naming nothing at all (a function of literals,
+        ``each``/``count``/``local`` values). A rule that reads such a value cannot judge it: fail closed."""
+        found = []
+        for expression in interpolations(text):
+            references = REFERENCE.findall(expression)
+            if not references or not all(self._defines(stack, selector, name, rest)
+                                         for selector, name, rest in references):
+                found.append("${" + expression + "}")
+        return found
+
+    def _defines(self, stack: str, selector: str, name: str, rest: str) -> bool:
+        if selector == REMOTE_STATE:
+            segments = [s for s in SEGMENT_SEPARATOR.split(rest) if s]
+            source = self._remote.get((stack, name))
+            return (len(segments) > 1 and segments[0] == "outputs" and source in self.stacks
+                    and segments[1] in self.stacks[source].document.get("output", {}))
+        return (stack, "variable" if selector == "var" else selector, name) in self._index
 
     def _link(self, view: dict) -> None:
         seen = set()

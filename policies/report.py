@@ -1,7 +1,7 @@
 """The gate's reports: ``results.json`` (schema ``policies/results.schema.json``) and ``summary.md``.
 
-Both are validated/rendered completely in memory and published by writing a temporary file in the report
-directory and renaming it over the old one, so a reader never sees a half-written report.
+Both are validated/rendered completely in memory and published with the auditor reports as one set
+(policies/reports/publishing.py), so a reader never sees a half-written or mixed set.
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ from policies.gate import (
 from policies.yamlfile import quote
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "results.schema.json"
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 RESULTS_FILE = "results.json"
 SUMMARY_FILE = "summary.md"
 
@@ -76,6 +74,7 @@ def _controls(evaluation: Evaluation) -> list[dict[str, Any]]:
             "checks": {"aspect": list(control.layers.aspect), "checkov": list(control.layers.checkov_ids),
                        "jmespath": list(control.layers.jmespath)},
             "counts": {verdict: counts.get(verdict, 0) for verdict in ("COMPLIANT", NON_COMPLIANT, EXCEPTED, ERROR)},
+            "resources_by_environment": evaluation.resources_by_environment.get(control.id, {}),
             "remediation": control.remediation,
         })
     return controls
@@ -149,7 +148,10 @@ def _fmt(value: Any) -> str:
 
 def render_summary(evaluation: Evaluation, document: dict[str, Any]) -> str:
     run, summary = document["run"], document["summary"]
+    synth = run["provenance"]["synth"]
     lines = [f"# PCI DSS policy gate: {run['outcome']} (exit {run['exit_code']})", "",
+             *([f"**Synth {synth['state']}**: {'; '.join(synth['problems'])}.", ""]
+               if synth["state"] != "verified" else []),
              f"{summary['controls']} controls: " + ", ".join(f"{n} {s}" for s, n in summary["by_status"].items()) +
              f"; {len(document['inputs'])} stacks, {summary['rows']} control x resource results "
              f"({', '.join(f'{n} {v}' for v, n in summary['by_verdict'].items())}).", ""]
@@ -180,21 +182,6 @@ def render_summary(evaluation: Evaluation, document: dict[str, Any]) -> str:
             lines.append(f"- exceptions[{entry.index}] {entry.control} {entry.resource}: {'; '.join(problem.problems)}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
-
-
-def write_atomic(directory: Path, name: str, text: str) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, directory / name)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return directory / name
 
 
 def now() -> dt.datetime:

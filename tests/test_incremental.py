@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from app.config import KNOWN_ENVIRONMENTS
 from policies import depfile
 from policies.checkov_layer import ScanCache
 from policies.evaluation import load_policies
@@ -136,10 +137,15 @@ def test_the_date_invalidates_the_gate_daily_and_the_synth_only_when_an_exceptio
     stamp = _stamp("gate", report_dir)
     run_date = dt.date.fromisoformat(stamp["key"]["date"])  # the suite may run across midnight
     tomorrow = run_date + dt.timedelta(days=1)
+    options = (KNOWN_ENVIRONMENTS, True)  # what make compliance passes: every environment, provenance required
+
+    def key(date):
+        return compliance.gate_key(synth_dir, report_dir, None, False, date, *options)
+
+    assert compliance.gate_is_current(stamp, key(run_date), report_dir) == []
+    assert compliance.gate_is_current(stamp, key(tomorrow), report_dir) == ["date changed"]
     assert compliance.gate_is_current(stamp, compliance.gate_key(synth_dir, report_dir, None, False, run_date),
-                                      report_dir) == []
-    assert compliance.gate_is_current(stamp, compliance.gate_key(synth_dir, report_dir, None, False, tomorrow),
-                                      report_dir) == ["date changed"]
+                                      report_dir) == ["environments changed", "require_provenance changed"]
     synth_stamp = _stamp("synth", synth_dir)
     assert compliance.synth_is_current(synth_stamp, compliance.synth_key([], tomorrow), synth_dir) == []
     latest_expiry = max(e.expires for e in load_policies().register.entries)

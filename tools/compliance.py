@@ -16,7 +16,9 @@ restores a file's old content reuses the old result):
   validated.
 - **gate**: checkov findings are cached per stack file (``policies.checkov_layer.ScanCache``); the whole
   gate result is reused while the synth output, every project file the gate and checkov read, the options
-  and the date (reports count days to exception expiry) are unchanged, and its reports are intact.
+  and the date (reports count days to exception expiry) are unchanged, and its reports are intact. The gate
+  is told every environment the run synthesizes (``--environments``: a synth missing one is refused) and
+  accepts only a synth exactly as the synth stage wrote it (``--require-provenance``).
 
 Validate and the gate are independent once the synth exists and run concurrently. Caches live in .cache/
 (``make clean`` removes them); ``--force`` ignores every cache.
@@ -46,6 +48,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.config import KNOWN_ENVIRONMENTS
 from policies import depfile
 
 REPO_ROOT = depfile.REPO_ROOT
@@ -206,11 +209,12 @@ def run_validate(synth_dir: Path, force: bool) -> StageResult:
                        lines if fresh or code else [lines[-1]])
 
 
-def gate_key(synth_dir: Path, report_dir: Path, baseline: Path | None, pdf: bool, today: dt.date) -> dict:
+def gate_key(synth_dir: Path, report_dir: Path, baseline: Path | None, pdf: bool, today: dt.date,
+             environments: tuple[str, ...] = (), require_provenance: bool = False) -> dict:
     return {"date": today.isoformat(), "synth_dir": str(synth_dir.resolve()), "synth": tree_digest(synth_dir),
             "report_dir": str(report_dir.resolve()), "pdf": pdf,
             "baseline": _file_digest(baseline) if baseline else None, "lock": _file_digest(LOCK_FILE),
-            "python": sys.version}
+            "python": sys.version, "environments": list(environments), "require_provenance": require_provenance}
 
 
 def gate_is_current(stamp: dict | None, key: dict, report_dir: Path, root: Path = REPO_ROOT) -> list[str]:
@@ -225,12 +229,14 @@ def gate_is_current(stamp: dict | None, key: dict, report_dir: Path, root: Path 
 
 
 def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None, pdf: bool, force: bool,
-             today: dt.date) -> StageResult:
+             today: dt.date, environments: tuple[str, ...] = (), require_provenance: bool = False) -> StageResult:
+    """The gate stage; ``environments`` and ``require_provenance`` are passed on to the gate (make compliance:
+    every synthesized environment, and only a synth exactly as the synth stage wrote it)."""
     started = time.monotonic()
     if not (synth_dir / "manifest.json").is_file():
         return StageResult("gate", EXIT_ERROR, 0.0, False, "no synth", [f"error: no synth in {synth_dir}"])
     stamp_file = _stamp_file("gate", report_dir)
-    key = gate_key(synth_dir, report_dir, baseline, pdf, today)
+    key = gate_key(synth_dir, report_dir, baseline, pdf, today, environments, require_provenance)
     stamp = _read_stamp(stamp_file)
     reasons = ["--force"] if force else gate_is_current(stamp, key, report_dir)
     if not reasons:
@@ -247,6 +253,8 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None, pdf: bool
                    "--report-dir", str(report_dir.resolve()), "--record-inputs", str(record_file)]
         command += [] if force else ["--checkov-cache", str(CHECKOV_CACHE)]
         command += (["--baseline", str(baseline.resolve())] if baseline else []) + (["--pdf"] if pdf else [])
+        command += (["--environments", ",".join(environments)] if environments else []) + (
+            ["--require-provenance"] if require_provenance else [])
         completed = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
         if completed.returncode in (EXIT_OK, EXIT_FAILED) and record_file.exists():
             written = json.loads((report_dir / "results.json").read_text())
@@ -271,8 +279,9 @@ def run(stage: str, synth_dir: Path, report_dir: Path, environments: list[str], 
     if stage in ("validate", "all"):
         workers.append(threading.Thread(target=lambda: parallel.update(validate=run_validate(synth_dir, force))))
     if stage in ("gate", "all"):
+        expected = tuple(environments) or KNOWN_ENVIRONMENTS
         workers.append(threading.Thread(target=lambda: parallel.update(
-            gate=run_gate(synth_dir, report_dir, baseline, pdf, force, today))))
+            gate=run_gate(synth_dir, report_dir, baseline, pdf, force, today, expected, require_provenance=True))))
     for worker in workers:
         worker.start()
     for worker in workers:

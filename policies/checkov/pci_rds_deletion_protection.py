@@ -2,17 +2,17 @@
 
 from checkov.common.models.enums import CheckCategories
 
-from policies.checkov_support import PASSED, PciCheck, blocks, parameter, value, verdict
+from policies.checkov_support import PASSED, PciCheck, parameter, stack_environment, value, verdict
 
 
 class ProductionRdsClusterDeletionProtected(PciCheck):
     def __init__(self):
         super().__init__("CKV_PCI_018", ["aws_rds_cluster"], CheckCategories.BACKUP_AND_RECOVERY,
-                         evaluated=["tags", "deletion_protection"])
+                         evaluated=["deletion_protection"])
 
     def scan_resource_conf(self, conf):
-        tags = blocks(conf, "tags")
-        if tags and tags[0].get("Environment") in parameter("non_production_environments"):
+        # Scope is the stack's environment, never the cluster's own Environment tag (PCI-TAG-002 checks that).
+        if stack_environment(self) in parameter("non_production_environments"):
             return PASSED
         return verdict(value(conf, "deletion_protection") is True)
 

@@ -12,8 +12,9 @@
 - ``report.pdf``: the HTML printed by headless Chromium (only when Chromium is installed; removed
   otherwise, so a stale PDF never sits beside fresh reports).
 
-Everything is rendered in memory first and published by rename (see ``publish``): a failure leaves the
-previous reports as they were. ``results.json`` itself is the gate's to write.
+Everything is rendered in memory first and published as one set by rename, with ``SHA256SUMS``, every file
+0644 (see ``publishing``): a failure leaves the previous reports as they were. ``results.json`` and
+``summary.md`` are the gate's to render; it hands them over to be published in the same set.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +33,8 @@ from policies.reports.junit import render_junit
 from policies.reports.markdown_report import render_markdown
 from policies.reports.pdf import PdfError, find_chromium, print_pdf
 from policies.reports.posture import build_posture
-from policies.reports.provenance import chromium_version, reporter_python, revision
-from policies.reports.publishing import adopt, publish, retract, stage
+from policies.reports.provenance import Revision, chromium_version, reporter_python, revision
+from policies.reports.publishing import ReportSet
 from policies.reports.sarif import render_sarif
 from policies.reports.synth import read_synth
 from policies.reports.topology import build_topology
@@ -48,12 +50,16 @@ def _json(value: Any) -> bytes:
 
 
 def write_reports(results: dict[str, Any], report_dir: Path, *, baseline: dict[str, Any] | None,
-                  synth_dir: Path, pdf: bool = True) -> list[Path]:
-    """Write every report of one gate run; return the paths written, in a stable order. ``pdf=False`` skips
-    (and removes a stale) report.pdf: printing ~180 pages takes Chromium ~15 s, too slow for every gate run."""
+                  synth_dir: Path, pdf: bool = True, gate_files: Mapping[str, bytes] | None = None) -> list[Path]:
+    """Write every report of one gate run, with ``gate_files`` (the gate's results.json and summary.md) and
+    SHA256SUMS, as one set (policies/reports/publishing.py); return the paths written, in a stable order.
+    ``pdf=False`` skips (and removes a stale) report.pdf: printing ~180 pages takes Chromium ~15 s, too slow
+    for every gate run. Every value shown passes through the synth's redactor (policies/redaction.py)."""
     report_dir, synth_dir = Path(report_dir), Path(synth_dir)
-    posture = build_posture(results)
-    synth = read_synth(results, synth_dir, posture.environments)
+    environments = build_posture(results).environments
+    synth = read_synth(results, synth_dir, environments)
+    posture = build_posture(synth.redactor.value(results))
+    baseline = synth.redactor.value(baseline) if baseline is not None else None  # an older run's, maybe unredacted
     topologies = {environment: build_topology(synth.model, environment)
                   for environment in posture.environments} if synth.model is not None else {}
     chromium = find_chromium() if pdf else None
@@ -63,10 +69,14 @@ def write_reports(results: dict[str, Any], report_dir: Path, *, baseline: dict[s
         versions["chromium (PDF)"] = browser
     diff = posture_diff(posture, baseline) if baseline is not None else None
     files = (RESULTS_FILE, HTML_FILE, MARKDOWN_FILE, SARIF_FILE, JUNIT_FILE) + ((DIFF_FILE,) if diff else ())
-    context = ReportContext(posture=posture, synth=synth, topologies=topologies, revision=revision(),
+    # The checkout the gate ran in (results of schema 1.0.0 predate that record: the one found now).
+    checkout = results["run"].get("provenance")
+    context = ReportContext(posture=posture, synth=synth, topologies=topologies,
+                            revision=Revision(checkout["commit"], checkout["dirty"]) if checkout else revision(),
                             versions=versions, generated_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
                             synth_dir=synth_dir, diff=diff, files=files)
     contents = {
+        **(gate_files or {}),
         HTML_FILE: render_html(context).encode("utf-8"),
         MARKDOWN_FILE: render_markdown(context).encode("utf-8"),
         SARIF_FILE: _json(render_sarif(context)),
@@ -74,18 +84,13 @@ def write_reports(results: dict[str, Any], report_dir: Path, *, baseline: dict[s
     }
     if diff is not None:
         contents[DIFF_FILE] = _json(diff)
-    written = publish(contents, report_dir)
-    if diff is None:
-        retract(report_dir, DIFF_FILE)
-    if chromium is None:
-        retract(report_dir, PDF_FILE)
-        return written
-    pdf = stage(report_dir, PDF_FILE, b"")
-    try:
-        print_pdf(chromium, report_dir / HTML_FILE, pdf)
-    except PdfError as error:
-        pdf.unlink(missing_ok=True)
-        retract(report_dir, PDF_FILE)
-        print(f"reports: {PDF_FILE} not written: {error}", file=sys.stderr)
-        return written
-    return [*written, adopt(pdf, report_dir, PDF_FILE)]
+    with ReportSet(report_dir) as reports:
+        for name, content in contents.items():
+            reports.stage(name, content)
+        if chromium is not None:
+            try:
+                print_pdf(chromium, reports.path(HTML_FILE), reports.stage(PDF_FILE, b""))
+            except PdfError as error:
+                reports.drop(PDF_FILE)
+                print(f"reports: {PDF_FILE} not written: {error}", file=sys.stderr)
+        return reports.publish(retired=(DIFF_FILE, PDF_FILE))

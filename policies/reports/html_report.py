@@ -177,6 +177,8 @@ def _header(context: ReportContext) -> Markup:
            class_="subtitle"),
         el("div", badge(outcome), el("strong", f"Gate outcome: {outcome} (exit code {run['exit_code']})"),
            el("span", detail), class_=f"outcome {outcome}", id="outcome"),
+        *([el("div", el("strong", notice), class_="outcome FAIL", id="integrity")]
+          if (notice := context.posture.integrity_notice()) else []),
     ])
 
 
@@ -201,6 +203,13 @@ def _toc(context: ReportContext) -> Markup:
               el("ol", [el("li", el("a", title, href=f"#{key}")) for key, title in _sections(context)]), class_="toc")
 
 
+def _synth_provenance(synth: dict) -> str:
+    record = synth["provenance"] or {}
+    made = (f"; synthesized at commit {record.get('commit') or 'unknown'}"
+            + (" with uncommitted changes" if record.get("dirty") else "") if record else "")
+    return f"{synth['state']}{made}" + (f" ({'; '.join(synth['problems'])})" if synth["problems"] else "")
+
+
 def _metadata(context: ReportContext) -> Markup:
     run, document = context.posture.run, context.document
     configuration = run["configuration"]
@@ -210,6 +219,8 @@ def _metadata(context: ReportContext) -> Markup:
                      f"{run['tool']}"),
         ("Report generated", context.generated_at.isoformat()),
         ("Git commit", context.revision.describe()),
+        *([("Synth provenance", _synth_provenance(synth))] if (synth := (run.get("provenance") or {}).get("synth"))
+          else []),
         ("Environments", ", ".join(context.posture.environments)),
         ("Synth directory", run["synth_dir"] + ("" if Path(run["synth_dir"]).resolve() == context.synth_dir.resolve()
                                                  else f" (read for this report: {context.synth_dir})")),

@@ -40,8 +40,9 @@ def render_junit(context: ReportContext) -> bytes:
     for environment in posture.environments:
         suite = _suite(root, environment, timestamp)
         properties = ET.SubElement(suite, "properties")
-        for key, value in (("gate.outcome", run["outcome"]), ("git.commit", context.revision.commit or "unknown")):
-            ET.SubElement(properties, "property", name=key, value=value)
+        for key, value in (("gate.outcome", run["outcome"]), ("git.commit", context.revision.commit or "unknown"),
+                           ("synth.provenance", posture.integrity_notice() or "verified")):
+            ET.SubElement(properties, "property", name=key, value=clean(value))
         for view in posture.controls:
             case = ET.SubElement(suite, "testcase", classname=environment,
                                  name=clean(f"{view.id} {view.control['title']}"), time="0")
@@ -57,7 +58,11 @@ def render_junit(context: ReportContext) -> bytes:
                 element.text = clean("\n\n".join(f.summary() for f in failing)
                                      + f"\n\nRemediation: {view.control['remediation']}")
             elif status == NOT_APPLICABLE:
-                ET.SubElement(case, "skipped", message=f"no resource of this control's types in {environment}")
+                found = view.control.get("resources_by_environment", {}).get(environment, 0)
+                ET.SubElement(case, "skipped", message=(
+                    f"none of the {found} resource(s) of this control's types in {environment} is in its scope "
+                    "(its rules apply to none of them)" if found else
+                    f"no resource of this control's types in {environment}"))
             elif status == EXCEPTED:
                 ET.SubElement(case, "system-out").text = clean("\n\n".join(
                     f.summary() for f in findings if f.verdict == EXCEPTED))

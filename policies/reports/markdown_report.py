@@ -52,6 +52,7 @@ def render_markdown(context: ReportContext) -> str:
         f"git commit {md(context.revision.describe())}; environments {md(', '.join(environments))}. "
         "The full report with evidence, diagrams and chain of custody is `report.html`; machine-readable: "
         "`results.json`, `results.sarif`, `junit.xml`.", "",
+        *([f"**{md(notice)}**", ""] if (notice := posture.integrity_notice()) else []),
         "## Executive summary", "",
         *_table(["Environment", "Passed", "Failed", "Excepted", "N/A", "Results"],
                 [[md(e), *[str(posture.counts(e)[s]) for s in STATUSES], str(sum(posture.verdict_counts(e).values()))]

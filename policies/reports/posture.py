@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from policies.scope import environment_of
 
 COMPLIANT, NON_COMPLIANT, EXCEPTED, ERROR = "COMPLIANT", "NON_COMPLIANT", "EXCEPTED", "ERROR"
 VERDICTS = (COMPLIANT, NON_COMPLIANT, EXCEPTED, ERROR)
@@ -47,13 +48,6 @@ PRINCIPAL_REQUIREMENTS = {
 
 # Promotion order first; any other environment name follows alphabetically.
 _ENVIRONMENT_ORDER = ("dev", "staging", "prod")
-_STACK_NAME = re.compile(r"^(?P<project>.+)-(?P<environment>[^-]+)-(?P<domain>[^-]+)$")
-
-
-def environment_of(stack: str) -> str:
-    """``payments-prod-data`` -> ``prod``; a stack outside the naming scheme is its own environment."""
-    match = _STACK_NAME.match(stack)
-    return match.group("environment") if match else stack
 
 
 def environment_sort_key(name: str) -> tuple[int, str]:
@@ -230,6 +224,17 @@ class Posture:
     def requirement_status(self, views: list[ControlView], environment: str | None = None) -> str:
         return worst_status([v.status if environment is None else v.status_by_environment[environment]
                              for v in views])
+
+    def integrity_notice(self) -> str | None:
+        """What every report must say when the synth scanned is not what the synth wrote (policies/integrity.py),
+        or None when it is (or when the results predate provenance)."""
+        synth = (self.run.get("provenance") or {}).get("synth")
+        if synth is None or synth["state"] == "verified":
+            return None
+        problems = synth["problems"]
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        return (f"Synth {synth['state']}: {shown}. These results are of the files as found, not of a synth "
+                "`make synth` produced.")
 
     @property
     def register_problem_count(self) -> int:

@@ -1,46 +1,28 @@
-"""Where a report came from: the git commit of the checkout and the versions of the tools that made it."""
+"""Where a report came from: the git commit of the checkout (policies/checkout.py) and the versions of the
+tools that made it."""
 
 from __future__ import annotations
 
-import os
+import json
 import platform
-import shutil
 import subprocess
-from dataclasses import dataclass
-from pathlib import Path
 
-from policies.catalog import REPO_ROOT
+from policies.checkout import Revision, repository_path, revision
 
-
-@dataclass(frozen=True)
-class Revision:
-    commit: str | None
-    dirty: bool | None
-
-    def describe(self) -> str:
-        if self.commit is None:
-            return "unknown (not a git checkout, or git is not installed)"
-        return self.commit + (" with uncommitted changes" if self.dirty else "")
+__all__ = ["Revision", "chromium_version", "reporter_python", "repository_path", "revision",
+           "terraform_version"]
 
 
-def _git(*args: str) -> str | None:
-    if shutil.which("git") is None:
-        return None
-    # GIT_OPTIONAL_LOCKS=0: reading the status must not rewrite the index of a checkout someone is using.
+def terraform_version() -> str | None:
+    """The terraform CLI that ``make validate`` uses (tools/terraform_cli.py), or None when there is none."""
+    from tools.terraform_cli import TerraformUnavailable, terraform_binary
+
     try:
-        done = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=20,
-                              env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"}, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        done = subprocess.run([terraform_binary(), "version", "-json"], capture_output=True, text=True, timeout=30,
+                              check=False)
+        return json.loads(done.stdout)["terraform_version"] if done.returncode == 0 else None
+    except (TerraformUnavailable, OSError, subprocess.TimeoutExpired, ValueError, KeyError, TypeError):
         return None
-    return done.stdout if done.returncode == 0 else None
-
-
-def revision() -> Revision:
-    commit = _git("rev-parse", "HEAD")
-    if commit is None:
-        return Revision(None, None)
-    status = _git("status", "--porcelain", "--untracked-files=no")
-    return Revision(commit.strip(), None if status is None else bool(status.strip()))
 
 
 def chromium_version(binary: str) -> str | None:
@@ -53,11 +35,3 @@ def chromium_version(binary: str) -> str | None:
 
 def reporter_python() -> str:
     return platform.python_version()
-
-
-def repository_path(path: Path) -> str | None:
-    """A path relative to the repository root, when it lies inside it."""
-    try:
-        return Path(path).resolve().relative_to(REPO_ROOT).as_posix()
-    except ValueError:
-        return None

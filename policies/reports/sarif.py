@@ -134,7 +134,9 @@ def render_sarif(context: ReportContext) -> dict[str, Any]:
                 "properties": {"versions": run["versions"], "catalog": run["configuration"]["catalog"]},
             }},
             "invocations": [{"executionSuccessful": True, "exitCode": run["exit_code"],
-                             "startTimeUtc": run["started_at"], "endTimeUtc": run["finished_at"]}],
+                             "startTimeUtc": run["started_at"], "endTimeUtc": run["finished_at"],
+                             **({"toolExecutionNotifications": [{"level": "error", "message": {"text": notice}}]}
+                                if (notice := posture.integrity_notice()) else {})}],
             "originalUriBaseIds": {base_id: {"uri": base_uri}},
             "artifacts": artifacts,
             "results": results,
@@ -142,6 +144,7 @@ def render_sarif(context: ReportContext) -> dict[str, Any]:
             "columnKind": "unicodeCodePoints",
             "properties": {"outcome": run["outcome"], "gitCommit": context.revision.commit,
                            "gitDirty": context.revision.dirty, "environments": posture.environments,
+                           "synthProvenance": ((run.get("provenance") or {}).get("synth") or {}).get("state"),
                            "verdicts": {v: sum(1 for f in posture.findings() if f.verdict == v)
                                         for v in (NON_COMPLIANT, ERROR, EXCEPTED)}},
         }],

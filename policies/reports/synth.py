@@ -8,6 +8,7 @@ exactly as the rules saw them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -19,6 +20,7 @@ from typing import Any
 from policies.blocks import block_list, canonical_path, first_block
 from policies.catalog import default_catalog
 from policies.model import STACK_FILE, InputError, Model, interpolations, load_synth
+from policies.redaction import Redactor
 from policies.reports.posture import environment_of, environment_sort_key
 
 # The runbook mirrors the weights in SSM at /payments/<env>/traffic/weights (README, "Blue/green").
@@ -92,6 +94,7 @@ class SynthFacts:
     problem: str | None
     tag_coverage: list[TagCoverage]
     traffic: list[TrafficSplit]
+    redactor: Redactor  # every value the reports show passes through it (policies/redaction.py)
 
     @property
     def trustworthy(self) -> bool:
@@ -255,10 +258,15 @@ def traffic_splits(model: Model) -> list[TrafficSplit]:
 
 
 def read_synth(document: dict[str, Any], synth_dir: Path, environments: list[str]) -> SynthFacts:
+    """The synth as the reports show it: read through the redactor of its secrets, like the gate's evidence."""
     inputs = _check_inputs(document, synth_dir)
+    parameters = default_catalog().parameters
     try:
-        model = Model(load_synth(synth_dir))
+        stacks = load_synth(synth_dir)
     except InputError as error:
-        return SynthFacts(inputs=inputs, model=None, problem=str(error), tag_coverage=[], traffic=[])
+        return SynthFacts(inputs=inputs, model=None, problem=str(error), tag_coverage=[], traffic=[],
+                          redactor=Redactor.for_documents((), parameters))
+    redactor = Redactor.for_documents((stack.document for stack in stacks), parameters)
+    model = Model([dataclasses.replace(stack, document=redactor.value(stack.document)) for stack in stacks])
     return SynthFacts(inputs=inputs, model=model, problem=None, tag_coverage=tag_coverage(model, environments),
-                      traffic=traffic_splits(model))
+                      traffic=traffic_splits(model), redactor=redactor)

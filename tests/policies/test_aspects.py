@@ -134,6 +134,7 @@ VIOLATIONS = [
     ("iam_statements_least_privilege", "aws_iam_role_policy", {"policy": json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})}),
     ("required_tags_present", "aws_vpc", {"tags": {key: value for key, value in TAGS.items() if key != "Owner"}}),
+    ("environment_tag_matches_stack", "aws_vpc", {"tags": {**TAGS, "Environment": "staging"}}),
 ]
 RULE_CONTROLS = {name: control.id for control in CATALOG.controls for name in control.layers.aspect}
 
@@ -148,7 +149,7 @@ def broken(resource_type: str, changes: dict) -> dict:
     return body
 
 
-def synth_stack(tmp_path, build, register: Register | None = None):
+def synth_stack(tmp_path, build, register: Register | None = None, stack_name: str = "payments-prod-test"):
     """Synthesize one stack with the PCI pack; returns the manifest's annotations or raises on an error."""
     from cdktf import App, Aspects, TerraformStack
 
@@ -156,12 +157,12 @@ def synth_stack(tmp_path, build, register: Register | None = None):
 
     tmp_path.mkdir(parents=True, exist_ok=True)
     app = App(outdir=str(tmp_path / "out"))
-    stack = TerraformStack(app, "payments-prod-test")
+    stack = TerraformStack(app, stack_name)
     build(stack)
     Aspects.of(stack).add(PciRulePack(register=register))
     app.synth()
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
-    return manifest["stacks"]["payments-prod-test"]["annotations"]
+    return manifest["stacks"][stack_name]["annotations"]
 
 
 def bare_resource(stack, resource_type: str, body: dict, construct_id: str = "subject"):
@@ -288,3 +289,16 @@ def test_every_stack_runs_the_pack_right_after_the_tagging_aspect(configs, tmp_p
     _, stacks = build_app(tmp_path, [configs["dev"]])
     for stack in vars(stacks["dev"]).values():
         assert [type(a) for a in Aspects.of(stack).all] == [CostAllocationTagging, PciRulePack], stack.node.id
+
+
+def test_deletion_protection_is_scoped_by_the_stack_never_by_the_clusters_own_tag(tmp_path):
+    """A production cluster relabelled staging is still production (and the label is a finding); a cluster in a
+    development stack needs no deletion protection, whatever it is tagged."""
+    relabelled = broken("aws_rds_cluster", {"deletion_protection": False, "tags": {**TAGS, "Environment": "staging"}})
+    with pytest.raises(RuntimeError) as failure:
+        synth_stack(tmp_path / "prod", lambda stack: bare_resource(stack, "aws_rds_cluster", relabelled))
+    message = str(failure.value)
+    assert "[PCI-RDS-002]" in message and "[PCI-TAG-002]" in message
+    development = broken("aws_rds_cluster", {"deletion_protection": False, "tags": {**TAGS, "Environment": "dev"}})
+    assert synth_stack(tmp_path / "dev", lambda stack: bare_resource(stack, "aws_rds_cluster", development),
+                       stack_name="payments-dev-test") == []

@@ -30,7 +30,7 @@ TODAY = dt.datetime.now(dt.timezone.utc).date()
 
 # The gate's own files plus the auditor reports (policies/reports); report.pdf only with --pdf.
 GATE_OUTPUTS = sorted([report.RESULTS_FILE, report.SUMMARY_FILE, "report.html", "report.md", "results.sarif",
-                       "junit.xml"])
+                       "junit.xml", "SHA256SUMS"])
 
 
 def write_register(path, entries=()):

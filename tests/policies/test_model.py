@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -109,5 +110,79 @@ def test_input_errors_name_the_file(tmp_path):
     path = tmp_path / "stacks" / "s" / "cdk.tf.json"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"resource": {"aws_vpc": ["not", "named", "blocks"]}}))
+    write_manifest(tmp_path, ["s"])
     with pytest.raises(InputError, match=rf"{path}: not a synthesized Terraform JSON stack: resource.aws_vpc"):
         load_synth(tmp_path)
+
+
+def write_manifest(synth_dir, stacks):
+    (synth_dir / "manifest.json").write_text(json.dumps({"version": "0.21.0", "stacks": {
+        name: {"synthesizedStackPath": f"stacks/{name}/cdk.tf.json"} for name in stacks}}))
+
+
+def synth_of(tmp_path, stacks):
+    for name in stacks:
+        path = tmp_path / "stacks" / name / "cdk.tf.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"resource": {"aws_vpc": {"v": {"cidr_block": "10.0.0.0/16"}}}}))
+    write_manifest(tmp_path, stacks)
+    return tmp_path
+
+
+STACKS = ["payments-dev-network", "payments-staging-network", "payments-prod-network"]
+
+
+def test_a_complete_synth_loads_with_every_view_scoped_by_its_stack(tmp_path):
+    stacks = load_synth(synth_of(tmp_path, STACKS), environments=("dev", "staging", "prod"))
+    assert {view["stack"]: view["environment"] for view in Model(stacks).views} == {
+        "payments-dev-network": "dev", "payments-staging-network": "staging", "payments-prod-network": "prod"}
+
+
+def test_a_synth_without_its_manifest_is_refused(tmp_path):
+    synth = synth_of(tmp_path, STACKS)
+    (synth / "manifest.json").unlink()
+    with pytest.raises(InputError, match=r"manifest\.json: missing"):
+        load_synth(synth)
+
+
+def test_a_stack_deleted_from_the_synth_or_added_to_it_is_refused(tmp_path):
+    synth = synth_of(tmp_path / "deleted", STACKS)
+    shutil.rmtree(synth / "stacks" / "payments-prod-network")
+    with pytest.raises(InputError, match=r"do not match manifest.json \(missing: .*payments-prod-network"):
+        load_synth(synth)
+    synth = synth_of(tmp_path / "added", STACKS)
+    write_manifest(synth, STACKS[:2])
+    with pytest.raises(InputError, match=r"not in the manifest: .*payments-prod-network"):
+        load_synth(synth)
+
+
+def test_a_manifest_naming_a_stack_other_than_its_directory_is_refused(tmp_path):
+    synth = synth_of(tmp_path, ["payments-prod-data"])
+    (synth / "manifest.json").write_text(json.dumps({"stacks": {
+        "payments-dev-data": {"synthesizedStackPath": "stacks/payments-prod-data/cdk.tf.json"}}}))
+    with pytest.raises(InputError, match="stack names differ from their directories"):
+        load_synth(synth)
+
+
+def test_an_expected_environment_without_a_stack_is_refused(tmp_path):
+    synth = synth_of(tmp_path, STACKS[:2])
+    with pytest.raises(InputError, match=r"expected environment\(s\) prod"):
+        load_synth(synth, environments=("dev", "staging", "prod"))
+    assert len(load_synth(synth, environments=("dev", "staging"))) == 2
+
+
+def test_unresolved_references_are_those_the_synth_does_not_define(tmp_path):
+    network = stack({"resource": {"aws_vpc": {"v": {"cidr_block": "10.0.0.0/16"}}},
+                     "output": {"cidr": {"value": "${aws_vpc.v.cidr_block}"}},
+                     "variable": {"known": {"default": "10.1.0.0/16"}}}, name="payments-prod-network")
+    state = {"backend": "local", "config": {"path": "../payments-prod-network.tfstate"}}
+    data = stack({"data": {"terraform_remote_state": {"net": state}}}, name="payments-prod-data")
+    model = Model([network, data])
+    assert model.unresolved("payments-prod-network", "${aws_vpc.v.cidr_block}") == []
+    assert model.unresolved("payments-prod-network", "${var.known}") == []
+    assert model.unresolved("payments-prod-data", "${data.terraform_remote_state.net.outputs.cidr}") == []
+    for unknown in ("${var.missing}", "${aws_vpc.other.cidr_block}", "${local.anywhere}", "${each.value}",
+                    '${cidrsubnet("0.0.0.0/0", 0, 0)}', "${aws_vpc.v.cidr_block}-${var.missing}"):
+        assert model.unresolved("payments-prod-network", unknown) != [], unknown
+    assert model.unresolved("payments-prod-data", "${data.terraform_remote_state.net.outputs.gone}") != []
+    assert model.unresolved("payments-prod-network", "0.0.0.0/0") == []

@@ -130,10 +130,15 @@ def stack_document(environment: str) -> dict[str, Any]:
 
 
 def write_synth(directory: Path, environments: tuple[str, ...] = ("dev", "prod")) -> Path:
+    """The stacks and the manifest.json that lists them (the gate refuses a synth without one)."""
+    stacks = {}
     for environment in environments:
-        path = directory / "stacks" / f"acme-{environment}-core" / "cdk.tf.json"
+        name = f"acme-{environment}-core"
+        path = directory / "stacks" / name / "cdk.tf.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(stack_document(environment), indent=2))
+        stacks[name] = {"name": name, "synthesizedStackPath": f"stacks/{name}/cdk.tf.json"}
+    (directory / "manifest.json").write_text(json.dumps({"version": "0.21.0", "stacks": stacks}, indent=2))
     return directory
 
 

@@ -240,15 +240,15 @@ def test_a_failure_leaves_the_previous_reports_whole(fixture_synth, tmp_path, no
     assert {path.name: path.read_bytes() for path in first} == before
     monkeypatch.undo()
 
-    staged, stage = [], publishing.stage
+    staged, stage = [], publishing.ReportSet.stage
 
-    def stage_then_fail(directory, name, content):
+    def stage_then_fail(self, name, content):
         if len(staged) == 2:
             raise OSError("disk full")
-        staged.append(stage(directory, name, content))
+        staged.append(stage(self, name, content))
         return staged[-1]
 
-    monkeypatch.setattr(publishing, "stage", stage_then_fail)
+    monkeypatch.setattr(publishing.ReportSet, "stage", stage_then_fail)
     with pytest.raises(OSError):
         write_reports(fixtures.results_document(fixture_synth, []), report_dir, baseline=None, synth_dir=fixture_synth)
     assert {path.name: path.read_bytes() for path in first} == before
@@ -263,7 +263,8 @@ def test_stale_optional_reports_are_removed(fixture_synth, tmp_path, no_pdf):
     (report_dir / "report.pdf").write_bytes(b"%PDF-stale")
     written = write_reports(fixtures.noncompliant_document(fixture_synth), report_dir, baseline=None,
                             synth_dir=fixture_synth)
-    assert sorted(p.name for p in written) == ["junit.xml", "report.html", "report.md", "results.sarif"]
+    assert sorted(p.name for p in written) == ["SHA256SUMS", "junit.xml", "report.html", "report.md",
+                                               "results.sarif"]
     assert sorted(p.name for p in report_dir.iterdir()) == sorted(p.name for p in written)
 
 

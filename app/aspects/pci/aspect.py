@@ -19,6 +19,7 @@ from app.aspects.pci.pack import RULES, Rule, verify_against_catalog
 from app.aspects.pci.verdict import Status, Verdict
 from policies.catalog import Catalog, default_catalog
 from policies.register import ExceptionEntry, Register, entry_problems, load_register
+from policies.scope import environment_of
 
 
 def _plain(value: Any) -> Any:
@@ -84,9 +85,10 @@ class PciRulePack:
         if not rules:
             return
         attributes = synthesized_attributes(node)
-        address = f"{TerraformStack.of(node).node.id}:{prefix}{node.terraform_resource_type}.{node.friendly_unique_id}"
+        stack = TerraformStack.of(node).node.id
+        address = f"{stack}:{prefix}{node.terraform_resource_type}.{node.friendly_unique_id}"
         for rule in rules:
-            verdict = rule.evaluate(attributes, node.terraform_resource_type)
+            verdict = rule.evaluate(attributes, node.terraform_resource_type, environment_of(stack))
             if verdict.status is Status.NON_COMPLIANT:
                 self._report(node, rule, verdict, address)
 

@@ -1,7 +1,8 @@
 """The rule pack: synth-time rules registered under the catalog's control ids (cdk-nag style).
 
 A rule is a pure function of a construct's synthesized attributes (and, when registered ``typed``, of its
-resource type) returning a :class:`Verdict`. Its metadata — title, PCI DSS requirements, remediation —
+resource type; when registered ``scoped``, of its stack's environment, policies/scope.py) returning a
+:class:`Verdict`. Its metadata — title, PCI DSS requirements, remediation —
 comes from ``policies/catalog.yaml``; the pack refuses to load when the registered rules and the catalog's
 ``layers.aspect`` lists disagree, so neither can drift from the other.
 """
@@ -25,6 +26,7 @@ class Rule:
     selectors: tuple[str, ...]  # resource types, data.<type>, "*" (everything) or "@taggable"
     check: Check
     typed: bool
+    scoped: bool = False
 
     def applies_to(self, selector: str, kind: str, taggable: frozenset[str]) -> bool:
         return (
@@ -33,18 +35,20 @@ class Rule:
             or (TAGGABLE in self.selectors and kind == "resource" and selector in taggable)
         )
 
-    def evaluate(self, attributes: Mapping[str, Any], resource_type: str) -> Verdict:
-        return self.check(attributes, resource_type) if self.typed else self.check(attributes)
+    def evaluate(self, attributes: Mapping[str, Any], resource_type: str, environment: str) -> Verdict:
+        scope = {"environment": environment} if self.scoped else {}
+        return self.check(attributes, resource_type, **scope) if self.typed else self.check(attributes, **scope)
 
 
 RULES: list[Rule] = []
 
 
-def rule(control_id: str, *selectors: str, typed: bool = False) -> Callable[[Check], Check]:
+def rule(control_id: str, *selectors: str, typed: bool = False, scoped: bool = False) -> Callable[[Check], Check]:
     """Register a rule function for a control; the function's name is its rule name in the catalog."""
 
     def register(check: Check) -> Check:
-        RULES.append(Rule(name=check.__name__, control_id=control_id, selectors=selectors, check=check, typed=typed))
+        RULES.append(Rule(name=check.__name__, control_id=control_id, selectors=selectors, check=check, typed=typed,
+                          scoped=scoped))
         return check
 
     return register

@@ -62,10 +62,10 @@ def rds_cluster_backups_retained(attributes: Mapping[str, Any]) -> Verdict:
     return require(at_least(period, minimum), "backup_retention_period", period, f">= {minimum}")
 
 
-@rule("PCI-RDS-002", "aws_rds_cluster")
-def production_rds_cluster_deletion_protected(attributes: Mapping[str, Any]) -> Verdict:
-    tags = attributes.get("tags")
-    if isinstance(tags, Mapping) and tags.get("Environment") in param("non_production_environments"):
+@rule("PCI-RDS-002", "aws_rds_cluster", scoped=True)
+def production_rds_cluster_deletion_protected(attributes: Mapping[str, Any], *, environment: str) -> Verdict:
+    # The stack's environment, never the cluster's own Environment tag (which PCI-TAG-002 checks against it).
+    if environment in param("non_production_environments"):
         return NOT_APPLICABLE
     return require(attributes.get("deletion_protection") is True, "deletion_protection",
                    attributes.get("deletion_protection"), "true outside non-production environments")
