@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from app.config import EnvironmentConfig
+from policies.integrity import PROVENANCE_FILE
 from policies.outputdir import OutputDirError, check_replaceable, clean_stale, publish, staging_dir
 
 OWNER = "synth"
@@ -62,9 +63,6 @@ def synthesize(configs: Sequence[EnvironmentConfig], outdir: Path, customize: Cu
         publish(staging, check_replaceable(outdir, OWNER), OWNER)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-PROVENANCE_FILE = "provenance.json"
 
 
 def write_provenance(synth_dir: Path, configs: Sequence[EnvironmentConfig]) -> None:

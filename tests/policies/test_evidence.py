@@ -27,6 +27,7 @@ from policies.cli import EXIT_ERROR, EXIT_NONCOMPLIANT, run_gate
 from policies.functions import find_leaves
 from policies.integrity import MISSING, MODIFIED, PROVENANCE_FILE, VERIFIED
 from policies.model import string_leaves
+from policies.outputdir import MARKER
 from policies.redaction import marker
 from policies.reports.publishing import SUMS_FILE
 from tests.conftest import REPO_ROOT
@@ -143,7 +144,9 @@ def test_a_synth_lacking_an_expected_environment_is_refused(synth_dir, tmp_path)
 
 def test_the_synth_records_its_own_provenance_and_the_gate_verifies_it(synth_dir, tmp_path, register):
     record = json.loads((synth_dir / PROVENANCE_FILE).read_text())
-    written = {p.relative_to(synth_dir).as_posix() for p in synth_dir.rglob("*") if p.is_file()} - {PROVENANCE_FILE}
+    # The output-directory marker is written when the synth is published, after provenance: it is not content.
+    written = {p.relative_to(synth_dir).as_posix() for p in synth_dir.rglob("*") if p.is_file()} - {
+        PROVENANCE_FILE, MARKER}
     assert set(record["files"]) == written and "manifest.json" in written
     assert all(record["files"][name] == hashlib.sha256((synth_dir / name).read_bytes()).hexdigest()
                for name in written)
