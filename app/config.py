@@ -32,7 +32,10 @@ NAT_GATEWAY_COUNTS = (1, 3)
 AZ_COUNT = 3
 SUBNET_TIERS = ("public", "private", "database")
 BACKEND_TYPES = ("local", "s3")
+# Only dev may keep Terraform state on the machine that ran the apply.
+LOCAL_STATE_ENVIRONMENTS = ("dev",)
 S3_LOCKING = ("lockfile", "dynamodb")
+ACCOUNT_ROLE_OWNERSHIP = ("create", "existing")
 
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _WINDOW_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
@@ -128,6 +131,10 @@ class AuroraConfig:
     app_username: str
     performance_insights_retention_days: int
     monitoring_interval_seconds: int
+    # PEM bundle of the RDS CA certificates (https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem),
+    # relative to the repository root: shipped with the rotation and bootstrap functions, which verify the
+    # cluster's certificate against it and refuse to connect without it.
+    ca_bundle_file: str
 
 
 @dataclass(frozen=True)
@@ -169,6 +176,9 @@ class MigrationConfig:
     multi_az: bool
     source: MigrationSourceConfig | None
     table_mappings: tuple[Mapping[str, str], ...]
+    # dms-vpc-role and dms-cloudwatch-logs-role have names fixed by AWS, one pair per account: exactly one
+    # environment of each account creates them ("create"), every other one relies on them ("existing").
+    account_dms_roles: str | None = None
 
 
 @dataclass(frozen=True)
@@ -491,6 +501,7 @@ def _aurora(reader: _Reader, raw: Any, environment: Any) -> AuroraConfig | None:
         "app_username",
         "performance_insights_retention_days",
         "monitoring_interval_seconds",
+        "ca_bundle_file",
     )
     data = reader.mapping(raw, field, keys)
     minimum_readers = 2 if environment == "prod" else 1
@@ -581,6 +592,13 @@ def _aurora(reader: _Reader, raw: Any, environment: Any) -> AuroraConfig | None:
             "monitoring_interval_seconds",
             lambda v: _is_int(v) and v in MONITORING_INTERVALS,
             "one of " + ", ".join(map(str, MONITORING_INTERVALS)) + " (enhanced monitoring stays on)",
+        ),
+        "ca_bundle_file": reader.value(
+            data,
+            field,
+            "ca_bundle_file",
+            lambda v: isinstance(v, str) and v.endswith(".pem") and not v.startswith("/") and ".." not in v.split("/"),
+            "a .pem path relative to the repository root (the RDS CA bundle of the region)",
         ),
     }
     scaling = reader.mapping(
@@ -703,9 +721,21 @@ def _migration(reader: _Reader, raw: Any) -> MigrationConfig | None:
         raw,
         field,
         ("enabled", "replication_instance_class", "allocated_storage_gb", "multi_az", "table_mappings"),
-        optional=("source",),
+        optional=("source", "account_dms_roles"),
     )
     enabled = reader.value(data, field, "enabled", _is_bool, "true or false")
+    account_roles = None
+    if enabled and "account_dms_roles" not in data:
+        reader.problems.append(
+            f"{reader.source}: {field}.account_dms_roles: missing; required when migration is enabled "
+            "(create: this environment owns the account's dms-vpc-role and dms-cloudwatch-logs-role; "
+            "existing: another environment of the same account does)"
+        )
+    elif "account_dms_roles" in data:
+        account_roles = reader.value(
+            data, field, "account_dms_roles", lambda v: v in ACCOUNT_ROLE_OWNERSHIP,
+            "one of " + ", ".join(ACCOUNT_ROLE_OWNERSHIP),
+        )
     instance = reader.value(
         data,
         field,
@@ -774,7 +804,7 @@ def _migration(reader: _Reader, raw: Any) -> MigrationConfig | None:
                 ca_certificate_arn=certificate,
                 cidrs=tuple(cidrs),
             )
-    if None in (enabled, instance, storage, multi_az, mappings) or (enabled and source is None):
+    if None in (enabled, instance, storage, multi_az, mappings) or (enabled and None in (source, account_roles)):
         return None
     return MigrationConfig(
         enabled=enabled,
@@ -783,6 +813,7 @@ def _migration(reader: _Reader, raw: Any) -> MigrationConfig | None:
         multi_az=multi_az,
         source=source,
         table_mappings=tuple(mappings),
+        account_dms_roles=account_roles,
     )
 
 
@@ -1262,6 +1293,10 @@ def parse_environment(source: Path, text: str) -> EnvironmentConfig:
                     azs = None
     tags = _tags(reader, data.get("tags", {}), environment)
     backend = _backend(reader, data.get("backend", {}))
+    if backend is not None and backend.type == "local" and environment not in (None, *LOCAL_STATE_ENVIRONMENTS):
+        reader.problem(
+            "backend.type", "local", f"s3 for {environment}: remote, encrypted, locked state (local is for dev only)"
+        )
     network = _network(reader, data.get("network", {}), "network")
     kms_data = reader.mapping(data.get("kms", {}), "kms", ("deletion_window_days",))
     window = reader.value(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -44,6 +45,9 @@ class FunctionSpec:
     reserved_concurrency: int
     environment: Mapping[str, str] = field(default_factory=dict)
     vendor: tuple[str, ...] = ()  # pure-Python distributions to ship in the zip
+    handler: str = "handler.lambda_handler"  # module.function at the zip root
+    # Files shipped at the zip root next to the code (name in the zip -> file), e.g. a CA bundle.
+    extra_files: Mapping[str, Path] = field(default_factory=dict)
 
 
 class SecureFunction(Construct):
@@ -93,7 +97,7 @@ class SecureFunction(Construct):
         self.policy = IamRolePolicy(
             self, "policy", role=self.role.id, name="least-privilege", policy=policy_document([*base, *statements])
         )
-        package = build_lambda_package(spec.source, vendor=spec.vendor)
+        package = build_lambda_package(spec.source, vendor=spec.vendor, extra_files=spec.extra_files)
         asset = TerraformAsset(self, "package", path=str(package.path), type=AssetType.FILE)
         self.function = LambdaFunction(
             self,
@@ -103,7 +107,7 @@ class SecureFunction(Construct):
             role=self.role.arn,
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],
-            handler="handler.lambda_handler",
+            handler=spec.handler,
             filename=asset.path,
             source_code_hash=package.source_code_hash,
             memory_size=spec.memory_mb,
