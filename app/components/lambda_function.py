@@ -13,7 +13,6 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunction,
-    LambdaFunctionDeadLetterConfig,
     LambdaFunctionEnvironment,
     LambdaFunctionLoggingConfig,
     LambdaFunctionTracingConfig,
@@ -68,7 +67,6 @@ class SecureFunction(Construct):
         log_retention_days: int,
         layers: Sequence[str],
         statements: Sequence[dict],
-        dead_letter_target_arn: str | None = None,
         publish: bool = False,
     ):
         super().__init__(scope, id_)
@@ -92,8 +90,6 @@ class SecureFunction(Construct):
             statement("ManageVpcNetworkInterfaces", VPC_ENI_ACTIONS, ["*"]),
             statement("PublishTraces", XRAY_ACTIONS, ["*"]),
         ]
-        if dead_letter_target_arn is not None:
-            base.append(statement("SendToDeadLetterQueue", ["sqs:SendMessage"], [dead_letter_target_arn]))
         self.policy = IamRolePolicy(
             self, "policy", role=self.role.id, name="least-privilege", policy=policy_document([*base, *statements])
         )
@@ -122,9 +118,6 @@ class SecureFunction(Construct):
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             publish=publish,
             logging_config=LambdaFunctionLoggingConfig(log_format="JSON", log_group=self.log_group.name),
-            dead_letter_config=(
-                LambdaFunctionDeadLetterConfig(target_arn=dead_letter_target_arn) if dead_letter_target_arn else None
-            ),
             # The policy must exist before the function: Lambda checks the ENI permissions at creation.
             depends_on=[self.policy, self.log_group],
         )

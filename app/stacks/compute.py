@@ -8,7 +8,6 @@ from app.components.blue_green_alb import BlueGreenAlb
 from app.components.iam import statement
 from app.components.parameters import ConfigParameters
 from app.components.payment_functions import (
-    LIVE_SLOT,
     SLOTS,
     FunctionKeys,
     FunctionNetwork,
@@ -52,9 +51,7 @@ class ComputeStack(PaymentsStack):
                 subnet_ids=[s.id for s in net.subnets["private"]],
                 dynamodb_prefix_list_id=net.endpoints["dynamodb"].prefix_list_id,
             ),
-            "keys": FunctionKeys(
-                environment=key("lambda-env").arn, logs=key("logs").arn, messaging=key("messaging").arn
-            ),
+            "keys": FunctionKeys(environment=key("lambda-env").arn, logs=key("logs").arn),
             "layers": [data.powertools_layer],
             "log_retention_days": config.network.flow_logs.retention_days,
             "region": region,
@@ -140,6 +137,8 @@ class ComputeStack(PaymentsStack):
                 statement("EncryptTableData", ["kms:Decrypt", "kms:GenerateDataKey"], [key("dynamodb").arn]),
                 statement("InvokeValidationAndFraud", ["lambda:InvokeFunction"], downstream),
                 statement("PublishFailedTransactions", ["sns:Publish"], [self.topic_arn]),
+                # The topic is encrypted with the messaging key: a publisher needs a data key from it.
+                statement("EncryptFailedTransactions", ["kms:Decrypt", "kms:GenerateDataKey"], [key("messaging").arn]),
             ],
             **shared,
         )
@@ -147,15 +146,17 @@ class ComputeStack(PaymentsStack):
         self.parameters = ConfigParameters(
             self, "parameters", environment=config.environment, key_arn=key("parameters").arn
         )
+        # Unqualified: transaction_processing calls the alias of the slot it was itself invoked through, so a
+        # request the ALB sends to the blue slot is validated and scored by blue code too.
         self.parameters.string(
             "functions/payment-validation-name",
-            f"{self.validation.function.function_name}:{LIVE_SLOT}",
-            "Alias-qualified name of the validation function transaction_processing invokes",
+            self.validation.function.function_name,
+            "Validation function transaction_processing invokes (qualified with the caller's own slot alias)",
         )
         self.parameters.string(
             "functions/fraud-detection-name",
-            f"{self.fraud.function.function_name}:{LIVE_SLOT}",
-            "Alias-qualified name of the fraud function transaction_processing invokes",
+            self.fraud.function.function_name,
+            "Fraud function transaction_processing invokes (qualified with the caller's own slot alias)",
         )
         self.parameters.string(
             "sns/failed-transactions-topic-arn",

@@ -17,8 +17,9 @@ sequence when one fails, so every step is idempotent and safe to re-run after a 
 
 Database connections always use TLS, never fall back to plaintext, and always authenticate the server: its
 certificate is verified against the RDS CA bundle shipped in the package as `rds-ca-bundle.pem` (see
-data.aurora.ca_bundle_file; `DB_TLS_CA_FILE` names another bundle), host name included. Without a readable bundle the function refuses
-to connect: the master password must never be sent to a server that has not proven it is the cluster.
+data.aurora.ca_bundle_file; `DB_TLS_CA_FILE` names another bundle), host name included. Without a readable
+bundle the function refuses to connect: the master password must never reach a server that has not proven it
+is the cluster.
 
 Passwords are never logged: log lines carry usernames, steps and version ids only. PostgreSQL receives a
 SCRAM-SHA-256 verifier instead of the password itself, so statement logging (log_statement, pgaudit) on the

@@ -57,7 +57,7 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from http import HTTPStatus
@@ -139,6 +139,22 @@ class ProcessingConfig:
     failed_transactions_topic_arn: str
     payment_validation_function: str
     fraud_detection_function: str
+
+    def for_slot_of(self, invoked_function_arn: str) -> ProcessingConfig:
+        """Invoked through an alias (the ALB's blue or green slot), call the downstream functions' alias of the same
+        name; a configured name that already has a qualifier is kept as it is."""
+        parts = invoked_function_arn.split(":")
+        if len(parts) != 8:
+            return self
+
+        def same_slot(name: str) -> str:
+            return name if ":" in name else f"{name}:{parts[7]}"
+
+        return replace(
+            self,
+            payment_validation_function=same_slot(self.payment_validation_function),
+            fraud_detection_function=same_slot(self.fraud_detection_function),
+        )
 
     @classmethod
     def load(cls) -> ProcessingConfig:
@@ -499,7 +515,7 @@ def _idempotency_key(headers: Mapping[str, str]) -> str:
 def create_payment(request: AlbRequest, context: LambdaContext, started: float) -> dict[str, Any]:
     idempotency_key = _idempotency_key(request.headers)
     body = parse_json_object(request.body)
-    config = ProcessingConfig.load()
+    config = ProcessingConfig.load().for_slot_of(context.invoked_function_arn)
     try:
         validation = validate_payment(config, body)
     except DownstreamFailure as failure:
