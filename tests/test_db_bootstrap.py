@@ -197,7 +197,7 @@ def test_without_a_ca_bundle_nothing_connects(secrets_env, postgres, bootstrap_m
     assert not rotation_handler.SHIPPED_CA_BUNDLE.exists()
     offset = server.log_file.stat().st_size
 
-    with pytest.raises(Exception, match="CA bundle .* not found"):
+    with pytest.raises(Exception, match=r"CA bundle .* not found"):
         bootstrap_module.bootstrap(service.secret_id)
 
     assert "connection received" not in server.log_file.read_bytes()[offset:].decode(errors="replace")
