@@ -7,6 +7,7 @@ synth succeeded, so a failed synth never leaves a half-written ``cdktf.out/``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -19,6 +20,14 @@ from app.config import EnvironmentConfig
 # Called with the App and the built stacks per environment, before synth: lets a caller (the policy
 # tests) add constructs to the real app, e.g. a deliberately noncompliant one.
 Customizer = Callable[[Any, dict], None]
+
+
+# Ephemeral resources and write-only arguments (the generated passwords) need Terraform 1.11: an older CLI
+# would fail mid-plan. Declared in a file of its own next to each stack's cdk.tf.json (Terraform reads every
+# *.tf.json of the directory): checkov's terraform_json parser, which the policy gate runs over cdk.tf.json,
+# rejects a scalar setting in the terraform block.
+REQUIRED_TERRAFORM_VERSION = ">= 1.11"
+VERSIONS_FILE = "versions.tf.json"
 
 
 class SynthError(Exception):
@@ -47,6 +56,10 @@ def synthesize(configs: Sequence[EnvironmentConfig], outdir: Path, customize: Cu
             app.synth()
         except RuntimeError as error:  # jsii surfaces the JS error (incl. error annotations) as RuntimeError
             raise SynthError(str(error)) from None
+        for stack_file in (staging / "stacks").glob("*/cdk.tf.json"):
+            (stack_file.parent / VERSIONS_FILE).write_text(
+                json.dumps({"terraform": {"required_version": REQUIRED_TERRAFORM_VERSION}}, indent=2) + "\n"
+            )
         _swap_into_place(staging, outdir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

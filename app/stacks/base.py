@@ -15,9 +15,6 @@ from app.config import EnvironmentConfig
 # Local state lives outside cdktf.out/ (which every synth replaces), relative to the stack directory
 # cdktf.out/stacks/<stack>/, so that `terraform apply` from there keeps state across re-synths.
 LOCAL_STATE_DIR = "../../../.terraform-state"
-# Ephemeral resources and write-only arguments (the generated passwords) need Terraform 1.11: an older CLI
-# would fail mid-plan, or worse store the values in state.
-REQUIRED_TERRAFORM_VERSION = ">= 1.11"
 
 
 class PaymentsStack(TerraformStack):
@@ -25,7 +22,6 @@ class PaymentsStack(TerraformStack):
 
     def __init__(self, scope: Construct, *, config: EnvironmentConfig, domain: str):
         super().__init__(scope, config.stack_name(domain))
-        self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
         self.config = config
         self.domain = domain
         AwsProvider(self, "aws", region=config.region)
