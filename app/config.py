@@ -10,6 +10,7 @@ the ~10 s it costs to load the AWS provider bindings.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
@@ -58,6 +59,8 @@ MAX_SECRET_ROTATION_DAYS = 30
 PERFORMANCE_INSIGHTS_RETENTION = (7, 731, *tuple(31 * months for months in range(1, 24)))
 MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
 FUNCTION_NAMES = ("payment_validation", "fraud_detection", "transaction_processing")
+# The functions transaction_processing invokes (through the alias of its own slot).
+DOWNSTREAM_FUNCTIONS = ("payment_validation", "fraud_detection")
 SLOT_KINDS = ("lambda", "onprem")
 MAX_TARGET_WEIGHT = 999
 # ELB TLS policies that allow only TLS 1.2 and 1.3 with forward-secret AEAD ciphers.
@@ -205,6 +208,9 @@ class TrafficSlot:
     targets: tuple[str, ...]
     port: int | None
     version: int | None = None  # lambda blue slot only: the published version it keeps serving
+    # lambda blue slot only: the published versions of payment_validation and fraud_detection that blue's
+    # transaction_processing calls (their blue aliases); a function not named here serves its latest version.
+    downstream_versions: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -920,7 +926,9 @@ def _arn_of(service: str, description: str) -> tuple[Callable[[Any], bool], str]
 
 def _traffic_slot(reader: _Reader, raw: Any, name: str) -> TrafficSlot | None:
     field = f"compute.traffic.{name}"
-    data = reader.mapping(raw, field, ("kind", "weight"), optional=("targets", "port", "version"))
+    data = reader.mapping(
+        raw, field, ("kind", "weight"), optional=("targets", "port", "version", "downstream_versions")
+    )
     kind = reader.value(data, field, "kind", lambda v: v in SLOT_KINDS, "one of " + ", ".join(SLOT_KINDS))
     weight = reader.value(
         data,
@@ -968,9 +976,30 @@ def _traffic_slot(reader: _Reader, raw: Any, name: str) -> TrafficSlot | None:
                                "the published function version blue keeps serving (omit for the latest)")
         if version is None:
             return None
+    downstream: dict[str, int] = {}
+    if "downstream_versions" in data:
+        raw_versions = data["downstream_versions"]
+        if name != "blue" or kind != "lambda":
+            reader.problem(f"{field}.downstream_versions", raw_versions, "nothing: only a lambda blue slot pins them")
+            return None
+        if not (
+            isinstance(raw_versions, dict)
+            and raw_versions
+            and set(raw_versions) <= set(DOWNSTREAM_FUNCTIONS)
+            and all(_int_between(1, 10**9)(v) for v in raw_versions.values())
+        ):
+            reader.problem(
+                f"{field}.downstream_versions",
+                raw_versions,
+                "a mapping of " + " and/or ".join(DOWNSTREAM_FUNCTIONS) + " to a published version number",
+            )
+            return None
+        downstream = dict(raw_versions)
     if kind is None or weight is None:
         return None
-    return TrafficSlot(kind=kind, weight=weight, targets=targets, port=port, version=version)
+    return TrafficSlot(
+        kind=kind, weight=weight, targets=targets, port=port, version=version, downstream_versions=downstream
+    )
 
 
 def _compute(reader: _Reader, raw: Any) -> ComputeConfig | None:

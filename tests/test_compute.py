@@ -281,16 +281,20 @@ def test_blue_lambda_slot_can_pin_the_release_it_serves(configs, tmp_path):
     from tests.synth_view import SynthView
 
     dev = configs["dev"]
-    compute_config = dataclasses.replace(dev.compute, blue=dataclasses.replace(dev.compute.blue, version=7))
+    blue = dataclasses.replace(
+        dev.compute.blue, version=7, downstream_versions={"payment_validation": 4, "fraud_detection": 5}
+    )
+    compute_config = dataclasses.replace(dev.compute, blue=blue)
     synthesize([dataclasses.replace(dev, compute=compute_config)], tmp_path / "out")
     compute = SynthView(tmp_path / "out").stack("dev", "compute")
-    processing = functions_of(compute)["transaction_processing"]
-    versions = {
-        a.body["name"]: a.body["function_version"]
-        for a in compute.resources("aws_lambda_alias")
-        if a.body["function_name"] == processing.ref("function_name")
-    }
-    assert versions == {"blue": "7", "green": processing.ref("version")}
+    functions = functions_of(compute)
+    for name, pinned in (("transaction_processing", "7"), ("payment_validation", "4"), ("fraud_detection", "5")):
+        versions = {
+            a.body["name"]: a.body["function_version"]
+            for a in compute.resources("aws_lambda_alias")
+            if a.body["function_name"] == functions[name].ref("function_name")
+        }
+        assert versions == {"blue": pinned, "green": functions[name].ref("version")}, name
 
 
 def test_no_queue_waits_for_dead_letters_no_function_can_send(synth, env):

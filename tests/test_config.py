@@ -318,3 +318,14 @@ def test_a_migrating_environment_says_who_owns_the_account_dms_roles():
 def test_the_ca_bundle_is_a_pem_inside_the_repository(path):
     assert any("data.aurora.ca_bundle_file" in problem for problem in problems_of(mutate("data.aurora.ca_bundle_file",
                                                                                          path)))
+
+
+def test_only_a_lambda_blue_slot_pins_downstream_versions():
+    pinned = {"kind": "lambda", "weight": 0, "downstream_versions": {"payment_validation": 4, "fraud_detection": 5}}
+    config = parse_environment(Path("dev.yaml"), yaml.safe_dump(mutate("compute.traffic.blue", pinned)))
+    assert config.compute.blue.downstream_versions == {"payment_validation": 4, "fraud_detection": 5}
+    assert any("compute.traffic.green.downstream_versions" in problem
+               for problem in problems_of(mutate("compute.traffic.green", {**pinned, "weight": 100})))
+    wrong = {**pinned, "downstream_versions": {"transaction_processing": 3}}
+    assert any("expected a mapping of payment_validation and/or fraud_detection" in problem
+               for problem in problems_of(mutate("compute.traffic.blue", wrong)))

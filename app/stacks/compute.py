@@ -76,6 +76,7 @@ class ComputeStack(PaymentsStack):
         decrypt_parameters = statement("DecryptSecureParameters", ["kms:Decrypt"], [key("parameters").arn])
         transactions, idempotency = data.tables.transactions, data.tables.idempotency
         functions = config.compute.functions
+        blue = config.compute.blue
         self.validation = build_payment_function(
             self,
             "payment_validation",
@@ -83,6 +84,7 @@ class ComputeStack(PaymentsStack):
             config=functions["payment_validation"],
             environment=environment("payment-validation"),
             uses_dynamodb=False,
+            pinned_versions={"blue": blue.downstream_versions.get("payment_validation")},
             statements=[read_parameters("validation/limits", "secure/card-token-key"), decrypt_parameters],
             **shared,
         )
@@ -93,6 +95,7 @@ class ComputeStack(PaymentsStack):
             config=functions["fraud_detection"],
             environment=environment("fraud-detection"),
             uses_dynamodb=True,
+            pinned_versions={"blue": blue.downstream_versions.get("fraud_detection")},
             statements=[
                 read_parameters("fraud/thresholds", "dynamodb/transactions-table", "dynamodb/idempotency-table"),
                 statement(
@@ -121,7 +124,7 @@ class ComputeStack(PaymentsStack):
             environment=environment("transaction-processing"),
             uses_dynamodb=True,
             extra_security_group_ids=[data.database_clients.id],
-            pinned_versions={"blue": config.compute.blue.version},
+            pinned_versions={"blue": blue.version},
             statements=[
                 read_parameters(
                     "dynamodb/transactions-table",
