@@ -302,3 +302,44 @@ def test_every_stack_requires_the_terraform_version_its_features_need(synth):
         versions = json.loads((synth.synth_dir / "stacks" / stack.name / VERSIONS_FILE).read_text())
         assert versions == {"terraform": {"required_version": ">= 1.11"}}, stack.name
         assert "required_version" not in stack.document["terraform"], "checkov cannot parse it in cdk.tf.json"
+
+
+# --- Names AWS limits --------------------------------------------------------------------------------------------
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html and
+#   API_CreateTargetGroup.html: at most 32 characters, alphanumerics and hyphens, no leading/trailing hyphen.
+# https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html: function name at most 64 characters.
+# https://docs.aws.amazon.com/dms/latest/APIReference/API_CreateReplicationInstance.html (and ...Task,
+#   ...Endpoint, ...SubnetGroup): 1-255 (instance/task/endpoint: 1-63) letters, digits, hyphens; starts with a
+#   letter; no trailing hyphen and no two consecutive hyphens.
+# https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html: a web ACL logs only to a log group
+#   whose name starts with aws-waf-logs-.
+ELB_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,32}(?<!-)")
+DMS_IDENTIFIER = re.compile(r"[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}(?<!-)")
+NAME_RULES = {
+    "aws_lb": ("name", ELB_NAME),
+    "aws_lb_target_group": ("name", ELB_NAME),
+    "aws_lambda_function": ("function_name", re.compile(r"[A-Za-z0-9_-]{1,64}")),
+    "aws_dms_replication_instance": ("replication_instance_id", DMS_IDENTIFIER),
+    "aws_dms_replication_task": ("replication_task_id", DMS_IDENTIFIER),
+    "aws_dms_endpoint": ("endpoint_id", DMS_IDENTIFIER),
+}
+
+
+def test_names_fit_the_limits_of_their_apis(synth):
+    checked = 0
+    for resource in synth.all_resources():
+        if resource.type in NAME_RULES:
+            attribute, pattern = NAME_RULES[resource.type]
+            assert pattern.fullmatch(resource.body[attribute]), f"{resource.address}: {resource.body[attribute]!r}"
+            checked += 1
+    assert checked
+
+
+def test_waf_logs_go_to_an_aws_waf_logs_group(synth, env):
+    for domain in ("compute", "api"):
+        stack = synth.stack(env, domain)
+        for logging in stack.resources("aws_wafv2_web_acl_logging_configuration"):
+            [destination] = logging.body["log_destination_configs"]
+            group = referenced(stack, destination)
+            assert group.type == "aws_cloudwatch_log_group" and group.body["name"].startswith("aws-waf-logs-")
+            assert destination == group.ref("arn"), "the log group ARN without a :* suffix"
