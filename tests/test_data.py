@@ -316,3 +316,42 @@ def test_data_outputs_for_operations(synth, configs, env):
     }
     assert expected <= set(outputs)
     assert ("dms_replication_task_arn" in outputs) is configs[env].data.migration.enabled
+
+
+def test_the_rds_ca_bundle_is_shipped_to_the_functions_and_verifies_the_dms_target(synth, configs, tmp_path):
+    import dataclasses
+    import zipfile
+
+    from app.synth import synthesize
+    from tests.postgres_server import make_certificate_authority
+    from tests.synth_view import SynthView
+
+    def shipped_and_target(view: SynthView) -> tuple[dict[str, bytes | None], dict]:
+        data = view.stack("staging", "data")
+        shipped = {}
+        for function in data.resources("aws_lambda_function"):
+            package = view.synth_dir / "stacks" / data.name / function.body["filename"]
+            with zipfile.ZipFile(package) as archive:
+                names = archive.namelist()
+                shipped[function.body["handler"]] = (
+                    archive.read("rds-ca-bundle.pem") if "rds-ca-bundle.pem" in names else None
+                )
+        [target] = [e.body for e in data.resources("aws_dms_endpoint") if e.body["endpoint_type"] == "target"]
+        return shipped, target
+
+    # The repository ships no bundle (certificates/README.md): the functions fail closed, DMS only encrypts.
+    shipped, target = shipped_and_target(synth)
+    assert set(shipped.values()) == {None}
+    assert target["ssl_mode"] == "require" and "certificate_arn" not in target
+
+    bundle = make_certificate_authority("RDS test CA").write(tmp_path / "rds-ca-bundle.pem")
+    staging = configs["staging"]
+    aurora = dataclasses.replace(staging.data.aurora, ca_bundle_file=str(bundle))
+    synthesize([dataclasses.replace(staging, data=dataclasses.replace(staging.data, aurora=aurora))],
+               tmp_path / "out")
+    view = SynthView(tmp_path / "out")
+    shipped, target = shipped_and_target(view)
+    assert shipped == {"handler.lambda_handler": bundle.read_bytes(), "bootstrap.lambda_handler": bundle.read_bytes()}
+    assert target["ssl_mode"] == "verify-full"
+    certificate = view.stack("staging", "data").by_ref(target["certificate_arn"].replace(".certificate_arn}", ".id}"))
+    assert certificate.body["certificate_pem"] == bundle.read_text()

@@ -1,13 +1,17 @@
 """AWS DMS full-load-and-CDC replication of the on-prem customer database into Aurora, present only while
-the environment's migration is on. Credentials come from Secrets Manager on both ends; the on-prem source
-is verified against its CA (ssl_mode verify-full)."""
+the environment's migration is on. Credentials come from Secrets Manager on both ends (the target's is the
+dedicated, rotated DMS user's); the on-prem source is verified against its CA (ssl_mode verify-full), the
+Aurora target against the RDS CA bundle once it is in the repository."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
+from cdktf import Annotations
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.dms_certificate import DmsCertificate
 from cdktf_cdktf_provider_aws.dms_endpoint import DmsEndpoint
 from cdktf_cdktf_provider_aws.dms_replication_instance import DmsReplicationInstance
 from cdktf_cdktf_provider_aws.dms_replication_subnet_group import DmsReplicationSubnetGroup
@@ -42,6 +46,7 @@ class CustomerDatabaseMigration(Construct):
         aurora: AuroraPostgres,
         database_name: str,
         target_secret_arn: str,
+        rds_ca_bundle: Path,
         name_prefix: str,
         vpc_id: str,
         database_subnet_ids: Sequence[str],
@@ -135,6 +140,21 @@ class CustomerDatabaseMigration(Construct):
             secrets_manager_access_role_arn=secrets_role.arn,
             kms_key_arn=database_key_arn,
         )
+        # The target is verified like the source (verify-full) once the RDS CA bundle is in the repository
+        # (data.aurora.ca_bundle_file, the same bundle the rotation function ships); until then the connection
+        # is encrypted but unauthenticated, the synth warns and `make preflight` reports the missing bundle.
+        target_certificate = None
+        if rds_ca_bundle.is_file():
+            target_certificate = DmsCertificate(
+                self,
+                "rds-ca",
+                certificate_id=f"{identifier}-rds-ca",
+                certificate_pem=rds_ca_bundle.read_text(),
+            )
+        else:
+            Annotations.of(self).add_warning(
+                f"{rds_ca_bundle} does not exist: the DMS target endpoint uses ssl_mode require (not verify-full)"
+            )
         self.target_endpoint = DmsEndpoint(
             self,
             "target",
@@ -142,7 +162,8 @@ class CustomerDatabaseMigration(Construct):
             endpoint_type="target",
             engine_name="aurora-postgresql",
             database_name=database_name,
-            ssl_mode="require",
+            ssl_mode="verify-full" if target_certificate else "require",
+            certificate_arn=target_certificate.certificate_arn if target_certificate else None,
             secrets_manager_arn=target_secret_arn,
             secrets_manager_access_role_arn=secrets_role.arn,
             kms_key_arn=database_key_arn,

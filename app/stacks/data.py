@@ -14,6 +14,7 @@ from app.components.parameters import ConfigParameters
 from app.components.rotated_secret import RotatedDatabaseSecret
 from app.components.transaction_tables import TransactionTables
 from app.config import EnvironmentConfig
+from app.packaging import REPO_ROOT
 from app.stacks.base import PaymentsStack
 from app.stacks.network import NetworkStack
 from app.stacks.security import SecurityStack
@@ -102,6 +103,7 @@ class DataStack(PaymentsStack):
                 aurora=self.aurora,
                 database_name=data.aurora.database_name,
                 target_secret_arn=self.app_secret.migration_secret_arn,
+                rds_ca_bundle=REPO_ROOT / data.aurora.ca_bundle_file,
                 name_prefix=self.name_prefix,
                 vpc_id=net.vpc.id,
                 database_subnet_ids=subnets["database"],
