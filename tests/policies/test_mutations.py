@@ -12,12 +12,7 @@ import pytest
 
 from policies.catalog import default_catalog
 from policies.mutate import render, run_mutations
-
-# control id -> why the app has no resource for its mutations yet. Empty: every control is exercised.
-PENDING_INFRASTRUCTURE: dict[str, str] = {
-    "PCI-ENC-006": "no SQS queue: the payment functions' DLQs were removed, as they are only ever invoked "
-    "synchronously (Lambda sends only asynchronous invocations to a DLQ)",
-}
+from tests.policies.support import PENDING_INFRASTRUCTURE
 
 CATALOG = default_catalog()
 
