@@ -142,13 +142,15 @@ class ProcessingConfig:
 
     def for_slot_of(self, invoked_function_arn: str) -> ProcessingConfig:
         """Invoked through an alias (the ALB's blue or green slot), call the downstream functions' alias of the same
-        name; a configured name that already has a qualifier is kept as it is."""
+        name; invoked unqualified or by version number, or with a configured name that already has a qualifier,
+        the names are kept as they are."""
         parts = invoked_function_arn.split(":")
-        if len(parts) != 8:
+        alias = parts[7] if len(parts) == 8 else ""
+        if not alias or alias.isdigit() or alias == "$LATEST":
             return self
 
         def same_slot(name: str) -> str:
-            return name if ":" in name else f"{name}:{parts[7]}"
+            return name if ":" in name else f"{name}:{alias}"
 
         return replace(
             self,

@@ -35,5 +35,6 @@ def test_each_slot_calls_its_own_downstream_aliases(processing, slot):
 
 def test_unqualified_invocations_and_explicit_qualifiers_are_kept(processing):
     original = config(processing, "validation", "fraud:7")
-    assert original.for_slot_of(ARN) == original
+    for invoked in (ARN, f"{ARN}:12", f"{ARN}:$LATEST"):
+        assert original.for_slot_of(invoked) == original, invoked
     assert original.for_slot_of(f"{ARN}:blue").fraud_detection_function == "fraud:7"
