@@ -208,3 +208,21 @@ def test_the_event_must_name_the_application_secret(bootstrap_module) -> None:
         bootstrap_module.lambda_handler({}, LAMBDA_CONTEXT)
     with pytest.raises(bootstrap_module.BootstrapError, match="go together"):
         bootstrap_module.lambda_handler({"app_secret_arn": "x", "migration_secret_arn": "y"}, LAMBDA_CONTEXT)
+
+
+def test_names_from_secrets_are_quoted_never_executed(secrets_env, postgres, bootstrap_module) -> None:
+    server, _ = postgres
+    service, _, _, _ = secrets_env
+    hostile = 'mallory"; DROP TABLE ledger; --'
+    client = boto3.client("secretsmanager")
+    client.put_secret_value(SecretId=service.secret_id, SecretString=json.dumps({**service.secret(),
+                                                                               "username": hostile}))
+
+    created = bootstrap_module.bootstrap(service.secret_id)["created_roles"]
+
+    assert hostile in created
+    with server.connect_as_superuser(DATABASE) as admin:
+        assert role_exists(admin, hostile)
+        assert admin.run("SELECT count(*) FROM ledger")[0][0] >= 1
+        admin.run('DROP OWNED BY "mallory""; DROP TABLE ledger; --"')
+        admin.run('DROP ROLE "mallory""; DROP TABLE ledger; --"')
