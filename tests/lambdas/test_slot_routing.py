@@ -4,6 +4,8 @@ through: the ALB's blue target group invokes alias `blue`, so blue code validate
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.lambdas.support import load_handler
 
@@ -38,3 +40,13 @@ def test_unqualified_invocations_and_explicit_qualifiers_are_kept(processing):
     for invoked in (ARN, f"{ARN}:12", f"{ARN}:$LATEST"):
         assert original.for_slot_of(invoked) == original, invoked
     assert original.for_slot_of(f"{ARN}:blue").fraud_detection_function == "fraud:7"
+
+
+@settings(derandomize=True, max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(alias=st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,127}", fullmatch=True), name=st.from_regex(
+    r"[A-Za-z0-9_-]{1,64}", fullmatch=True))
+def test_any_alias_routes_unqualified_names_to_the_same_alias_only(processing, alias, name):
+    routed = config(processing, name, f"{name}-fraud").for_slot_of(f"{ARN}:{alias}")
+    assert routed.payment_validation_function == f"{name}:{alias}"
+    assert routed.fraud_detection_function == f"{name}-fraud:{alias}"
+    assert routed.transactions_table == "t"
