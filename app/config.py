@@ -10,6 +10,7 @@ the ~10 s it costs to load the AWS provider bindings.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,10 @@ NAT_GATEWAY_COUNTS = (1, 3)
 AZ_COUNT = 3
 SUBNET_TIERS = ("public", "private", "database")
 BACKEND_TYPES = ("local", "s3")
+# Only dev may keep Terraform state on the machine that ran the apply.
+LOCAL_STATE_ENVIRONMENTS = ("dev",)
 S3_LOCKING = ("lockfile", "dynamodb")
+ACCOUNT_ROLE_OWNERSHIP = ("create", "existing")
 
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _WINDOW_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
@@ -57,6 +61,8 @@ MAX_SECRET_ROTATION_DAYS = 30
 PERFORMANCE_INSIGHTS_RETENTION = (7, 731, *tuple(31 * months for months in range(1, 24)))
 MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
 FUNCTION_NAMES = ("payment_validation", "fraud_detection", "transaction_processing")
+# The functions transaction_processing invokes (through the alias of its own slot).
+DOWNSTREAM_FUNCTIONS = ("payment_validation", "fraud_detection")
 SLOT_KINDS = ("lambda", "onprem")
 MAX_TARGET_WEIGHT = 999
 # ELB TLS policies that allow only TLS 1.2 and 1.3 with forward-secret AEAD ciphers.
@@ -130,6 +136,10 @@ class AuroraConfig:
     app_username: str
     performance_insights_retention_days: int
     monitoring_interval_seconds: int
+    # PEM bundle of the RDS CA certificates (https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem),
+    # relative to the repository root: shipped with the rotation and bootstrap functions, which verify the
+    # cluster's certificate against it and refuse to connect without it.
+    ca_bundle_file: str
 
 
 @dataclass(frozen=True)
@@ -171,6 +181,9 @@ class MigrationConfig:
     multi_az: bool
     source: MigrationSourceConfig | None
     table_mappings: tuple[Mapping[str, str], ...]
+    # dms-vpc-role and dms-cloudwatch-logs-role have names fixed by AWS, one pair per account: exactly one
+    # environment of each account creates them ("create"), every other one relies on them ("existing").
+    account_dms_roles: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +210,9 @@ class TrafficSlot:
     targets: tuple[str, ...]
     port: int | None
     version: int | None = None  # lambda blue slot only: the published version it keeps serving
+    # lambda blue slot only: the published versions of payment_validation and fraud_detection that blue's
+    # transaction_processing calls (their blue aliases); a function not named here serves its latest version.
+    downstream_versions: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -534,6 +550,7 @@ def _aurora(reader: _Reader, raw: Any, environment: Any) -> AuroraConfig | None:
         "app_username",
         "performance_insights_retention_days",
         "monitoring_interval_seconds",
+        "ca_bundle_file",
     )
     data = reader.mapping(raw, field, keys)
     minimum_readers = 2 if environment == "prod" else 1
@@ -624,6 +641,13 @@ def _aurora(reader: _Reader, raw: Any, environment: Any) -> AuroraConfig | None:
             "monitoring_interval_seconds",
             lambda v: _is_int(v) and v in MONITORING_INTERVALS,
             "one of " + ", ".join(map(str, MONITORING_INTERVALS)) + " (enhanced monitoring stays on)",
+        ),
+        "ca_bundle_file": reader.value(
+            data,
+            field,
+            "ca_bundle_file",
+            lambda v: isinstance(v, str) and v.endswith(".pem") and not v.startswith("/") and ".." not in v.split("/"),
+            "a .pem path relative to the repository root (the RDS CA bundle of the region)",
         ),
     }
     scaling = reader.mapping(
@@ -746,9 +770,21 @@ def _migration(reader: _Reader, raw: Any) -> MigrationConfig | None:
         raw,
         field,
         ("enabled", "replication_instance_class", "allocated_storage_gb", "multi_az", "table_mappings"),
-        optional=("source",),
+        optional=("source", "account_dms_roles"),
     )
     enabled = reader.value(data, field, "enabled", _is_bool, "true or false")
+    account_roles = None
+    if enabled and "account_dms_roles" not in data:
+        reader.problems.append(
+            f"{reader.source}: {field}.account_dms_roles: missing; required when migration is enabled "
+            "(create: this environment owns the account's dms-vpc-role and dms-cloudwatch-logs-role; "
+            "existing: another environment of the same account does)"
+        )
+    elif "account_dms_roles" in data:
+        account_roles = reader.value(
+            data, field, "account_dms_roles", lambda v: v in ACCOUNT_ROLE_OWNERSHIP,
+            "one of " + ", ".join(ACCOUNT_ROLE_OWNERSHIP),
+        )
     instance = reader.value(
         data,
         field,
@@ -817,7 +853,7 @@ def _migration(reader: _Reader, raw: Any) -> MigrationConfig | None:
                 ca_certificate_arn=certificate,
                 cidrs=tuple(cidrs),
             )
-    if None in (enabled, instance, storage, multi_az, mappings) or (enabled and source is None):
+    if None in (enabled, instance, storage, multi_az, mappings) or (enabled and None in (source, account_roles)):
         return None
     return MigrationConfig(
         enabled=enabled,
@@ -826,6 +862,7 @@ def _migration(reader: _Reader, raw: Any) -> MigrationConfig | None:
         multi_az=multi_az,
         source=source,
         table_mappings=tuple(mappings),
+        account_dms_roles=account_roles,
     )
 
 
@@ -932,7 +969,9 @@ def _arn_of(service: str, description: str) -> tuple[Callable[[Any], bool], str]
 
 def _traffic_slot(reader: _Reader, raw: Any, name: str) -> TrafficSlot | None:
     field = f"compute.traffic.{name}"
-    data = reader.mapping(raw, field, ("kind", "weight"), optional=("targets", "port", "version"))
+    data = reader.mapping(
+        raw, field, ("kind", "weight"), optional=("targets", "port", "version", "downstream_versions")
+    )
     kind = reader.value(data, field, "kind", lambda v: v in SLOT_KINDS, "one of " + ", ".join(SLOT_KINDS))
     weight = reader.value(
         data,
@@ -980,9 +1019,30 @@ def _traffic_slot(reader: _Reader, raw: Any, name: str) -> TrafficSlot | None:
                                "the published function version blue keeps serving (omit for the latest)")
         if version is None:
             return None
+    downstream: dict[str, int] = {}
+    if "downstream_versions" in data:
+        raw_versions = data["downstream_versions"]
+        if name != "blue" or kind != "lambda":
+            reader.problem(f"{field}.downstream_versions", raw_versions, "nothing: only a lambda blue slot pins them")
+            return None
+        if not (
+            isinstance(raw_versions, dict)
+            and raw_versions
+            and set(raw_versions) <= set(DOWNSTREAM_FUNCTIONS)
+            and all(_int_between(1, 10**9)(v) for v in raw_versions.values())
+        ):
+            reader.problem(
+                f"{field}.downstream_versions",
+                raw_versions,
+                "a mapping of " + " and/or ".join(DOWNSTREAM_FUNCTIONS) + " to a published version number",
+            )
+            return None
+        downstream = dict(raw_versions)
     if kind is None or weight is None:
         return None
-    return TrafficSlot(kind=kind, weight=weight, targets=targets, port=port, version=version)
+    return TrafficSlot(
+        kind=kind, weight=weight, targets=targets, port=port, version=version, downstream_versions=downstream
+    )
 
 
 def _compute(reader: _Reader, raw: Any) -> ComputeConfig | None:
@@ -1285,6 +1345,10 @@ def parse_environment(source: Path, text: str) -> EnvironmentConfig:
                     azs = None
     tags = _tags(reader, data.get("tags", {}), environment)
     backend = _backend(reader, data.get("backend", {}))
+    if backend is not None and backend.type == "local" and environment not in (None, *LOCAL_STATE_ENVIRONMENTS):
+        reader.problem(
+            "backend.type", "local", f"s3 for {environment}: remote, encrypted, locked state (local is for dev only)"
+        )
     network = _network(reader, data.get("network", {}), "network")
     kms_data = reader.mapping(data.get("kms", {}), "kms", ("deletion_window_days",))
     window = reader.value(

@@ -14,6 +14,7 @@ import importlib.metadata
 import io
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,8 +77,11 @@ def _vendored_files(distributions: tuple[str, ...]) -> dict[str, bytes]:
     return files
 
 
-def build_lambda_package(function: str, *, vendor: tuple[str, ...] = (), shared: bool = True) -> LambdaPackage:
-    """Zip ``lambda_src/<function>/`` at the archive root, plus ``payments_common`` and vendored distributions."""
+def build_lambda_package(
+    function: str, *, vendor: tuple[str, ...] = (), shared: bool = True, extra_files: Mapping[str, Path] | None = None
+) -> LambdaPackage:
+    """Zip ``lambda_src/<function>/`` at the archive root, plus ``payments_common``, vendored distributions and
+    ``extra_files`` (name in the archive -> file; a missing file is an error, never a silently smaller zip)."""
     source = LAMBDA_SRC / function
     if not (source / "handler.py").is_file():
         raise FileNotFoundError(
@@ -87,6 +91,10 @@ def build_lambda_package(function: str, *, vendor: tuple[str, ...] = (), shared:
     if shared and (LAMBDA_SRC / SHARED_PACKAGE).is_dir():
         files.update(_source_files(LAMBDA_SRC / SHARED_PACKAGE, f"{SHARED_PACKAGE}/"))
     files.update(_vendored_files(vendor))
+    for name, path in (extra_files or {}).items():
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path} not found: it must be shipped in the {function} package as {name}")
+        files[name] = Path(path).read_bytes()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for name in sorted(files):

@@ -9,6 +9,7 @@ empty one: anything else is an :class:`OutputDirError`, checked before anything 
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +26,14 @@ __all__ = ["OWNER", "PROVENANCE_FILE", "OutputDirError", "SynthError", "build_ap
 # Called with the App and the built stacks per environment, before synth: lets a caller (the policy
 # tests) add constructs to the real app, e.g. a deliberately noncompliant one.
 Customizer = Callable[[Any, dict], None]
+
+
+# Ephemeral resources and write-only arguments (the generated passwords) need Terraform 1.11: an older CLI
+# would fail mid-plan. Declared in a file of its own next to each stack's cdk.tf.json (Terraform reads every
+# *.tf.json of the directory): checkov's terraform_json parser, which the policy gate runs over cdk.tf.json,
+# rejects a scalar setting in the terraform block.
+REQUIRED_TERRAFORM_VERSION = ">= 1.11"
+VERSIONS_FILE = "versions.tf.json"
 
 
 class SynthError(Exception):
@@ -59,6 +68,10 @@ def synthesize(configs: Sequence[EnvironmentConfig], outdir: Path, customize: Cu
             app.synth()
         except RuntimeError as error:  # jsii surfaces the JS error (incl. error annotations) as RuntimeError
             raise SynthError(str(error)) from None
+        for stack_file in (staging / "stacks").glob("*/cdk.tf.json"):
+            (stack_file.parent / VERSIONS_FILE).write_text(
+                json.dumps({"terraform": {"required_version": REQUIRED_TERRAFORM_VERSION}}, indent=2) + "\n"
+            )
         write_provenance(staging, configs)
         publish(staging, check_replaceable(outdir, OWNER), OWNER)
     finally:

@@ -1,4 +1,4 @@
-"""Compute stack: VPC Lambdas with reserved concurrency, tracing, encrypted environment and logs, DLQs,
+"""Compute stack: VPC Lambdas with reserved concurrency, tracing, encrypted environment and logs, no DLQs,
 blue/green aliases, least-privilege roles; the private ALB with weighted blue/green forwarding."""
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def test_each_function_is_a_traced_arm64_vpc_lambda_with_reserved_concurrency(sy
         assert set(body["environment"]["variables"]) <= ALLOWED_ENVIRONMENT
         assert body["environment"]["variables"]["CONFIG_PATH"] == f"/payments/{env}"
         assert body["environment"]["variables"]["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
-        queue = compute.by_ref(body["dead_letter_config"]["target_arn"].replace(".arn}", ".id}")).body
-        assert synth.resolve(compute, queue["kms_master_key_id"])[0].body["tags"]["Name"].endswith("-messaging")
+        # Invoked only synchronously (ALB, RequestResponse): a DLQ would never receive anything.
+        assert "dead_letter_config" not in body
         group = compute.by_ref(body["logging_config"]["log_group"].replace(".name}", ".id}")).body
         assert group["retention_in_days"] in LOG_RETENTION_DAYS
         assert group["name"] == f"/aws/lambda/{body['function_name']}"
@@ -281,13 +281,35 @@ def test_blue_lambda_slot_can_pin_the_release_it_serves(configs, tmp_path):
     from tests.synth_view import SynthView
 
     dev = configs["dev"]
-    compute_config = dataclasses.replace(dev.compute, blue=dataclasses.replace(dev.compute.blue, version=7))
+    blue = dataclasses.replace(
+        dev.compute.blue, version=7, downstream_versions={"payment_validation": 4, "fraud_detection": 5}
+    )
+    compute_config = dataclasses.replace(dev.compute, blue=blue)
     synthesize([dataclasses.replace(dev, compute=compute_config)], tmp_path / "out")
     compute = SynthView(tmp_path / "out").stack("dev", "compute")
-    processing = functions_of(compute)["transaction_processing"]
-    versions = {
-        a.body["name"]: a.body["function_version"]
-        for a in compute.resources("aws_lambda_alias")
-        if a.body["function_name"] == processing.ref("function_name")
+    functions = functions_of(compute)
+    for name, pinned in (("transaction_processing", "7"), ("payment_validation", "4"), ("fraud_detection", "5")):
+        versions = {
+            a.body["name"]: a.body["function_version"]
+            for a in compute.resources("aws_lambda_alias")
+            if a.body["function_name"] == functions[name].ref("function_name")
+        }
+        assert versions == {"blue": pinned, "green": functions[name].ref("version")}, name
+
+
+def test_no_queue_waits_for_dead_letters_no_function_can_send(synth, env):
+    compute, monitoring = synth.stack(env, "compute"), synth.stack(env, "monitoring")
+    assert compute.resources("aws_sqs_queue") == []
+    alarms = monitoring.resources("aws_cloudwatch_metric_alarm")
+    assert [a for a in alarms if a.body.get("namespace") == "AWS/SQS"] == []
+
+
+def test_processing_calls_the_downstream_functions_by_unqualified_name(synth, env):
+    compute = synth.stack(env, "compute")
+    parameters = {p.body["name"].rsplit("/functions/", 1)[-1]: p.body["value"]
+                  for p in compute.resources("aws_ssm_parameter") if "/functions/" in p.body["name"]}
+    functions = functions_of(compute)
+    assert parameters == {
+        "payment-validation-name": functions["payment_validation"].body["function_name"],
+        "fraud-detection-name": functions["fraud_detection"].body["function_name"],
     }
-    assert versions == {"blue": "7", "green": processing.ref("version")}

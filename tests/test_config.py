@@ -287,3 +287,45 @@ def test_cli_exits_2_without_creating_output(tmp_path):
     assert result.returncode == 2
     assert "prod.yaml: not valid YAML" in result.stderr
     assert not (tmp_path / "cdktf.out").exists()
+
+
+def prod_document() -> dict:
+    return yaml.safe_load((DEV.parent / "prod.yaml").read_text())
+
+
+def test_staging_and_prod_must_keep_state_remote():
+    document = prod_document()
+    document["backend"] = {"type": "local"}
+    assert (
+        "prod.yaml: backend.type: 'local' is not allowed; expected s3 for prod: remote, encrypted, locked state "
+        "(local is for dev only)"
+    ) in problems_of(document, name="prod.yaml")
+    assert parse_environment(Path("prod.yaml"), (DEV.parent / "prod.yaml").read_text()).backend.type == "s3"
+
+
+def test_a_migrating_environment_says_who_owns_the_account_dms_roles():
+    document = prod_document()
+    del document["data"]["migration"]["account_dms_roles"]
+    [problem] = problems_of(document, name="prod.yaml")
+    assert problem.startswith("prod.yaml: data.migration.account_dms_roles: missing; required when migration is")
+    document["data"]["migration"]["account_dms_roles"] = "mine"
+    assert problems_of(document, name="prod.yaml") == [
+        "prod.yaml: data.migration.account_dms_roles: 'mine' is not allowed; expected one of create, existing"
+    ]
+
+
+@pytest.mark.parametrize("path", ["/etc/ssl/ca.pem", "../outside.pem", "certificates/bundle.crt"])
+def test_the_ca_bundle_is_a_pem_inside_the_repository(path):
+    assert any("data.aurora.ca_bundle_file" in problem for problem in problems_of(mutate("data.aurora.ca_bundle_file",
+                                                                                         path)))
+
+
+def test_only_a_lambda_blue_slot_pins_downstream_versions():
+    pinned = {"kind": "lambda", "weight": 0, "downstream_versions": {"payment_validation": 4, "fraud_detection": 5}}
+    config = parse_environment(Path("dev.yaml"), yaml.safe_dump(mutate("compute.traffic.blue", pinned)))
+    assert config.compute.blue.downstream_versions == {"payment_validation": 4, "fraud_detection": 5}
+    assert any("compute.traffic.green.downstream_versions" in problem
+               for problem in problems_of(mutate("compute.traffic.green", {**pinned, "weight": 100})))
+    wrong = {**pinned, "downstream_versions": {"transaction_processing": 3}}
+    assert any("expected a mapping of payment_validation and/or fraud_detection" in problem
+               for problem in problems_of(mutate("compute.traffic.blue", wrong)))

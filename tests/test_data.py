@@ -228,41 +228,57 @@ def test_runtime_configuration_is_in_ssm_under_the_environment_path(synth, confi
     assert "value" not in secure and secure["value_wo"].startswith("${ephemeral.aws_secretsmanager_random_password.")
 
 
-def test_application_secret_is_cmk_encrypted_rotated_by_our_lambda_and_never_literal(synth, configs, env):
+def test_login_secrets_are_cmk_encrypted_rotated_by_our_lambda_and_never_literal(synth, configs, env):
     data = synth.stack(env, "data")
-    secret = data.one("aws_secretsmanager_secret")
-    assert key_of(synth, data, secret.body["kms_key_id"]) == "secrets"
-    rotation = data.one("aws_secretsmanager_secret_rotation").body
-    assert rotation["secret_id"] == secret.ref()
-    assert rotation["rotation_rules"]["automatically_after_days"] == configs[env].data.secret_rotation_days <= 30
-    assert rotation["rotate_immediately"] is True
-    function, _attribute = synth.resolve(data, rotation["rotation_lambda_arn"])
-    assert function.type == "aws_lambda_function" and function.body["function_name"].endswith("-secret-rotation")
-    version = data.one("aws_secretsmanager_secret_version").body
-    assert "secret_string" not in version
-    initial = json.loads(version["secret_string_wo"])
-    assert initial["password"].startswith("${ephemeral.") and initial["ssl"] is True
-    assert set(initial) == {"engine", "host", "port", "dbname", "username", "password", "ssl", "masterarn"}
-    permission = data.one("aws_lambda_permission").body
-    assert permission["principal"] == "secretsmanager.amazonaws.com" and permission["source_account"]
-    assert permission["source_arn"] == secret.ref("arn")
+    secrets = data.resources("aws_secretsmanager_secret")
+    users = {configs[env].data.aurora.app_username, *(["payments_dms"] if configs[env].data.migration.enabled else [])}
+    assert {s.body["name"].rsplit("/", 1)[1] for s in secrets} == users
+    for secret in secrets:
+        assert key_of(synth, data, secret.body["kms_key_id"]) == "secrets"
+        [rotation] = [r.body for r in data.resources("aws_secretsmanager_secret_rotation")
+                      if r.body["secret_id"] == secret.ref()]
+        assert rotation["rotation_rules"]["automatically_after_days"] == configs[env].data.secret_rotation_days <= 30
+        assert rotation["rotate_immediately"] is True
+        function, _attribute = synth.resolve(data, rotation["rotation_lambda_arn"])
+        assert function.type == "aws_lambda_function" and function.body["function_name"].endswith("-secret-rotation")
+        [version] = [v.body for v in data.resources("aws_secretsmanager_secret_version")
+                     if v.body["secret_id"] == secret.ref()]
+        assert "secret_string" not in version
+        initial = json.loads(version["secret_string_wo"])
+        assert initial["password"].startswith("${ephemeral.") and initial["ssl"] is True
+        assert set(initial) == {"engine", "host", "port", "dbname", "username", "password", "ssl", "masterarn"}
+        [permission] = [p.body for p in data.resources("aws_lambda_permission")
+                        if p.body["source_arn"] == secret.ref("arn")]
+        assert permission["principal"] == "secretsmanager.amazonaws.com" and permission["source_account"]
 
 
-def test_rotation_function_is_a_private_vpc_lambda_with_exact_permissions(synth, env):
+def test_rotation_and_bootstrap_are_private_vpc_lambdas_with_exact_permissions(synth, env):
     data = synth.stack(env, "data")
-    function = data.one("aws_lambda_function").body
-    assert {tier_of(synth, data, s) for s in function["vpc_config"]["subnet_ids"]} == {"private"}
-    assert function["tracing_config"] == {"mode": "Active"} and function["reserved_concurrent_executions"] >= 1
-    assert key_of(synth, data, function["kms_key_arn"]) == "lambda-env"
-    role_id = function["role"].replace(".arn}", ".id}")
-    [policy] = [
-        json.loads(p.body["policy"]) for p in data.resources("aws_iam_role_policy") if p.body["role"] == role_id
-    ]
-    actions = {a for s in policy["Statement"] for a in s["Action"]}
-    assert {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage", "kms:Decrypt"} <= actions
-    assert not any(a.endswith("*") for a in actions)
-    secret_statements = [s for s in policy["Statement"] if any(a.startswith("secretsmanager:Put") for a in s["Action"])]
-    assert [s["Resource"] for s in secret_statements] == [[data.one("aws_secretsmanager_secret").ref("arn")]]
+    functions = {f.body["function_name"].rsplit("-", 2)[-2] + "-" + f.body["function_name"].rsplit("-", 1)[-1]: f.body
+                 for f in data.resources("aws_lambda_function")}
+    assert set(functions) == {"secret-rotation", "db-bootstrap"}
+    secret_arns = sorted(s.ref("arn") for s in data.resources("aws_secretsmanager_secret"))
+    for name, function in functions.items():
+        assert {tier_of(synth, data, s) for s in function["vpc_config"]["subnet_ids"]} == {"private"}
+        assert function["tracing_config"] == {"mode": "Active"} and function["reserved_concurrent_executions"] >= 1
+        assert key_of(synth, data, function["kms_key_arn"]) == "lambda-env"
+        role_id = function["role"].replace(".arn}", ".id}")
+        [policy] = [
+            json.loads(p.body["policy"]) for p in data.resources("aws_iam_role_policy") if p.body["role"] == role_id
+        ]
+        actions = {a for s in policy["Statement"] for a in s["Action"]}
+        assert "kms:Decrypt" in actions and not any(a.endswith("*") for a in actions)
+        writes = [s for s in policy["Statement"] if any(a.startswith("secretsmanager:Put") for a in s["Action"])]
+        if name == "secret-rotation":
+            assert {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"} <= actions
+            assert [sorted(s["Resource"]) for s in writes] == [secret_arns]
+        else:
+            assert writes == [] and function["handler"] == "bootstrap.lambda_handler"
+    bootstrap = data.one("aws_lambda_invocation")
+    target, _ = synth.resolve(data, bootstrap.body["function_name"].replace(".function_name}", ".id}"))
+    assert target.body["handler"] == "bootstrap.lambda_handler"
+    for rotation in data.resources("aws_secretsmanager_secret_rotation"):
+        assert f"{bootstrap.type}.{bootstrap.name}" in rotation.body["depends_on"], "rotation before bootstrap"
 
 
 def test_dms_exists_exactly_when_migration_is_on_private_encrypted_and_verify_full(synth, configs, env):
@@ -300,3 +316,42 @@ def test_data_outputs_for_operations(synth, configs, env):
     }
     assert expected <= set(outputs)
     assert ("dms_replication_task_arn" in outputs) is configs[env].data.migration.enabled
+
+
+def test_the_rds_ca_bundle_is_shipped_to_the_functions_and_verifies_the_dms_target(synth, configs, tmp_path):
+    import dataclasses
+    import zipfile
+
+    from app.synth import synthesize
+    from tests.postgres_server import make_certificate_authority
+    from tests.synth_view import SynthView
+
+    def shipped_and_target(view: SynthView) -> tuple[dict[str, bytes | None], dict]:
+        data = view.stack("staging", "data")
+        shipped = {}
+        for function in data.resources("aws_lambda_function"):
+            package = view.synth_dir / "stacks" / data.name / function.body["filename"]
+            with zipfile.ZipFile(package) as archive:
+                names = archive.namelist()
+                shipped[function.body["handler"]] = (
+                    archive.read("rds-ca-bundle.pem") if "rds-ca-bundle.pem" in names else None
+                )
+        [target] = [e.body for e in data.resources("aws_dms_endpoint") if e.body["endpoint_type"] == "target"]
+        return shipped, target
+
+    # The repository ships no bundle (certificates/README.md): the functions fail closed, DMS only encrypts.
+    shipped, target = shipped_and_target(synth)
+    assert set(shipped.values()) == {None}
+    assert target["ssl_mode"] == "require" and "certificate_arn" not in target
+
+    bundle = make_certificate_authority("RDS test CA").write(tmp_path / "rds-ca-bundle.pem")
+    staging = configs["staging"]
+    aurora = dataclasses.replace(staging.data.aurora, ca_bundle_file=str(bundle))
+    synthesize([dataclasses.replace(staging, data=dataclasses.replace(staging.data, aurora=aurora))],
+               tmp_path / "out")
+    view = SynthView(tmp_path / "out")
+    shipped, target = shipped_and_target(view)
+    assert shipped == {"handler.lambda_handler": bundle.read_bytes(), "bootstrap.lambda_handler": bundle.read_bytes()}
+    assert target["ssl_mode"] == "verify-full"
+    certificate = view.stack("staging", "data").by_ref(target["certificate_arn"].replace(".certificate_arn}", ".id}"))
+    assert certificate.body["certificate_pem"] == bundle.read_text()

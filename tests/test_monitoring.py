@@ -140,3 +140,45 @@ def test_every_dashboard_metric_names_a_resource_in_the_synth(synth, env):
                     (namespace, name, value) == ("Payments", "service", "transaction-processing")
                 ), (title, value)
     assert checked > 30
+
+
+def test_alarms_watch_the_vpn_the_alb_itself_targets_rotation_and_dms(synth, configs, env):
+    monitoring, network = synth.stack(env, "monitoring"), synth.stack(env, "network")
+    compute, data = synth.stack(env, "compute"), synth.stack(env, "data")
+    by_metric = {}
+    for alarm in alarms(monitoring):
+        by_metric.setdefault((alarm.get("namespace"), alarm.get("metric_name")), []).append(alarm)
+
+    # https://docs.aws.amazon.com/vpn/latest/s2svpn/monitoring-cloudwatch-vpn.html: TunnelState per VpnId is 1
+    # when every tunnel is up and between 0 and 1 when one is down.
+    vpn_alarms = by_metric.get(("AWS/VPN", "TunnelState"), [])
+    if configs[env].compute.vpn is None:
+        assert vpn_alarms == []
+    else:
+        [vpn] = vpn_alarms
+        connection = network.one("aws_vpn_connection")
+        assert synth.resolve(monitoring, vpn["dimensions"]["VpnId"])[0].address == connection.address
+        assert (vpn["comparison_operator"], vpn["threshold"], vpn["statistic"]) == ("LessThanThreshold", 1, "Minimum")
+        assert vpn["treat_missing_data"] == "breaching"
+
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html
+    alb = compute.one("aws_lb")
+    [elb_5xx] = by_metric[("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count")]
+    assert synth.resolve(monitoring, elb_5xx["dimensions"]["LoadBalancer"])[0].address == alb.address
+    unhealthy = by_metric[("AWS/ApplicationELB", "UnHealthyHostCount")]
+    groups = {synth.resolve(monitoring, a["dimensions"]["TargetGroup"])[0].address for a in unhealthy}
+    assert groups == {g.address for g in compute.resources("aws_lb_target_group")}
+    assert all(a["threshold"] == 0 and a["statistic"] == "Maximum" for a in unhealthy)
+
+    errors = {synth.resolve(monitoring, a["dimensions"]["FunctionName"])[0].body["function_name"]
+              for a in by_metric[("AWS/Lambda", "Errors")]}
+    assert {f"payments-{env}-secret-rotation", f"payments-{env}-db-bootstrap"} <= errors
+
+    # https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Events.html: task failures are events, not metrics.
+    subscriptions = [s.body for s in monitoring.resources("aws_dms_event_subscription")]
+    tasks = data.resources("aws_dms_replication_task")
+    assert len(subscriptions) == len(tasks)
+    for subscription in subscriptions:
+        assert subscription["source_type"] == "replication-task" and "failure" in subscription["event_categories"]
+        assert monitoring.by_ref(subscription["sns_topic_arn"].replace(".arn}", ".id}")).body["name"].endswith(
+            "-system-errors")

@@ -513,7 +513,6 @@ def test_no_password_is_ever_logged(
     capture_all_logs(caplog, monkeypatch)
     fail_after_sql(monkeypatch, service, "setSecret", ("CREATE ROLE",))
     service.rotate()
-    monkeypatch.delenv("DB_TLS_CA_FILE")
     service.rotate()
     with postgres.connect_as_superuser() as admin:
         admin.run(f"ALTER ROLE {CLONE_USER} WITH NOLOGIN")
@@ -535,7 +534,6 @@ def test_no_password_is_ever_logged(
     }
     assert len(function_errors) == 2 + SERVICE_RETRIES
     assert CLONE_USER in logs["stdout"] and "setSecret" in logs["stdout"], "the function's logs were not captured"
-    assert "DB_TLS_CA_FILE is not set" in logs["stdout"]
     assert "ALTER ROLE" in logs["PostgreSQL server log"], "the server did not log statements"
     passwords = service.all_passwords() | {users.master.password, users.app.password}
     assert len(passwords) == 5  # master, the original and three generated ones
@@ -590,7 +588,7 @@ def server_declining_tls() -> Iterator[tuple[int, list[bytes]]]:
 def test_the_function_never_falls_back_to_plaintext(
     aws: None, users: DatabaseUsers, postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("DB_TLS_CA_FILE", raising=False)
+    monkeypatch.setenv("DB_TLS_CA_FILE", str(postgres.ca_file))
     with server_declining_tls() as (port, received):
         service = start_service(monkeypatch, users, "127.0.0.1", port, check_current=None)
         original_version = service.current_version()
@@ -636,3 +634,23 @@ def test_the_function_acts_only_on_the_pending_version_of_a_rotation(service: Se
         invoke("setSecret", original_version)
     invoke("finishSecret", token)  # already AWSCURRENT: nothing to do
     assert service.stages() == {original_version: ["AWSPREVIOUS"], token: ["AWSCURRENT"]}
+
+
+def test_without_a_ca_bundle_the_function_refuses_to_connect(
+    aws: None, users: DatabaseUsers, postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = start_service(monkeypatch, users, postgres.host, postgres.port, check_current=None)
+    monkeypatch.delenv("DB_TLS_CA_FILE", raising=False)
+    assert not handler.SHIPPED_CA_BUNDLE.exists(), "the repository ships no CA bundle (certificates/README.md)"
+    original_version = service.current_version()
+    opened: list[str] = []
+    monkeypatch.setattr(pg8000.native, "Connection", lambda *args, **kwargs: opened.append(kwargs["user"]))
+
+    with pytest.raises(RotationFailed):
+        service.rotate()
+
+    set_errors = [invocation.error for invocation in service.invocations if invocation.step == "setSecret"]
+    assert set_errors and all(isinstance(error, handler.RotationError) and "CA bundle" in str(error)
+                              for error in set_errors), set_errors
+    assert opened == [], "the function opened a connection without a CA to verify the server"
+    assert service.current_version() == original_version

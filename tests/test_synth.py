@@ -17,13 +17,17 @@ def test_one_stack_per_domain_and_environment(synth):
     assert set(BUILT_DOMAINS) <= set(DOMAINS)
 
 
-def test_each_stack_has_its_own_provider_region_and_local_backend(synth, configs):
+def test_each_stack_has_its_own_provider_region_and_backend(synth, configs):
     for name, stack in synth.stacks.items():
         environment = name.split("-")[1]
         [provider] = stack.document["provider"]["aws"]
         assert provider["region"] == configs[environment].region
         backend = stack.document["terraform"]["backend"]
-        assert backend == {"local": {"path": f"../../../.terraform-state/{name}.tfstate"}}
+        if configs[environment].backend.type == "local":
+            assert backend == {"local": {"path": f"../../../.terraform-state/{name}.tfstate"}}
+        else:
+            s3 = configs[environment].backend.s3
+            assert backend["s3"]["key"] == f"{s3.key_prefix}/{name}.tfstate" and backend["s3"]["encrypt"] is True
 
 
 def test_outputs_have_descriptions(synth):

@@ -207,9 +207,11 @@ class AuroraPostgres(Construct):
         )
         self.master_secret_arn: str = self.cluster.master_user_secret.get(0).secret_arn
 
-    def admit_client(self, name: str, client_security_group_id: str, description: str) -> None:
+    def admit_client(
+        self, name: str, client_security_group_id: str, description: str
+    ) -> tuple[VpcSecurityGroupEgressRule, VpcSecurityGroupIngressRule]:
         """PostgreSQL from one client security group: its egress to Aurora and Aurora's ingress from it."""
-        VpcSecurityGroupEgressRule(
+        egress = VpcSecurityGroupEgressRule(
             self,
             f"egress-{name}",
             security_group_id=client_security_group_id,
@@ -220,7 +222,7 @@ class AuroraPostgres(Construct):
             description="PostgreSQL to Aurora",
             tags={"Name": f"{name}-to-{self.identifier}"},
         )
-        VpcSecurityGroupIngressRule(
+        ingress = VpcSecurityGroupIngressRule(
             self,
             f"ingress-{name}",
             security_group_id=self.security_group.id,
@@ -231,3 +233,4 @@ class AuroraPostgres(Construct):
             description=description,
             tags={"Name": f"{self.identifier}-from-{name}"},
         )
+        return egress, ingress

@@ -34,7 +34,8 @@ KEY_DOMAINS = (
     KeyDomain("dynamodb", "DynamoDB transaction and idempotency tables", ("dynamodb",)),
     KeyDomain("s3-audit", "S3 audit-log archive", ("s3",)),
     KeyDomain("logs", "CloudWatch Logs log groups", (), service_principals=("logs",)),
-    KeyDomain("messaging", "SNS topics and SQS queues", ("sns", "sqs"), service_principals=("cloudwatch",)),
+    # CloudWatch alarms and DMS event subscriptions publish to the encrypted SNS topics as themselves.
+    KeyDomain("messaging", "SNS topics", ("sns",), service_principals=("cloudwatch", "dms")),
     KeyDomain("secrets", "Secrets Manager secrets", ("secretsmanager",)),
     KeyDomain("parameters", "SSM Parameter Store SecureString parameters", ("ssm",)),
     KeyDomain("lambda-env", "Lambda environment variables", ("lambda",)),
@@ -110,16 +111,17 @@ class DomainKey(Construct):
                     ],
                 )
             )
-        if "cloudwatch" in domain.service_principals:
+        publishers = [service for service in domain.service_principals if service != "logs"]
+        if publishers:
             statements.append(
                 DataAwsIamPolicyDocumentStatement(
-                    sid="CloudWatchAlarmsPublishToEncryptedTopics",
+                    sid="ServicesPublishToEncryptedTopics",
                     effect="Allow",
                     actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                     resources=["*"],
                     principals=[
                         DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=["cloudwatch.amazonaws.com"]
+                            type="Service", identifiers=[f"{service}.amazonaws.com" for service in publishers]
                         )
                     ],
                     condition=[

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -12,7 +13,6 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunction,
-    LambdaFunctionDeadLetterConfig,
     LambdaFunctionEnvironment,
     LambdaFunctionLoggingConfig,
     LambdaFunctionTracingConfig,
@@ -44,6 +44,9 @@ class FunctionSpec:
     reserved_concurrency: int
     environment: Mapping[str, str] = field(default_factory=dict)
     vendor: tuple[str, ...] = ()  # pure-Python distributions to ship in the zip
+    handler: str = "handler.lambda_handler"  # module.function at the zip root
+    # Files shipped at the zip root next to the code (name in the zip -> file), e.g. a CA bundle.
+    extra_files: Mapping[str, Path] = field(default_factory=dict)
 
 
 class SecureFunction(Construct):
@@ -64,7 +67,6 @@ class SecureFunction(Construct):
         log_retention_days: int,
         layers: Sequence[str],
         statements: Sequence[dict],
-        dead_letter_target_arn: str | None = None,
         publish: bool = False,
     ):
         super().__init__(scope, id_)
@@ -88,12 +90,10 @@ class SecureFunction(Construct):
             statement("ManageVpcNetworkInterfaces", VPC_ENI_ACTIONS, ["*"]),
             statement("PublishTraces", XRAY_ACTIONS, ["*"]),
         ]
-        if dead_letter_target_arn is not None:
-            base.append(statement("SendToDeadLetterQueue", ["sqs:SendMessage"], [dead_letter_target_arn]))
         self.policy = IamRolePolicy(
             self, "policy", role=self.role.id, name="least-privilege", policy=policy_document([*base, *statements])
         )
-        package = build_lambda_package(spec.source, vendor=spec.vendor)
+        package = build_lambda_package(spec.source, vendor=spec.vendor, extra_files=spec.extra_files)
         asset = TerraformAsset(self, "package", path=str(package.path), type=AssetType.FILE)
         self.function = LambdaFunction(
             self,
@@ -103,7 +103,7 @@ class SecureFunction(Construct):
             role=self.role.arn,
             runtime=RUNTIME,
             architectures=[ARCHITECTURE],
-            handler="handler.lambda_handler",
+            handler=spec.handler,
             filename=asset.path,
             source_code_hash=package.source_code_hash,
             memory_size=spec.memory_mb,
@@ -118,9 +118,6 @@ class SecureFunction(Construct):
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
             publish=publish,
             logging_config=LambdaFunctionLoggingConfig(log_format="JSON", log_group=self.log_group.name),
-            dead_letter_config=(
-                LambdaFunctionDeadLetterConfig(target_arn=dead_letter_target_arn) if dead_letter_target_arn else None
-            ),
             # The policy must exist before the function: Lambda checks the ENI permissions at creation.
             depends_on=[self.policy, self.log_group],
         )

@@ -1,20 +1,23 @@
 """AWS DMS full-load-and-CDC replication of the on-prem customer database into Aurora, present only while
-the environment's migration is on. Credentials come from Secrets Manager on both ends; the on-prem source
-is verified against its CA (ssl_mode verify-full)."""
+the environment's migration is on. Credentials come from Secrets Manager on both ends (the target's is the
+dedicated, rotated DMS user's); the on-prem source is verified against its CA (ssl_mode verify-full), the
+Aurora target against the RDS CA bundle once it is in the repository."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
+from cdktf import Annotations
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.dms_certificate import DmsCertificate
 from cdktf_cdktf_provider_aws.dms_endpoint import DmsEndpoint
 from cdktf_cdktf_provider_aws.dms_replication_instance import DmsReplicationInstance
 from cdktf_cdktf_provider_aws.dms_replication_subnet_group import DmsReplicationSubnetGroup
 from cdktf_cdktf_provider_aws.dms_replication_task import DmsReplicationTask
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
@@ -23,9 +26,14 @@ from app.components.aurora import AuroraPostgres
 from app.components.iam import policy_document, service_trust_policy, statement
 from app.config import MigrationConfig
 
-# DMS looks this role up by its fixed name to manage ENIs (one per account: environments live in separate
-# accounts, see README "Deploying for real").
-DMS_VPC_ROLE_NAME = "dms-vpc-role"
+# The Aurora login user DMS writes as (created by the database bootstrap, rotated like the application user).
+# Not the master: AWS DMS endpoints read host, port, username and password from their secret, and the
+# RDS-managed master secret holds only username and password (and rotates outside our control).
+# https://docs.aws.amazon.com/dms/latest/userguide/security_iam_secretsmanager.html
+MIGRATION_USERNAME = "payments_dms"
+# DMS keeps its control tables (apply exceptions, status) here, not among the application's tables; the
+# database bootstrap creates it for the DMS user.
+CONTROL_SCHEMA = "awsdms_control"
 
 
 class CustomerDatabaseMigration(Construct):
@@ -37,6 +45,8 @@ class CustomerDatabaseMigration(Construct):
         config: MigrationConfig,
         aurora: AuroraPostgres,
         database_name: str,
+        target_secret_arn: str,
+        rds_ca_bundle: Path,
         name_prefix: str,
         vpc_id: str,
         database_subnet_ids: Sequence[str],
@@ -51,25 +61,14 @@ class CustomerDatabaseMigration(Construct):
         super().__init__(scope, id_)
         source = config.source
         identifier = f"{name_prefix}-customer-db-migration"
-        vpc_role = IamRole(
-            self,
-            "dms-vpc-role",
-            name=DMS_VPC_ROLE_NAME,
-            assume_role_policy=service_trust_policy("dms.amazonaws.com", source_account=account_id),
-        )
-        vpc_role_attachment = IamRolePolicyAttachment(
-            self,
-            "dms-vpc-role-policy",
-            role=vpc_role.name,
-            policy_arn=f"arn:{partition}:iam::aws:policy/service-role/AmazonDMSVPCManagementRole",
-        )
+        # dms-vpc-role and dms-cloudwatch-logs-role are the account's (app/components/dms_account_roles.py),
+        # created by the security stack of the environment that owns them, before this stack is applied.
         self.subnet_group = DmsReplicationSubnetGroup(
             self,
             "subnets",
             replication_subnet_group_id=identifier,
             subnet_ids=list(database_subnet_ids),
             replication_subnet_group_description="Database tier subnets of the payments VPC",
-            depends_on=[vpc_role_attachment],
         )
         self.security_group = SecurityGroup(
             self,
@@ -122,7 +121,7 @@ class CustomerDatabaseMigration(Construct):
                     statement(
                         "ReadEndpointCredentials",
                         ["secretsmanager:GetSecretValue"],
-                        [source.credentials_secret_arn, aurora.master_secret_arn],
+                        [source.credentials_secret_arn, target_secret_arn],
                     ),
                     statement("DecryptEndpointCredentials", ["kms:Decrypt"], [secrets_key_arn]),
                 ]
@@ -141,6 +140,21 @@ class CustomerDatabaseMigration(Construct):
             secrets_manager_access_role_arn=secrets_role.arn,
             kms_key_arn=database_key_arn,
         )
+        # The target is verified like the source (verify-full) once the RDS CA bundle is in the repository
+        # (data.aurora.ca_bundle_file, the same bundle the rotation function ships); until then the connection
+        # is encrypted but unauthenticated, the synth warns and `make preflight` reports the missing bundle.
+        target_certificate = None
+        if rds_ca_bundle.is_file():
+            target_certificate = DmsCertificate(
+                self,
+                "rds-ca",
+                certificate_id=f"{identifier}-rds-ca",
+                certificate_pem=rds_ca_bundle.read_text(),
+            )
+        else:
+            Annotations.of(self).add_warning(
+                f"{rds_ca_bundle} does not exist: the DMS target endpoint uses ssl_mode require (not verify-full)"
+            )
         self.target_endpoint = DmsEndpoint(
             self,
             "target",
@@ -148,8 +162,9 @@ class CustomerDatabaseMigration(Construct):
             endpoint_type="target",
             engine_name="aurora-postgresql",
             database_name=database_name,
-            ssl_mode="require",
-            secrets_manager_arn=aurora.master_secret_arn,
+            ssl_mode="verify-full" if target_certificate else "require",
+            certificate_arn=target_certificate.certificate_arn if target_certificate else None,
+            secrets_manager_arn=target_secret_arn,
             secrets_manager_access_role_arn=secrets_role.arn,
             kms_key_arn=database_key_arn,
         )
@@ -176,6 +191,7 @@ class CustomerDatabaseMigration(Construct):
             "Logging": {"EnableLogging": True},
             "ValidationSettings": {"EnableValidation": True},
             "FullLoadSettings": {"TargetTablePrepMode": "DO_NOTHING"},
+            "ControlTablesSettings": {"ControlSchema": CONTROL_SCHEMA},
         }
         self.task = DmsReplicationTask(
             self,

@@ -1,27 +1,27 @@
-"""The three payment functions (lambda_src/), each with its own role (exact ARNs), security group, DLQ,
-encrypted log group, and blue/green aliases; provisioned concurrency on the live (green) alias."""
+"""The three payment functions (lambda_src/), each with its own role (exact ARNs), security group, encrypted
+log group, and blue/green aliases; provisioned concurrency on the live (green) alias.
+
+No dead-letter queues: Lambda sends only asynchronous invocations to a DLQ, and these functions are only ever
+invoked synchronously (the ALB, and transaction_processing with RequestResponse), so a DLQ would stay empty
+and its alarm could never fire. Failures surface as Errors alarms and, for payments, the failed-transactions
+topic."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.lambda_alias import LambdaAlias
 from cdktf_cdktf_provider_aws.lambda_provisioned_concurrency_config import LambdaProvisionedConcurrencyConfig
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
-from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
-from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
 
-from app.components.iam import statement
 from app.components.lambda_function import FunctionSpec, SecureFunction
 from app.config import FunctionConfig
 
 SLOTS = ("blue", "green")
 LIVE_SLOT = "green"
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,6 @@ class PaymentFunction:
     function: SecureFunction
     aliases: Mapping[str, LambdaAlias]
     security_group: SecurityGroup
-    dead_letter_queue: SqsQueue
 
     def alias_arn(self, slot: str) -> str:
         return self.aliases[slot].arn
@@ -47,7 +46,6 @@ class FunctionNetwork:
 class FunctionKeys:
     environment: str
     logs: str
-    messaging: str
 
 
 def build_payment_function(
@@ -103,34 +101,6 @@ def build_payment_function(
             to_port=443,
             description="HTTPS to DynamoDB through the gateway endpoint",
         )
-    queue = SqsQueue(
-        scope,
-        f"{slug}-dlq",
-        name=f"{function_name}-dlq",
-        kms_master_key_id=keys.messaging,
-        kms_data_key_reuse_period_seconds=300,
-        message_retention_seconds=DLQ_RETENTION_SECONDS,
-    )
-    SqsQueuePolicy(
-        scope,
-        f"{slug}-dlq-policy",
-        queue_url=queue.url,
-        policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "sqs:*",
-                        "Resource": queue.arn,
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    }
-                ],
-            }
-        ),
-    )
     spec = FunctionSpec(
         source=name,
         description=description,
@@ -153,11 +123,7 @@ def build_payment_function(
         logs_key_arn=keys.logs,
         log_retention_days=log_retention_days,
         layers=layers,
-        statements=[
-            *statements,
-            statement("EncryptDeadLetters", ["kms:GenerateDataKey", "kms:Decrypt"], [keys.messaging]),
-        ],
-        dead_letter_target_arn=queue.arn,
+        statements=statements,
         publish=True,
     )
     aliases = {
@@ -180,4 +146,4 @@ def build_payment_function(
             qualifier=aliases[LIVE_SLOT].name,
             provisioned_concurrent_executions=config.provisioned_concurrency,
         )
-    return PaymentFunction(function=function, aliases=aliases, security_group=security_group, dead_letter_queue=queue)
+    return PaymentFunction(function=function, aliases=aliases, security_group=security_group)

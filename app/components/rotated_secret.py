@@ -1,12 +1,20 @@
-"""The Aurora application user's secret, rotated every <= 30 days by our own Lambda
-(lambda_src/secret_rotation, alternating users through the RDS-managed master secret)."""
+"""The Aurora login users' secrets (the application user and, while the migration is on, the DMS user), the
+database bootstrap that creates those users with least privilege before their first rotation, and their
+rotation every <= 30 days by our own Lambda (lambda_src/secret_rotation, alternating users through the
+RDS-managed master secret).
+
+Order at apply: secrets with their initial passwords -> bootstrap invocation (creates the roles in PostgreSQL
+with those passwords) -> rotation (rotate_immediately replaces them at once). Without the bootstrap the first
+rotation fails: setSecret creates `<user>_clone IN ROLE <user>`, which needs `<user>`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-from cdktf import TerraformStack
+from cdktf import Annotations, TerraformStack
+from cdktf_cdktf_provider_aws.lambda_invocation import LambdaInvocation
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.secretsmanager_secret import SecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret_rotation import (
@@ -21,17 +29,40 @@ from constructs import Construct
 from app.components.aurora import POSTGRES_PORT, AuroraPostgres
 from app.components.iam import statement
 from app.components.lambda_function import FunctionSpec, SecureFunction
+from app.components.migration import CONTROL_SCHEMA as MIGRATION_CONTROL_SCHEMA
 from app.components.parameters import generated_secret
+from app.packaging import REPO_ROOT
 
-ROTATION_FUNCTION = FunctionSpec(
-    source="secret_rotation",
-    description="Rotates the Aurora application user's secret (alternating users)",
-    memory_mb=256,
-    timeout_seconds=60,
-    reserved_concurrency=2,
-    environment={"POWERTOOLS_SERVICE_NAME": "secret-rotation"},
-    vendor=("pg8000",),
-)
+SOURCE = "secret_rotation"
+# The functions look for the RDS CA bundle under this name next to their code (handler.SHIPPED_CA_BUNDLE).
+CA_BUNDLE_NAME = "rds-ca-bundle.pem"
+
+
+def function_specs(ca_bundle: Path) -> dict[str, FunctionSpec]:
+    """The rotation and bootstrap functions: one package (they share the TLS connection and SQL helpers)."""
+    extra_files = {CA_BUNDLE_NAME: ca_bundle} if ca_bundle.is_file() else {}
+    common = {
+        "source": SOURCE,
+        "memory_mb": 256,
+        "timeout_seconds": 60,
+        "vendor": ("pg8000",),
+        "extra_files": extra_files,
+    }
+    return {
+        "rotation": FunctionSpec(
+            description="Rotates the Aurora login users' secrets (alternating users)",
+            reserved_concurrency=2,
+            environment={"POWERTOOLS_SERVICE_NAME": "secret-rotation"},
+            **common,
+        ),
+        "bootstrap": FunctionSpec(
+            description="Creates the Aurora roles and privileges the platform needs (idempotent)",
+            reserved_concurrency=1,
+            environment={"POWERTOOLS_SERVICE_NAME": "database-bootstrap"},
+            handler="bootstrap.lambda_handler",
+            **common,
+        ),
+    }
 
 
 class RotatedDatabaseSecret(Construct):
@@ -43,7 +74,9 @@ class RotatedDatabaseSecret(Construct):
         stack: TerraformStack,
         aurora: AuroraPostgres,
         app_username: str,
+        migration_username: str | None,
         database_name: str,
+        ca_bundle_file: str,
         name_prefix: str,
         rotation_days: int,
         vpc_id: str,
@@ -59,36 +92,46 @@ class RotatedDatabaseSecret(Construct):
         partition: str,
     ):
         super().__init__(scope, id_)
-        self.secret = SecretsmanagerSecret(
-            self,
-            "secret",
-            name=f"{name_prefix}/aurora/{app_username}",
-            kms_key_id=secrets_key_arn,
-            recovery_window_in_days=30,
-            description=f"Aurora credentials of {app_username}, rotated by our Lambda",
-        )
-        self.arn: str = self.secret.arn
-        # A JSON template rather than Fn.jsonencode: cdktf escapes "${...}" inside function arguments, which would
-        # store the reference text instead of the generated password. The password is alphanumeric (no escaping).
-        initial_password = generated_secret(stack, "aurora_app_user_initial_password")
-        SecretsmanagerSecretVersion(
-            self,
-            "initial-version",
-            secret_id=self.secret.id,
-            secret_string_wo_version=1,
-            secret_string_wo=json.dumps(
-                {
-                    "engine": "postgres",
-                    "host": aurora.cluster.endpoint,
-                    "port": POSTGRES_PORT,
-                    "dbname": database_name,
-                    "username": app_username,
-                    "password": initial_password,
-                    "ssl": True,
-                    "masterarn": aurora.master_secret_arn,
-                }
-            ),
-        )
+        self.secrets: dict[str, SecretsmanagerSecret] = {}
+        versions = []
+        usernames = {"app": app_username, **({"migration": migration_username} if migration_username else {})}
+        for purpose, username in usernames.items():
+            secret = SecretsmanagerSecret(
+                self,
+                f"secret-{purpose}" if purpose != "app" else "secret",
+                name=f"{name_prefix}/aurora/{username}",
+                kms_key_id=secrets_key_arn,
+                recovery_window_in_days=30,
+                description=f"Aurora credentials of {username}, rotated by our Lambda",
+            )
+            # A JSON template rather than Fn.jsonencode: cdktf escapes "${...}" inside function arguments, which
+            # would store the reference text instead of the generated password. The password is alphanumeric.
+            # host/port/username/password are also what AWS DMS reads from an endpoint's secret.
+            initial_password = generated_secret(stack, f"aurora_{purpose}_user_initial_password")
+            versions.append(
+                SecretsmanagerSecretVersion(
+                    self,
+                    f"initial-version-{purpose}" if purpose != "app" else "initial-version",
+                    secret_id=secret.id,
+                    secret_string_wo_version=1,
+                    secret_string_wo=json.dumps(
+                        {
+                            "engine": "postgres",
+                            "host": aurora.cluster.endpoint,
+                            "port": POSTGRES_PORT,
+                            "dbname": database_name,
+                            "username": username,
+                            "password": initial_password,
+                            "ssl": True,
+                            "masterarn": aurora.master_secret_arn,
+                        }
+                    ),
+                )
+            )
+            self.secrets[purpose] = secret
+        self.arn: str = self.secrets["app"].arn
+        self.migration_secret_arn: str | None = self.secrets["migration"].arn if migration_username else None
+        secret_arns = [secret.arn for secret in self.secrets.values()]
 
         self.security_group = SecurityGroup(
             self,
@@ -96,10 +139,10 @@ class RotatedDatabaseSecret(Construct):
             vpc_id=vpc_id,
             name=f"{name_prefix}-secret-rotation",
             # Egress is managed by separate rules only: an inline egress=[] would fight them on every apply.
-            description="Secret rotation Lambda: PostgreSQL to Aurora, HTTPS to the VPC endpoints",
+            description="Secret rotation and database bootstrap: PostgreSQL to Aurora, HTTPS to the VPC endpoints",
             tags={"Name": f"{name_prefix}-secret-rotation"},
         )
-        VpcSecurityGroupEgressRule(
+        to_endpoints = VpcSecurityGroupEgressRule(
             self,
             "rotation-to-endpoints",
             security_group_id=self.security_group.id,
@@ -109,54 +152,95 @@ class RotatedDatabaseSecret(Construct):
             to_port=443,
             description="HTTPS to the VPC interface endpoints",
         )
-        aurora.admit_client("secret-rotation", self.security_group.id, "Secret rotation Lambda")
+        admission = aurora.admit_client("secret-rotation", self.security_group.id, "Secret rotation and bootstrap")
 
+        ca_bundle = REPO_ROOT / ca_bundle_file
+        if not ca_bundle.is_file():
+            Annotations.of(self).add_warning(
+                f"{ca_bundle_file} (data.aurora.ca_bundle_file) does not exist: the rotation and bootstrap functions "
+                "are packaged without the RDS CA bundle and will refuse to connect (see certificates/README.md)"
+            )
+        specs = function_specs(ca_bundle)
+        function_props = {
+            "region": region,
+            "account_id": account_id,
+            "partition": partition,
+            "subnet_ids": private_subnet_ids,
+            "security_group_ids": [self.security_group.id],
+            "environment_key_arn": environment_key_arn,
+            "logs_key_arn": logs_key_arn,
+            "log_retention_days": log_retention_days,
+            "layers": layers,
+        }
+        read_master = statement("ReadTheMasterSecret", ["secretsmanager:GetSecretValue"], [aurora.master_secret_arn])
+        use_key = statement("UseTheSecretsKey", ["kms:Decrypt", "kms:GenerateDataKey"], [secrets_key_arn])
         self.rotation = SecureFunction(
             self,
             "rotation-function",
-            spec=ROTATION_FUNCTION,
+            spec=specs["rotation"],
             function_name=f"{name_prefix}-secret-rotation",
-            region=region,
-            account_id=account_id,
-            partition=partition,
-            subnet_ids=private_subnet_ids,
-            security_group_ids=[self.security_group.id],
-            environment_key_arn=environment_key_arn,
-            logs_key_arn=logs_key_arn,
-            log_retention_days=log_retention_days,
-            layers=layers,
             statements=[
                 statement(
-                    "RotateTheApplicationSecret",
+                    "RotateTheDatabaseSecrets",
                     [
                         "secretsmanager:DescribeSecret",
                         "secretsmanager:GetSecretValue",
                         "secretsmanager:PutSecretValue",
                         "secretsmanager:UpdateSecretVersionStage",
                     ],
-                    [self.secret.arn],
+                    secret_arns,
                 ),
-                statement("ReadTheMasterSecret", ["secretsmanager:GetSecretValue"], [aurora.master_secret_arn]),
+                read_master,
                 statement("GeneratePasswords", ["secretsmanager:GetRandomPassword"], ["*"]),
-                statement("UseTheSecretsKey", ["kms:Decrypt", "kms:GenerateDataKey"], [secrets_key_arn]),
+                use_key,
             ],
+            **function_props,
         )
-        permission = LambdaPermission(
+        self.bootstrap = SecureFunction(
             self,
-            "allow-secretsmanager",
-            function_name=self.rotation.function.function_name,
-            action="lambda:InvokeFunction",
-            principal="secretsmanager.amazonaws.com",
-            source_account=account_id,
-            source_arn=self.secret.arn,
-            statement_id="SecretsManagerRotation",
+            "bootstrap-function",
+            spec=specs["bootstrap"],
+            function_name=f"{name_prefix}-db-bootstrap",
+            statements=[
+                statement("ReadTheLoginSecrets", ["secretsmanager:GetSecretValue"], secret_arns),
+                read_master,
+                statement("DecryptTheSecrets", ["kms:Decrypt"], [secrets_key_arn]),
+            ],
+            **function_props,
         )
-        SecretsmanagerSecretRotation(
+        bootstrap_input: Mapping[str, str | None] = {
+            "app_secret_arn": self.arn,
+            "migration_secret_arn": self.migration_secret_arn,
+            "migration_control_schema": MIGRATION_CONTROL_SCHEMA if migration_username else None,
+        }
+        # Runs at create and again whenever its input or its code changes (the bootstrap converges, so a re-run
+        # is harmless); the database must accept connections from the function first.
+        self.bootstrap_invocation = LambdaInvocation(
             self,
-            "rotation",
-            secret_id=self.secret.id,
-            rotation_lambda_arn=self.rotation.arn,
-            rotate_immediately=True,
-            rotation_rules=SecretsmanagerSecretRotationRotationRules(automatically_after_days=rotation_days),
-            depends_on=[permission, aurora.writer],
+            "bootstrap",
+            function_name=self.bootstrap.function.function_name,
+            input=json.dumps(bootstrap_input),
+            triggers={"code": self.bootstrap.function.source_code_hash},
+            depends_on=[*versions, *aurora.instances, *admission, to_endpoints],
         )
+        for purpose, secret in self.secrets.items():
+            suffix = "" if purpose == "app" else f"-{purpose}"
+            permission = LambdaPermission(
+                self,
+                f"allow-secretsmanager{suffix}",
+                function_name=self.rotation.function.function_name,
+                action="lambda:InvokeFunction",
+                principal="secretsmanager.amazonaws.com",
+                source_account=account_id,
+                source_arn=secret.arn,
+                statement_id=f"SecretsManagerRotation{purpose.capitalize()}",
+            )
+            SecretsmanagerSecretRotation(
+                self,
+                f"rotation{suffix}",
+                secret_id=secret.id,
+                rotation_lambda_arn=self.rotation.arn,
+                rotate_immediately=True,
+                rotation_rules=SecretsmanagerSecretRotationRotationRules(automatically_after_days=rotation_days),
+                depends_on=[permission, self.bootstrap_invocation],
+            )

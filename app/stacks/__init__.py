@@ -31,7 +31,9 @@ def build_environment(scope: Construct, config: EnvironmentConfig) -> Environmen
     data = DataStack(scope, config=config, security=security, network=network)
     compute = ComputeStack(scope, config=config, security=security, network=network, data=data)
     api = ApiStack(scope, config=config, security=security, network=network, compute=compute)
-    monitoring = MonitoringStack(scope, config=config, security=security, data=data, compute=compute, api=api)
+    monitoring = MonitoringStack(
+        scope, config=config, security=security, network=network, data=data, compute=compute, api=api
+    )
     return EnvironmentStacks(
         security=security, network=network, data=data, compute=compute, api=api, monitoring=monitoring
     )

@@ -47,6 +47,7 @@ from app.stacks.security import SecurityStack
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "api_models"
 STAGE_NAME = "v1"
+ACCESS_LOG_GROUP_PREFIX = "/payments/"
 ACCESS_LOG_FORMAT = json.dumps(
     {
         "requestId": "$context.requestId",
@@ -188,8 +189,9 @@ class ApiStack(PaymentsStack):
                 request_parameters=parameters,
                 request_models={"application/json": self.payment_model.name} if method == "POST" else None,
             )
+            # method.request.{location}.{name} -> integration.request.{location}.{name} (the only valid form).
             integration_parameters = {
-                f"integration.request.{k.split('.', 2)[1]}.{k.split('.', 2)[2]}": k for k in parameters
+                "integration.request." + key.removeprefix("method.request."): key for key in parameters
             }
             self.integrations.append(
                 ApiGatewayIntegration(
@@ -213,7 +215,7 @@ class ApiStack(PaymentsStack):
         self.access_logs = CloudwatchLogGroup(
             self,
             "access-logs",
-            name=f"/payments/{self.name_prefix}/api-access",
+            name=f"{ACCESS_LOG_GROUP_PREFIX}{self.name_prefix}/api-access",
             retention_in_days=retention,
             kms_key_id=security.key("logs").arn,
         )
@@ -231,18 +233,20 @@ class ApiStack(PaymentsStack):
             name=f"{self.name_prefix}-apigateway-cloudwatch",
             assume_role_policy=service_trust_policy("apigateway.amazonaws.com", source_account=self.account_id),
         )
-        log_groups = (
-            f"arn:{self.partition}:logs:{config.region}:{self.account_id}:log-group:API-Gateway-Execution-Logs_*"
-        )
+        # The API Gateway CloudWatch role is a setting of the account and region, shared by every REST API there
+        # (the last environment applied in an account sets it): it writes the execution logs of every API and the
+        # access logs of every environment's stage (/payments/<stack>/api-access).
+        log_group_arn = f"arn:{self.partition}:logs:{config.region}:{self.account_id}:log-group"
+        log_groups = [f"{log_group_arn}:API-Gateway-Execution-Logs_*", f"{log_group_arn}:{ACCESS_LOG_GROUP_PREFIX}*"]
         IamRolePolicy(
             self,
             "apigw-cloudwatch-policy",
             role=cloudwatch_role.id,
-            name="execution-logs",
+            name="execution-and-access-logs",
             policy=policy_document(
                 [
                     statement(
-                        "WriteExecutionLogs",
+                        "WriteExecutionAndAccessLogs",
                         [
                             "logs:CreateLogGroup",
                             "logs:CreateLogStream",
@@ -251,7 +255,7 @@ class ApiStack(PaymentsStack):
                             "logs:GetLogEvents",
                             "logs:FilterLogEvents",
                         ],
-                        [log_groups, f"{log_groups}:log-stream:*"],
+                        [*log_groups, *(f"{group}:log-stream:*" for group in log_groups)],
                     ),
                     statement("FindExecutionLogGroups", LOG_DISCOVERY_ACTIONS, ["*"]),
                 ]

@@ -8,7 +8,6 @@ from app.components.blue_green_alb import BlueGreenAlb
 from app.components.iam import statement
 from app.components.parameters import ConfigParameters
 from app.components.payment_functions import (
-    LIVE_SLOT,
     SLOTS,
     FunctionKeys,
     FunctionNetwork,
@@ -52,9 +51,7 @@ class ComputeStack(PaymentsStack):
                 subnet_ids=[s.id for s in net.subnets["private"]],
                 dynamodb_prefix_list_id=net.endpoints["dynamodb"].prefix_list_id,
             ),
-            "keys": FunctionKeys(
-                environment=key("lambda-env").arn, logs=key("logs").arn, messaging=key("messaging").arn
-            ),
+            "keys": FunctionKeys(environment=key("lambda-env").arn, logs=key("logs").arn),
             "layers": [data.powertools_layer],
             "log_retention_days": config.network.flow_logs.retention_days,
             "region": region,
@@ -79,6 +76,7 @@ class ComputeStack(PaymentsStack):
         decrypt_parameters = statement("DecryptSecureParameters", ["kms:Decrypt"], [key("parameters").arn])
         transactions, idempotency = data.tables.transactions, data.tables.idempotency
         functions = config.compute.functions
+        blue = config.compute.blue
         self.validation = build_payment_function(
             self,
             "payment_validation",
@@ -86,6 +84,7 @@ class ComputeStack(PaymentsStack):
             config=functions["payment_validation"],
             environment=environment("payment-validation"),
             uses_dynamodb=False,
+            pinned_versions={"blue": blue.downstream_versions.get("payment_validation")},
             statements=[read_parameters("validation/limits", "secure/card-token-key"), decrypt_parameters],
             **shared,
         )
@@ -96,6 +95,7 @@ class ComputeStack(PaymentsStack):
             config=functions["fraud_detection"],
             environment=environment("fraud-detection"),
             uses_dynamodb=True,
+            pinned_versions={"blue": blue.downstream_versions.get("fraud_detection")},
             statements=[
                 read_parameters("fraud/thresholds", "dynamodb/transactions-table", "dynamodb/idempotency-table"),
                 statement(
@@ -124,7 +124,7 @@ class ComputeStack(PaymentsStack):
             environment=environment("transaction-processing"),
             uses_dynamodb=True,
             extra_security_group_ids=[data.database_clients.id],
-            pinned_versions={"blue": config.compute.blue.version},
+            pinned_versions={"blue": blue.version},
             statements=[
                 read_parameters(
                     "dynamodb/transactions-table",
@@ -140,6 +140,8 @@ class ComputeStack(PaymentsStack):
                 statement("EncryptTableData", ["kms:Decrypt", "kms:GenerateDataKey"], [key("dynamodb").arn]),
                 statement("InvokeValidationAndFraud", ["lambda:InvokeFunction"], downstream),
                 statement("PublishFailedTransactions", ["sns:Publish"], [self.topic_arn]),
+                # The topic is encrypted with the messaging key: a publisher needs a data key from it.
+                statement("EncryptFailedTransactions", ["kms:Decrypt", "kms:GenerateDataKey"], [key("messaging").arn]),
             ],
             **shared,
         )
@@ -147,15 +149,17 @@ class ComputeStack(PaymentsStack):
         self.parameters = ConfigParameters(
             self, "parameters", environment=config.environment, key_arn=key("parameters").arn
         )
+        # Unqualified: transaction_processing calls the alias of the slot it was itself invoked through, so a
+        # request the ALB sends to the blue slot is validated and scored by blue code too.
         self.parameters.string(
             "functions/payment-validation-name",
-            f"{self.validation.function.function_name}:{LIVE_SLOT}",
-            "Alias-qualified name of the validation function transaction_processing invokes",
+            self.validation.function.function_name,
+            "Validation function transaction_processing invokes (qualified with the caller's own slot alias)",
         )
         self.parameters.string(
             "functions/fraud-detection-name",
-            f"{self.fraud.function.function_name}:{LIVE_SLOT}",
-            "Alias-qualified name of the fraud function transaction_processing invokes",
+            self.fraud.function.function_name,
+            "Fraud function transaction_processing invokes (qualified with the caller's own slot alias)",
         )
         self.parameters.string(
             "sns/failed-transactions-topic-arn",

@@ -9,11 +9,12 @@ from constructs import Construct
 from app.components.aurora import POSTGRES_PORT, AuroraPostgres
 from app.components.lambda_function import powertools_layer_arn
 from app.components.log_buckets import LogArchive
-from app.components.migration import CustomerDatabaseMigration
+from app.components.migration import MIGRATION_USERNAME, CustomerDatabaseMigration
 from app.components.parameters import ConfigParameters
 from app.components.rotated_secret import RotatedDatabaseSecret
 from app.components.transaction_tables import TransactionTables
 from app.config import EnvironmentConfig
+from app.packaging import REPO_ROOT
 from app.stacks.base import PaymentsStack
 from app.stacks.network import NetworkStack
 from app.stacks.security import SecurityStack
@@ -76,7 +77,9 @@ class DataStack(PaymentsStack):
             stack=self,
             aurora=self.aurora,
             app_username=data.aurora.app_username,
+            migration_username=MIGRATION_USERNAME if data.migration.enabled else None,
             database_name=data.aurora.database_name,
+            ca_bundle_file=data.aurora.ca_bundle_file,
             name_prefix=self.name_prefix,
             rotation_days=data.secret_rotation_days,
             vpc_id=net.vpc.id,
@@ -99,6 +102,8 @@ class DataStack(PaymentsStack):
                 config=data.migration,
                 aurora=self.aurora,
                 database_name=data.aurora.database_name,
+                target_secret_arn=self.app_secret.migration_secret_arn,
+                rds_ca_bundle=REPO_ROOT / data.aurora.ca_bundle_file,
                 name_prefix=self.name_prefix,
                 vpc_id=net.vpc.id,
                 database_subnet_ids=subnets["database"],

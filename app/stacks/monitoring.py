@@ -5,7 +5,9 @@ resources they watch, so a renamed resource cannot leave a dangling alarm or wid
 Missing data is treated per alarm, deliberately:
 - latency percentiles and error *rates*: "notBreaching" (no traffic is not an outage; percentiles ignore low
   sample counts) -- the API's own health is watched by the 5XX rate whenever requests exist;
-- counts of bad events (errors, throttles, 5XX, failed payments, DLQ depth): "notBreaching" (absence = zero);
+- counts of bad events (errors, throttles, 5XX, unhealthy targets, failed payments, rotation errors):
+  "notBreaching" (absence = zero);
+- VPN tunnel state: "breaching" -- a tunnel that stops reporting is not known to be up.
 - Aurora saturation (CPU, memory, connections, replica lag): "breaching" -- a database that stops reporting
   metrics is itself an incident.
 """
@@ -22,6 +24,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
     CloudwatchMetricAlarmMetricQuery,
     CloudwatchMetricAlarmMetricQueryMetric,
 )
+from cdktf_cdktf_provider_aws.dms_event_subscription import DmsEventSubscription
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
@@ -33,6 +36,7 @@ from app.stacks.api import STAGE_NAME, ApiStack
 from app.stacks.base import PaymentsStack
 from app.stacks.compute import ComputeStack, failed_transactions_topic_name
 from app.stacks.data import DataStack
+from app.stacks.network import NetworkStack
 from app.stacks.security import SecurityStack
 
 BUSINESS_NAMESPACE = "Payments"
@@ -55,6 +59,7 @@ class MonitoringStack(PaymentsStack):
         *,
         config: EnvironmentConfig,
         security: SecurityStack,
+        network: NetworkStack,
         data: DataStack,
         compute: ComputeStack,
         api: ApiStack,
@@ -99,6 +104,17 @@ class MonitoringStack(PaymentsStack):
                     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
                 },
             ]
+            if topic is self.system_errors and data.migration is not None:
+                statements.append(
+                    {
+                        "Sid": "DmsEventsOfThisAccount",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "dms.amazonaws.com"},
+                        "Action": "sns:Publish",
+                        "Resource": topic.arn,
+                        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                    }
+                )
             if publisher_role is not None:
                 statements.append(
                     {
@@ -122,6 +138,8 @@ class MonitoringStack(PaymentsStack):
         self._alb_alarms(compute)
         self._lambda_alarms(compute, config)
         self._data_alarms(data)
+        self._connectivity_alarms(network, compute)
+        self._failure_alarms(data)
         self._business_alarms()
         self._deployment_guard(compute)
         self.dashboard = CloudwatchDashboard(
@@ -306,19 +324,6 @@ class MonitoringStack(PaymentsStack):
                 evaluate_low_sample_count_percentiles="ignore",
                 **self._single("AWS/Lambda", "Duration", dimensions, extended_statistic="p99"),
             )
-            self._alarm(
-                "lambda",
-                f"{slug}-dlq-depth",
-                threshold=0,
-                treat_missing_data="notBreaching",
-                description=f"Messages in the dead-letter queue of {slug}",
-                **self._single(
-                    "AWS/SQS",
-                    "ApproximateNumberOfMessagesVisible",
-                    {"QueueName": payment_function.dead_letter_queue.name},
-                    statistic="Maximum",
-                ),
-            )
 
     def _data_alarms(self, data: DataStack) -> None:
         settings = self.settings
@@ -366,6 +371,74 @@ class MonitoringStack(PaymentsStack):
                     description=f"DynamoDB {metric} on {table_name}",
                     **self._single("AWS/DynamoDB", metric, {"TableName": table.name}, statistic="Sum"),
                 )
+
+    def _connectivity_alarms(self, network: NetworkStack, compute: ComputeStack) -> None:
+        """The VPN carries the onprem slot and the DMS source; the ALB's own 5XX and unhealthy targets are what
+        the target 5XX alarms cannot see (no target answered at all)."""
+        if network.vpn is not None:
+            # AWS/VPN TunnelState per connection: 1 when every tunnel is up, between 0 and 1 when one is down.
+            self._alarm(
+                "connectivity",
+                "vpn-tunnel-down",
+                threshold=1,
+                comparison="LessThanThreshold",
+                treat_missing_data="breaching",
+                description="A site-to-site VPN tunnel to on-prem is down (redundancy lost, or the link)",
+                **self._single("AWS/VPN", "TunnelState", {"VpnId": network.vpn.connection.id}, statistic="Minimum"),
+            )
+        load_balancer = compute.alb.alb.arn_suffix
+        self._alarm(
+            "alb",
+            "alb-elb-5xx",
+            threshold=self.settings.target_5xx_count,
+            treat_missing_data="notBreaching",
+            description="5XX generated by the ALB itself (no healthy target, target timeout or refusal)",
+            **self._single("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", {"LoadBalancer": load_balancer},
+                           statistic="Sum"),
+        )
+        for slot in SLOTS:
+            group = compute.alb.target_groups[slot]
+            self._alarm(
+                "alb",
+                f"alb-{slot}-unhealthy-targets",
+                threshold=0,
+                treat_missing_data="notBreaching",
+                description=f"Unhealthy targets in the {slot} target group",
+                **self._single(
+                    "AWS/ApplicationELB",
+                    "UnHealthyHostCount",
+                    {"LoadBalancer": load_balancer, "TargetGroup": group.arn_suffix},
+                    statistic="Maximum",
+                ),
+            )
+
+    def _failure_alarms(self, data: DataStack) -> None:
+        """A failed rotation step or bootstrap is an error of its function (Secrets Manager publishes no rotation
+        metric); DMS reports task failures only as events, so the system-errors topic subscribes to them."""
+        for name, function in (
+            ("secret-rotation", data.app_secret.rotation),
+            ("db-bootstrap", data.app_secret.bootstrap),
+        ):
+            self._alarm(
+                "database",
+                f"{name}-errors",
+                threshold=0,
+                treat_missing_data="notBreaching",
+                description=f"{name} failed (see its log group)",
+                **self._single("AWS/Lambda", "Errors", {"FunctionName": function.function.function_name},
+                               statistic="Sum"),
+            )
+        if data.migration is not None:
+            DmsEventSubscription(
+                self,
+                "dms-task-failures",
+                name=f"{self.name_prefix}-dms-task-failures",
+                sns_topic_arn=self.system_errors.arn,
+                source_type="replication-task",
+                source_ids=[data.migration.task.replication_task_id],
+                event_categories=["failure", "state change"],
+                enabled=True,
+            )
 
     def _business_alarms(self) -> None:
         self._alarm(

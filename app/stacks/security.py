@@ -1,9 +1,11 @@
-"""payments-<env>-security: the customer-managed keys every other stack encrypts with."""
+"""payments-<env>-security: the customer-managed keys every other stack encrypts with, and the account-wide
+DMS service roles when this environment owns them."""
 
 from __future__ import annotations
 
 from constructs import Construct
 
+from app.components.dms_account_roles import DmsAccountRoles
 from app.components.kms import KEY_DOMAINS, DomainKey
 from app.config import EnvironmentConfig
 from app.stacks.base import PaymentsStack
@@ -30,6 +32,13 @@ class SecurityStack(PaymentsStack):
                 f"kms_key_arn_{name.replace('-', '_')}",
                 key.arn,
                 f"ARN of the customer-managed KMS key for {name} ({key.key.description_input})",
+            )
+
+        migration = config.data.migration
+        self.dms_account_roles = None
+        if migration.enabled and migration.account_dms_roles == "create":
+            self.dms_account_roles = DmsAccountRoles(
+                self, "dms-account-roles", account_id=self.account_id, partition=self.partition
             )
 
     def key(self, domain: str) -> DomainKey:

@@ -15,10 +15,11 @@ sequence when one fails, so every step is idempotent and safe to re-run after a 
 - testSecret logs in with the pending credential;
 - finishSecret moves AWSCURRENT to the pending version (Secrets Manager moves AWSPREVIOUS along).
 
-Database connections always use TLS and never fall back to plaintext. With `DB_TLS_CA_FILE` set, the server
-certificate is verified against that CA bundle, host name included; without it the connection is encrypted
-but the server is not authenticated. Production must ship the RDS CA bundle in the package and set
-`DB_TLS_CA_FILE` to it.
+Database connections always use TLS, never fall back to plaintext, and always authenticate the server: its
+certificate is verified against the RDS CA bundle shipped in the package as `rds-ca-bundle.pem` (see
+data.aurora.ca_bundle_file; `DB_TLS_CA_FILE` names another bundle), host name included. Without a readable
+bundle the function refuses to connect: the master password must never reach a server that has not proven it
+is the cluster.
 
 Passwords are never logged: log lines carry usernames, steps and version ids only. PostgreSQL receives a
 SCRAM-SHA-256 verifier instead of the password itself, so statement logging (log_statement, pgaudit) on the
@@ -33,6 +34,7 @@ import json
 import logging
 import os
 import ssl
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -49,6 +51,9 @@ logger = Logger(service="secret-rotation")
 # function (AWS_LAMBDA_LOG_LEVEL) must not turn them on.
 logging.getLogger("botocore").setLevel(logging.INFO)
 
+# The RDS CA bundle the synth ships at the package root (app/components/rotated_secret.py); DB_TLS_CA_FILE
+# names another bundle (the tests' own CA).
+SHIPPED_CA_BUNDLE = Path(__file__).resolve().parent / "rds-ca-bundle.pem"
 CLONE_SUFFIX = "_clone"
 PASSWORD_LENGTH = 32
 # Characters with a meaning in a libpq keyword/value connection string or a postgres:// URI.
@@ -94,9 +99,9 @@ def lambda_handler(event: dict[str, str], context: LambdaContext) -> None:
 
 
 def create_secret(secret_id: str, token: str) -> None:
-    current = _get_secret(secret_id, stage="AWSCURRENT")
+    current = get_secret(secret_id, stage="AWSCURRENT")
     try:
-        _get_secret(secret_id, stage="AWSPENDING", version_id=token)
+        get_secret(secret_id, stage="AWSPENDING", version_id=token)
         logger.info("AWSPENDING version already has a value: keeping it")
         return
     except secrets_manager().exceptions.ResourceNotFoundException:
@@ -108,7 +113,7 @@ def create_secret(secret_id: str, token: str) -> None:
         IncludeSpace=False,
         RequireEachIncludedType=True,
     )["RandomPassword"]
-    pending = {**current, "username": _alternate_username(current["username"]), "password": password}
+    pending = {**current, "username": alternate_username(current["username"]), "password": password}
     secrets_manager().put_secret_value(
         SecretId=secret_id, ClientRequestToken=token, SecretString=json.dumps(pending), VersionStages=["AWSPENDING"]
     )
@@ -116,8 +121,8 @@ def create_secret(secret_id: str, token: str) -> None:
 
 
 def set_secret(secret_id: str, token: str) -> None:
-    current = _get_secret(secret_id, stage="AWSCURRENT")
-    pending = _get_secret(secret_id, stage="AWSPENDING", version_id=token)
+    current = get_secret(secret_id, stage="AWSCURRENT")
+    pending = get_secret(secret_id, stage="AWSPENDING", version_id=token)
     _require_same_database(current, pending)
     if _can_log_in(current, pending["username"], pending["password"]):
         logger.info("the AWSPENDING credential already works: nothing to set", extra={"username": pending["username"]})
@@ -126,13 +131,13 @@ def set_secret(secret_id: str, token: str) -> None:
     master = json.loads(
         secrets_manager().get_secret_value(SecretId=current["masterarn"], VersionStage="AWSCURRENT")["SecretString"]
     )
-    verifier = _scram_sha_256_verifier(pending["password"])
-    with _connect(current, master["username"], master["password"]) as connection:
+    verifier = scram_sha_256_verifier(pending["password"])
+    with connect(current, master["username"], master["password"]) as connection:
         role_exists = bool(
             connection.run("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = :role", role=pending["username"])
         )
         if role_exists:
-            statement = _format_sql(connection, "ALTER ROLE %I WITH PASSWORD %L", pending["username"], verifier)
+            statement = format_sql(connection, "ALTER ROLE %I WITH PASSWORD %L", pending["username"], verifier)
         else:
             statement = _create_clone_statement(connection, pending["username"], verifier)
         connection.run(statement)
@@ -143,10 +148,10 @@ def set_secret(secret_id: str, token: str) -> None:
 
 
 def test_secret(secret_id: str, token: str) -> None:
-    current = _get_secret(secret_id, stage="AWSCURRENT")
-    pending = _get_secret(secret_id, stage="AWSPENDING", version_id=token)
+    current = get_secret(secret_id, stage="AWSCURRENT")
+    pending = get_secret(secret_id, stage="AWSPENDING", version_id=token)
     _require_same_database(current, pending)
-    with _connect(current, pending["username"], pending["password"]) as connection:
+    with connect(current, pending["username"], pending["password"]) as connection:
         connection.run("SELECT 1")
     logger.info("the AWSPENDING credential logs in", extra={"username": pending["username"]})
 
@@ -173,7 +178,7 @@ STEPS = {
 }
 
 
-def _get_secret(secret_id: str, stage: str, version_id: str | None = None) -> dict[str, Any]:
+def get_secret(secret_id: str, stage: str, version_id: str | None = None) -> dict[str, Any]:
     request = {"SecretId": secret_id, "VersionStage": stage}
     if version_id is not None:
         request["VersionId"] = version_id
@@ -186,7 +191,7 @@ def _get_secret(secret_id: str, stage: str, version_id: str | None = None) -> di
     return secret
 
 
-def _alternate_username(username: str) -> str:
+def alternate_username(username: str) -> str:
     if username.endswith(CLONE_SUFFIX):
         return username[: -len(CLONE_SUFFIX)]
     return username + CLONE_SUFFIX
@@ -198,26 +203,25 @@ def _require_same_database(current: dict[str, Any], pending: dict[str, Any]) -> 
     for field in ("host", "port", "dbname", "masterarn"):
         if current[field] != pending[field]:
             raise RotationError(f"AWSPENDING and AWSCURRENT differ in {field!r}")
-    if pending["username"] != _alternate_username(current["username"]):
+    if pending["username"] != alternate_username(current["username"]):
         raise RotationError(
             f"AWSPENDING user {pending['username']!r} is not the alternate of AWSCURRENT user {current['username']!r}"
         )
 
 
 def _tls_context() -> ssl.SSLContext:
-    ca_file = os.environ.get("DB_TLS_CA_FILE")
-    if ca_file:
-        context = ssl.create_default_context(cafile=ca_file)
-    else:
-        logger.warning("DB_TLS_CA_FILE is not set: the connection is encrypted but the server is not verified")
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+    ca_file = os.environ.get("DB_TLS_CA_FILE") or str(SHIPPED_CA_BUNDLE)
+    if not os.path.isfile(ca_file):
+        raise RotationError(
+            f"CA bundle {ca_file} not found: ship the RDS CA bundle in the package (data.aurora.ca_bundle_file, "
+            "see certificates/README.md) so that the database server can be verified"
+        )
+    context = ssl.create_default_context(cafile=ca_file)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
 
 
-def _connect(database: dict[str, Any], username: str, password: str) -> pg8000.native.Connection:
+def connect(database: dict[str, Any], username: str, password: str) -> pg8000.native.Connection:
     # An SSLContext (never None, which pg8000 treats as "TLS if the server offers it") makes pg8000 fail
     # when the server declines TLS instead of continuing in plaintext.
     return pg8000.native.Connection(
@@ -234,7 +238,7 @@ def _connect(database: dict[str, Any], username: str, password: str) -> pg8000.n
 
 def _can_log_in(database: dict[str, Any], username: str, password: str) -> bool:
     try:
-        _connect(database, username, password).close()
+        connect(database, username, password).close()
     except DatabaseError as error:
         # Only an authentication refusal (SQLSTATE class 28) answers the question; anything else, such as a
         # network or TLS failure, would hit the master connection too and must fail the step.
@@ -258,10 +262,10 @@ def _create_clone_statement(connection: pg8000.native.Connection, clone: str, ve
     # One statement creates the role, sets its password and grants the membership, so a crash cannot leave a
     # clone that logs in without its privileges (which setSecret's "pending already works" check would keep).
     template = "CREATE ROLE %I WITH LOGIN INHERIT PASSWORD %L IN ROLE %I"
-    return _format_sql(connection, template, clone, verifier, _alternate_username(clone))
+    return format_sql(connection, template, clone, verifier, alternate_username(clone))
 
 
-def _format_sql(connection: pg8000.native.Connection, template: str, *values: str) -> str:
+def format_sql(connection: pg8000.native.Connection, template: str, *values: str) -> str:
     """Render DDL server-side with format(): %I quotes identifiers and %L literals exactly as the server
     parses them. DDL takes no bind parameters, so the values travel as parameters of this SELECT instead."""
     parameters = {f"value{index}": value for index, value in enumerate(values)}
@@ -270,7 +274,7 @@ def _format_sql(connection: pg8000.native.Connection, template: str, *values: st
     return rows[0][0]
 
 
-def _scram_sha_256_verifier(password: str) -> str:
+def scram_sha_256_verifier(password: str) -> str:
     """The SCRAM-SHA-256 verifier PostgreSQL stores for `password`; given in CREATE/ALTER ROLE ... PASSWORD,
     the server stores it as is, so the plaintext never reaches the server or its statement log."""
     salt, stored_key, server_key, iterations = ScramMechanism("SCRAM-SHA-256").make_auth_info(password)

@@ -63,7 +63,7 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from http import HTTPStatus
@@ -153,6 +153,24 @@ class ProcessingConfig:
     failed_transactions_topic_arn: str
     payment_validation_function: str
     fraud_detection_function: str
+
+    def for_slot_of(self, invoked_function_arn: str) -> ProcessingConfig:
+        """Invoked through an alias (the ALB's blue or green slot), call the downstream functions' alias of the same
+        name; invoked unqualified or by version number, or with a configured name that already has a qualifier,
+        the names are kept as they are."""
+        parts = invoked_function_arn.split(":")
+        alias = parts[7] if len(parts) == 8 else ""
+        if not alias or alias.isdigit() or alias == "$LATEST":
+            return self
+
+        def same_slot(name: str) -> str:
+            return name if ":" in name else f"{name}:{alias}"
+
+        return replace(
+            self,
+            payment_validation_function=same_slot(self.payment_validation_function),
+            fraud_detection_function=same_slot(self.fraud_detection_function),
+        )
 
     @classmethod
     def load(cls) -> ProcessingConfig:
@@ -525,7 +543,7 @@ def create_payment(request: AlbRequest, context: LambdaContext, started: float) 
     idempotency_key = _idempotency_key(request.headers)
     body = parse_json_object(request.body)
     _refuse_card_data(card_data_errors(body, permitted={CARD_NUMBER_FIELD: None}))
-    config = ProcessingConfig.load()
+    config = ProcessingConfig.load().for_slot_of(context.invoked_function_arn)
     try:
         validation = validate_payment(config, body)
     except DownstreamFailure as failure:

@@ -12,9 +12,7 @@ import pytest
 
 from policies.catalog import default_catalog
 from policies.mutate import render, run_mutations
-
-# control id -> why the app has no resource for its mutations yet. Empty: every control is exercised.
-PENDING_INFRASTRUCTURE: dict[str, str] = {}
+from tests.policies.support import PENDING_INFRASTRUCTURE
 
 CATALOG = default_catalog()
 
