@@ -27,6 +27,7 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
+from app.components import security_findings
 from app.components.payment_functions import SLOTS
 from app.config import EnvironmentConfig, Subscription
 from app.stacks.api import STAGE_NAME, ApiStack
@@ -99,6 +100,17 @@ class MonitoringStack(PaymentsStack):
                     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
                 },
             ]
+            if topic is self.system_errors and config.baseline.account_owner:
+                # The audit stack's EventBridge rules route security findings and Config drift here.
+                statements.append(
+                    security_findings.topic_statement(
+                        topic_arn=topic.arn,
+                        partition=partition,
+                        region=region,
+                        account_id=account,
+                        name_prefix=self.name_prefix,
+                    )
+                )
             if publisher_role is not None:
                 statements.append(
                     {

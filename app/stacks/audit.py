@@ -1,0 +1,109 @@
+"""payments-<env>-audit: the audit trail and the security baseline, built last (it writes into the data stack's
+audit-log archive, protects its databases and alerts on the monitoring stack's system-errors topic).
+
+Per environment: the CloudTrail trail with its CloudWatch Logs copy, security-event metric filters and alarms,
+and the AWS Backup vault and plan. Once per account (``baseline.account_owner``): AWS Config (recorder, delivery
+channel and the runtime rules of policies/coverage.yaml), GuardDuty, Security Hub with PCI DSS v4.0.1, the
+findings routed to system-errors, and the account-level S3 public access block.
+"""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.s3_account_public_access_block import S3AccountPublicAccessBlock
+from constructs import Construct
+
+from app.components.audit_trail import AuditTrail
+from app.components.backup import BackupPlanOfRecord
+from app.components.config_recorder import ConfigRecorder
+from app.components.security_findings import SecurityFindings
+from app.config import EnvironmentConfig
+from app.stacks.base import PaymentsStack
+from app.stacks.data import DataStack
+from app.stacks.monitoring import MonitoringStack
+from app.stacks.network import NetworkStack
+from app.stacks.security import SecurityStack
+from policies.catalog import default_catalog
+from policies.coverage import load_coverage
+
+
+class AuditStack(PaymentsStack):
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: EnvironmentConfig,
+        security: SecurityStack,
+        network: NetworkStack,
+        data: DataStack,
+        monitoring: MonitoringStack,
+    ):
+        super().__init__(scope, config=config, domain="audit")
+        archive = data.logs.audit
+        archive_key = security.key("s3-audit").arn
+        topic_arn = monitoring.system_errors.arn
+        self.trail = AuditTrail(
+            self,
+            "trail",
+            name_prefix=self.name_prefix,
+            account_id=self.account_id,
+            archive_bucket_name=archive.name,
+            archive_bucket_arn=archive.arn,
+            archive_key_arn=archive_key,
+            logs_key_arn=security.key("logs").arn,
+            log_retention_days=config.network.flow_logs.retention_days,
+            transactions_table_arn=data.tables.transactions.arn,
+            alarm_topic_arn=topic_arn,
+        )
+        self.backup = BackupPlanOfRecord(
+            self,
+            "backup",
+            config=config.baseline.backup,
+            name_prefix=self.name_prefix,
+            partition=self.partition,
+            account_id=self.account_id,
+            vault_key_arn=security.key("backup").arn,
+            protected_resources={
+                "aurora": data.aurora.cluster.arn,
+                "transactions": data.tables.transactions.arn,
+                "idempotency": data.tables.idempotency.arn,
+                "audit-archive": archive.arn,
+            },
+        )
+        self.config_recorder: ConfigRecorder | None = None
+        self.findings: SecurityFindings | None = None
+        if config.baseline.account_owner:
+            catalog = default_catalog()
+            self.config_recorder = ConfigRecorder(
+                self,
+                "config",
+                name_prefix=self.name_prefix,
+                archive_bucket_name=archive.name,
+                archive_key_arn=archive_key,
+                catalog=catalog,
+                coverage=load_coverage(catalog),
+                runtime_values={"vpc_id": network.network.vpc.id},
+                scoped_resources={"audit_bucket": ("AWS::S3::Bucket", archive.name)},
+            )
+            self.findings = SecurityFindings(
+                self,
+                "findings",
+                name_prefix=self.name_prefix,
+                partition=self.partition,
+                region=config.region,
+                topic_arn=topic_arn,
+            )
+            S3AccountPublicAccessBlock(
+                self,
+                "s3-account-public-access-block",
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+            )
+
+        self.output("trail_arn", self.trail.trail.arn, "CloudTrail trail (multi-Region, log file validation)")
+        self.output("trail_log_group", self.trail.log_group.name, "CloudWatch Logs copy of the trail")
+        self.output("backup_vault_name", self.backup.vault.name, "AWS Backup vault (compliance-mode Vault Lock)")
+        self.output(
+            "security_alarms", [a.alarm_name for a in self.trail.alarms.values()], "PCI DSS 10.2.1.x security alarms"
+        )
