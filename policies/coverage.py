@@ -186,9 +186,7 @@ def load_coverage(catalog: Catalog, path: Path = COVERAGE_FILE, pack_path: Path 
     return parse_coverage(raw, Path(path), load_pack(pack_path), catalog)
 
 
-def input_parameters(
-    rule: Disposition, catalog: Catalog, runtime_values: Mapping[str, str]
-) -> dict[str, str]:
+def input_parameters(rule: Disposition, catalog: Catalog, runtime_values: Mapping[str, str]) -> dict[str, str]:
     """The managed rule's input parameters: pack defaults, then the matrix's overrides resolved."""
     resolved: dict[str, str] = dict(rule.rule.default_parameters)
     for key, value in rule.parameters.items():

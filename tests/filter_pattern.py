@@ -64,7 +64,7 @@ class _Parser:
         tree = self.expression()
         self.take("}")
         if self.peek() is not None:
-            raise PatternError(f"text after the closing brace: {self.tokens[self.index:]}")
+            raise PatternError(f"text after the closing brace: {self.tokens[self.index :]}")
         return tree
 
     def expression(self):

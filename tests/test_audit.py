@@ -126,7 +126,9 @@ def test_trail_copies_to_a_cmk_log_group_kept_a_year_through_a_scoped_role(synth
     role = audit.by_ref(trail["cloud_watch_logs_role_arn"].replace(".arn}", ".id}"))
     trust = json.loads(role.body["assume_role_policy"])["Statement"]
     assert [s["Principal"] for s in trust] == [{"Service": "cloudtrail.amazonaws.com"}]
-    assert trust[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "${data.aws_caller_identity.caller.account_id}"}}
+    assert trust[0]["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "${data.aws_caller_identity.caller.account_id}"}
+    }
     [policy] = [p for p in audit.resources("aws_iam_role_policy") if p.body["role"] == role.ref("id")]
     [grant] = json.loads(policy.body["policy"])["Statement"]
     assert sorted(grant["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -326,9 +328,9 @@ def test_runtime_rules_are_the_coverage_matrix_under_the_same_control_ids(synth,
     bucket, _ = resolved(synth, audit, lock_scope["compliance_resource_id"])
     assert bucket.body["object_lock_enabled"] is True
     assert lock_scope["compliance_resource_types"] == ["AWS::S3::Bucket"]
-    vpc, _ = resolved(synth, audit, json.loads(rules["INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY"]["input_parameters"])[
-        "AuthorizedVpcIds"
-    ])
+    vpc, _ = resolved(
+        synth, audit, json.loads(rules["INTERNET_GATEWAY_AUTHORIZED_VPC_ONLY"]["input_parameters"])["AuthorizedVpcIds"]
+    )
     assert vpc.type == "aws_vpc"
 
 
@@ -359,9 +361,7 @@ def test_guardduty_and_security_hub_pci_dss_with_findings_to_system_errors(synth
 
 def test_system_errors_topic_and_its_key_admit_the_finding_rules(synth, env, configs):
     monitoring = synth.stack(env, "monitoring")
-    [policy] = [
-        p for p in monitoring.resources("aws_sns_topic_policy") if "system-errors" in p.path
-    ]
+    [policy] = [p for p in monitoring.resources("aws_sns_topic_policy") if "system-errors" in p.path]
     statements = {s["Sid"]: s for s in json.loads(policy.body["policy"])["Statement"]}
     grant = statements["EventBridgeSecurityFindingRules"]
     assert grant["Principal"] == {"Service": "events.amazonaws.com"} and grant["Action"] == "sns:Publish"

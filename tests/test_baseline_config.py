@@ -33,14 +33,32 @@ def test_committed_environments_have_a_baseline():
 @pytest.mark.parametrize(
     ("name", "field", "value", "message"),
     [
-        ("prod", "daily_retention_days", 34, "prod.yaml: baseline.backup.daily_retention_days: 34 is not allowed; "
-         "expected at least 35 days in prod"),
-        ("dev", "daily_retention_days", 6, "dev.yaml: baseline.backup.daily_retention_days: 6 is not allowed; "
-         "expected at least 7 days"),
-        ("staging", "monthly_retention_days", 364, "staging.yaml: baseline.backup.monthly_retention_days: 364 is not "
-         "allowed; expected at least 365 days: monthly recovery points are kept a year"),
-        ("dev", "vault_lock_changeable_for_days", 2, "dev.yaml: baseline.backup.vault_lock_changeable_for_days: 2 is "
-         "not allowed; expected at least 3 days (the AWS Backup Vault Lock grace period)"),
+        (
+            "prod",
+            "daily_retention_days",
+            34,
+            "prod.yaml: baseline.backup.daily_retention_days: 34 is not allowed; expected at least 35 days in prod",
+        ),
+        (
+            "dev",
+            "daily_retention_days",
+            6,
+            "dev.yaml: baseline.backup.daily_retention_days: 6 is not allowed; expected at least 7 days",
+        ),
+        (
+            "staging",
+            "monthly_retention_days",
+            364,
+            "staging.yaml: baseline.backup.monthly_retention_days: 364 is not "
+            "allowed; expected at least 365 days: monthly recovery points are kept a year",
+        ),
+        (
+            "dev",
+            "vault_lock_changeable_for_days",
+            2,
+            "dev.yaml: baseline.backup.vault_lock_changeable_for_days: 2 is "
+            "not allowed; expected at least 3 days (the AWS Backup Vault Lock grace period)",
+        ),
         ("dev", "daily_retention_days", "35", "dev.yaml: baseline.backup.daily_retention_days: '35' is not allowed"),
     ],
 )

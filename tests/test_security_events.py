@@ -98,14 +98,22 @@ POSITIVES = [
     ("console-signin-failures", FAILED_CONSOLE_LOGIN),
     (
         "unauthorized-api-calls",
-        record("ec2.amazonaws.com", "RunInstances", errorCode="Client.UnauthorizedOperation",
-               errorMessage="You are not authorized to perform this operation."),
+        record(
+            "ec2.amazonaws.com",
+            "RunInstances",
+            errorCode="Client.UnauthorizedOperation",
+            errorMessage="You are not authorized to perform this operation.",
+        ),
     ),
     ("unauthorized-api-calls", record("s3.amazonaws.com", "GetObject", errorCode="AccessDenied")),
     (
         "unauthorized-api-calls",
-        record("kms.amazonaws.com", "Decrypt", errorCode="AccessDeniedException",
-               errorMessage="User is not authorized to perform: kms:Decrypt"),
+        record(
+            "kms.amazonaws.com",
+            "Decrypt",
+            errorCode="AccessDeniedException",
+            errorMessage="User is not authorized to perform: kms:Decrypt",
+        ),
     ),
     *[("iam-policy-changes", record("iam.amazonaws.com", name)) for name in IAM_POLICY_CHANGES],
     *[("cloudtrail-changes", record("cloudtrail.amazonaws.com", name)) for name in CLOUDTRAIL_CHANGES],
@@ -182,7 +190,9 @@ _NOUN = st.from_regex(r"[A-Z][a-z]{2,10}([A-Z][a-z]{2,10}){0,2}", fullmatch=True
 
 @seed(15)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(service=_SERVICES, verb=_READ_VERBS, noun=_NOUN, identity=st.sampled_from(["AssumedRole", "IAMUser", "AWSService"]))
+@given(
+    service=_SERVICES, verb=_READ_VERBS, noun=_NOUN, identity=st.sampled_from(["AssumedRole", "IAMUser", "AWSService"])
+)
 def test_generated_read_only_calls_never_alert(service, verb, noun, identity):
     event = record(f"{service}.amazonaws.com", verb + noun, read_only=True)
     event["userIdentity"]["type"] = identity
@@ -231,7 +241,7 @@ def test_evaluator_semantics_the_patterns_rely_on():
         '{ $.a = "x" && $.b = "y" || $.c = "z" }',  # precedence would decide: refused
         '{ $.a = "x" ',
         '$.a = "x"',
-        '{ $.a > 3 }',
+        "{ $.a > 3 }",
         '{ $.a = "x" } trailing',
         "{ a = 1 }",
     ],
