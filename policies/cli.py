@@ -29,6 +29,7 @@ import jsonschema
 from policies import depfile, report
 from policies.catalog import CATALOG_FILE, CatalogError
 from policies.checkov_layer import CHECKS_DIR, ToolError, run_checkov
+from policies.coverage import CoverageError
 from policies.engine import RULES_DIR, RuleError
 from policies.evaluation import Policies, evaluate_stacks, load_policies
 from policies.iam import AllowlistError, default_allowlist
@@ -38,7 +39,7 @@ from policies.register import REGISTER_FILE, RegisterError
 from policies.reports import write_reports
 
 EXIT_OK, EXIT_NONCOMPLIANT, EXIT_ERROR = 0, 1, 2
-CONFIG_ERRORS = (CatalogError, RuleError, AllowlistError, RegisterError)
+CONFIG_ERRORS = (CatalogError, CoverageError, RuleError, AllowlistError, RegisterError)
 
 
 
