@@ -6,6 +6,7 @@ system-errors. AWS API constraints are pinned where the AWS documentation states
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -186,25 +187,28 @@ def test_archive_key_lets_only_this_trail_encrypt(synth, env, configs):
 
 
 def test_one_metric_filter_and_alarm_to_system_errors_per_security_event(synth, env):
-    audit = synth.stack(env, "audit")
+    audit, monitoring = synth.stack(env, "audit"), synth.stack(env, "monitoring")
     group = audit.one("aws_cloudwatch_log_group")
     filters = {f.body["pattern"]: f.body for f in audit.resources("aws_cloudwatch_log_metric_filter")}
-    alarms = {a.body["metric_name"]: a.body for a in audit.resources("aws_cloudwatch_metric_alarm")}
+    alarms = {
+        a.body["metric_name"]: a
+        for a in monitoring.resources("aws_cloudwatch_metric_alarm")
+        if a.body.get("namespace") == METRIC_NAMESPACE
+    }
     assert len(filters) == len(alarms) == len(SECURITY_EVENTS)
+    [topic] = [t for t in monitoring.resources("aws_sns_topic") if t.body["name"] == f"payments-{env}-system-errors"]
     for event in SECURITY_EVENTS:
         metric_filter = filters[event.pattern]
         assert metric_filter["log_group_name"] == group.ref("name")
         transformation = metric_filter["metric_transformation"]
         assert transformation["namespace"] == METRIC_NAMESPACE and transformation["value"] == "1"
-        alarm = alarms[transformation["name"]]
-        assert alarm["namespace"] == METRIC_NAMESPACE and alarm["statistic"] == "Sum"
-        assert alarm["threshold"] == 1 and alarm["comparison_operator"] == "GreaterThanOrEqualToThreshold"
+        # The alarm (monitoring stack) watches exactly the metric the filter (audit stack) emits.
+        alarm = alarms[transformation["name"]].body
+        assert alarm["statistic"] == "Sum" and alarm["threshold"] == 1
+        assert alarm["comparison_operator"] == "GreaterThanOrEqualToThreshold"
         assert alarm["treat_missing_data"] == "notBreaching"
         assert all(requirement in alarm["alarm_description"] for requirement in event.requirements)
-        [action] = alarm["alarm_actions"]
-        topic, attribute = resolved(synth, audit, action)
-        assert topic.type == "aws_sns_topic" and attribute == "arn"
-        assert topic.body["name"] == f"payments-{env}-system-errors"
+        assert alarm["alarm_actions"] == [topic.ref("arn")]
         # CloudWatch Logs: filter name <= 512, pattern <= 1024 characters; alarm names <= 255.
         assert len(metric_filter["name"]) <= 512 and len(event.pattern) <= 1024
         assert len(alarm["alarm_name"]) <= 255
@@ -374,3 +378,41 @@ def test_system_errors_topic_and_its_key_admit_the_finding_rules(synth, env, con
     events = {s.get("sid"): s for s in key_statements(synth, env, "messaging")}["EventBridgePublishesToEncryptedTopics"]
     assert events["principals"] == [{"type": "Service", "identifiers": ["events.amazonaws.com"]}]
     assert {c["variable"] for c in events["condition"]} == {"aws:SourceAccount"}
+
+
+ACCOUNT_WIDE_TYPES = {
+    "aws_config_configuration_recorder",
+    "aws_config_configuration_recorder_status",
+    "aws_config_delivery_channel",
+    "aws_config_config_rule",
+    "aws_iam_service_linked_role",
+    "aws_guardduty_detector",
+    "aws_guardduty_detector_feature",
+    "aws_securityhub_account",
+    "aws_securityhub_standards_subscription",
+    "aws_cloudwatch_event_rule",
+    "aws_cloudwatch_event_target",
+    "aws_s3_account_public_access_block",
+}
+
+
+def test_account_wide_services_belong_to_the_account_owner_only(synth, configs, tmp_path):
+    from app.synth import synthesize
+    from tests.synth_view import SynthView
+
+    owner = {r.type for r in synth.stack("dev", "audit").resources()}
+    assert configs["dev"].baseline.account_owner and owner >= ACCOUNT_WIDE_TYPES
+    dev = dataclasses.replace(
+        configs["dev"], baseline=dataclasses.replace(configs["dev"].baseline, account_owner=False)
+    )
+    synthesize([dev], tmp_path / "out")
+    view = SynthView(tmp_path / "out")
+    member = {r.type for r in view.stack("dev", "audit").resources()}
+    assert member & ACCOUNT_WIDE_TYPES == set()
+    assert {"aws_cloudtrail", "aws_backup_plan", "aws_backup_vault_lock_configuration"} <= member
+    assert not [s for s in audit_bucket_policy(view, "dev") if "Config" in s["Sid"]]
+    assert "ConfigEncryptsDeliveries" not in {s.get("sid") for s in key_statements(view, "dev", "s3-audit")}
+    [policy] = [
+        p for p in view.stack("dev", "monitoring").resources("aws_sns_topic_policy") if "system-errors" in p.path
+    ]
+    assert "events.amazonaws.com" not in policy.body["policy"]

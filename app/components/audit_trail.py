@@ -2,7 +2,8 @@
 validation, encrypted with the audit archive's CMK into the Object-Lock archive; data events for the archive
 itself (10.2.1.3: access to audit logs) and for the transactions table (10.2.1.1: access to cardholder data);
 a copy in a CMK-encrypted CloudWatch Logs group whose metric filters raise an alarm on system-errors for each
-security event of app.components.security_events (10.4.1, 10.7)."""
+security event of app.components.security_events (10.4.1, 10.7); the alarms on those metrics live next to the
+topic in the monitoring stack (SecurityEventAlarms)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from constructs import Construct
 
 from app.components import audit_delivery
 from app.components.iam import policy_document, service_trust_policy, statement
-from app.components.security_events import METRIC_NAMESPACE, SECURITY_EVENTS
+from app.components.security_events import METRIC_NAMESPACE, SECURITY_EVENTS, metric_name
 
 # One datapoint a 5-minute period: a single occurrence of a security event is an alert.
 ALARM_PERIOD_SECONDS = 300
@@ -47,7 +48,6 @@ class AuditTrail(Construct):
         logs_key_arn: str,
         log_retention_days: int,
         transactions_table_arn: str,
-        alarm_topic_arn: str,
     ):
         super().__init__(scope, id_)
         self.name = audit_delivery.trail_name(name_prefix)
@@ -113,10 +113,9 @@ class AuditTrail(Construct):
             depends_on=[delivery_policy],
             tags={"Name": self.name},
         )
-        self.alarms: dict[str, CloudwatchMetricAlarm] = {}
         self.metric_filters: dict[str, CloudwatchLogMetricFilter] = {}
         for event in SECURITY_EVENTS:
-            metric = f"{name_prefix}-{event.name}"
+            metric = metric_name(name_prefix, event)
             self.metric_filters[event.name] = CloudwatchLogMetricFilter(
                 self,
                 f"filter-{event.name}",
@@ -127,13 +126,22 @@ class AuditTrail(Construct):
                     name=metric, namespace=METRIC_NAMESPACE, value="1"
                 ),
             )
-            self.alarms[event.name] = CloudwatchMetricAlarm(
+
+
+class SecurityEventAlarms(Construct):
+    """One alarm per security event on the metric the trail's filter emits (built in the monitoring stack, next
+    to the topic it notifies, so that every layer of the gate sees the alarm -> topic wiring in one stack)."""
+
+    def __init__(self, scope: Construct, id_: str, *, name_prefix: str, topic_arn: str):
+        super().__init__(scope, id_)
+        self.alarms: dict[str, CloudwatchMetricAlarm] = {
+            event.name: CloudwatchMetricAlarm(
                 self,
-                f"alarm-{event.name}",
+                event.name,
                 alarm_name=f"{name_prefix}-security-{event.name}",
                 alarm_description=f"PCI DSS {', '.join(event.requirements)}: {event.description}",
                 namespace=METRIC_NAMESPACE,
-                metric_name=metric,
+                metric_name=metric_name(name_prefix, event),
                 statistic="Sum",
                 period=ALARM_PERIOD_SECONDS,
                 evaluation_periods=1,
@@ -141,6 +149,7 @@ class AuditTrail(Construct):
                 comparison_operator="GreaterThanOrEqualToThreshold",
                 # No matching event in a period means none happened.
                 treat_missing_data="notBreaching",
-                alarm_actions=[alarm_topic_arn],
-                depends_on=[self.metric_filters[event.name]],
+                alarm_actions=[topic_arn],
             )
+            for event in SECURITY_EVENTS
+        }

@@ -21,6 +21,11 @@ class SecurityEvent:
     pattern: str
 
 
+def metric_name(name_prefix: str, event: SecurityEvent) -> str:
+    """The metric the audit stack's filter emits and the monitoring stack's alarm watches."""
+    return f"{name_prefix}-{event.name}"
+
+
 def _any_event(source: str, names: tuple[str, ...]) -> str:
     alternatives = " || ".join(f'($.eventName = "{name}")' for name in names)
     return f'{{ ($.eventSource = "{source}") && ({alternatives}) }}'

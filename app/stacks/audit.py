@@ -1,5 +1,5 @@
 """payments-<env>-audit: the audit trail and the security baseline, built last (it writes into the data stack's
-audit-log archive, protects its databases and alerts on the monitoring stack's system-errors topic).
+audit-log archive, protects its databases and routes findings to the monitoring stack's system-errors topic).
 
 Per environment: the CloudTrail trail with its CloudWatch Logs copy, security-event metric filters and alarms,
 and the AWS Backup vault and plan. Once per account (``baseline.account_owner``): AWS Config (recorder, delivery
@@ -52,7 +52,6 @@ class AuditStack(PaymentsStack):
             logs_key_arn=security.key("logs").arn,
             log_retention_days=config.network.flow_logs.retention_days,
             transactions_table_arn=data.tables.transactions.arn,
-            alarm_topic_arn=topic_arn,
         )
         self.backup = BackupPlanOfRecord(
             self,
@@ -105,5 +104,7 @@ class AuditStack(PaymentsStack):
         self.output("trail_log_group", self.trail.log_group.name, "CloudWatch Logs copy of the trail")
         self.output("backup_vault_name", self.backup.vault.name, "AWS Backup vault (compliance-mode Vault Lock)")
         self.output(
-            "security_alarms", [a.alarm_name for a in self.trail.alarms.values()], "PCI DSS 10.2.1.x security alarms"
+            "security_metrics",
+            [f.metric_transformation.name for f in self.trail.metric_filters.values()],
+            "PCI DSS 10.2.1.x security-event metrics (alarmed in the monitoring stack)",
         )

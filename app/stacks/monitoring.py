@@ -28,6 +28,7 @@ from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
 from app.components import security_findings
+from app.components.audit_trail import SecurityEventAlarms
 from app.components.payment_functions import SLOTS
 from app.config import EnvironmentConfig, Subscription
 from app.stacks.api import STAGE_NAME, ApiStack
@@ -136,6 +137,10 @@ class MonitoringStack(PaymentsStack):
         self._data_alarms(data)
         self._business_alarms()
         self._deployment_guard(compute)
+        # PCI DSS 10.2.1.x: alarms on the audit stack's CloudTrail metric filters.
+        self.security_alarms = SecurityEventAlarms(
+            self, "security-events", name_prefix=self.name_prefix, topic_arn=self.system_errors.arn
+        )
         self.dashboard = CloudwatchDashboard(
             self,
             "dashboard",

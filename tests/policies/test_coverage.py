@@ -152,3 +152,26 @@ def test_the_gate_stops_on_a_broken_matrix(tmp_path, monkeypatch, capsys):
     assert cli.run_gate(tmp_path / "no-synth", report_dir) == cli.EXIT_ERROR
     assert "ACCESS_KEYS_ROTATED: pack rule missing from the matrix" in capsys.readouterr().err
     assert not report_dir.exists() or not any(report_dir.iterdir())
+
+
+def test_runtime_rules_use_only_parameters_the_managed_rules_declare():
+    """AWS's managed-rule metadata (as shipped with moto, which validates PutConfigRule against it): every
+    deployed rule exists, names only declared input parameters and gives every required one."""
+    import gzip
+    import json
+    from pathlib import Path
+
+    import moto
+
+    metadata = Path(moto.__file__).parent / "config" / "resources" / "aws_managed_rules.json.gz"
+    managed = json.loads(gzip.decompress(metadata.read_bytes()))["ManagedRules"]
+    for disposition in load_coverage(CATALOG).deployed():
+        identifier = disposition.rule.source_identifier
+        assert identifier in managed, f"{identifier}: not an AWS managed rule"
+        declared = {p["Name"]: p for p in managed[identifier].get("Parameters", [])}
+        given = input_parameters(disposition, CATALOG, {"vpc_id": "vpc-0123"})
+        assert set(given) <= set(declared), f"{identifier}: undeclared {set(given) - set(declared)}"
+        required = {name for name, p in declared.items() if not p.get("Optional", False)}
+        assert required <= set(given), f"{identifier}: missing required {required - set(given)}"
+        # Config rule input parameters are strings (the console and API take a JSON map of strings).
+        assert all(isinstance(value, str) for value in given.values())
