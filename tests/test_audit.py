@@ -392,7 +392,6 @@ ACCOUNT_WIDE_TYPES = {
     "aws_securityhub_standards_subscription",
     "aws_cloudwatch_event_rule",
     "aws_cloudwatch_event_target",
-    "aws_s3_account_public_access_block",
 }
 
 

@@ -27,6 +27,8 @@ SCRIPT = textwrap.dedent(
             ("backup_selection", lambda: boto3.client("backup", "us-east-1").get_backup_selection(
                 BackupPlanId="x", SelectionId="y")),
             ("standards", lambda: boto3.client("securityhub", "us-east-1").get_enabled_standards()),
+            ("hub_configuration", lambda: boto3.client("securityhub", "us-east-1").update_security_hub_configuration(
+                AutoEnableControls=True)),
         ):
             try:
                 call()
@@ -62,7 +64,9 @@ SCRIPT = textwrap.dedent(
             out["policy_after_delete"] = error.response["Error"]["Code"]
 
         hub = boto3.client("securityhub", "us-east-1")
-        hub.enable_security_hub(EnableDefaultStandards=False)
+        hub.enable_security_hub(EnableDefaultStandards=False, ControlFindingGenerator="SECURITY_CONTROL")
+        hub.update_security_hub_configuration(AutoEnableControls=False)
+        out["hub"] = hub.describe_hub()
         arn = "arn:aws:securityhub:us-east-1::standards/pci-dss/v/4.0.1"
         [subscription] = hub.batch_enable_standards(
             StandardsSubscriptionRequests=[{"StandardsArn": arn}])["StandardsSubscriptions"]
@@ -92,10 +96,11 @@ def test_emulator_fixes_stand_in_for_the_missing_apis():
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout.strip().splitlines()[-1])
     # Without the fixes moto cannot answer (the fixes are needed, not decoration).
-    assert out["before"]["backup_selection"] != "ok" and out["before"]["standards"] != "ok"
+    assert "ok" not in out["before"].values(), out["before"]
     assert out["selection"]["Resources"] == ["arn:aws:dynamodb:us-east-1:123456789012:table/t"]
     assert out["selection_after_delete"] == "ResourceNotFoundException"
     assert out["policy"] is True and out["policy_after_delete"] == "ResourceNotFoundException"
+    assert out["hub"]["AutoEnableControls"] is False and out["hub"]["ControlFindingGenerator"] == "SECURITY_CONTROL"
     assert out["subscription"]["StandardsStatus"] == "READY"
     assert out["subscription"]["StandardsSubscriptionArn"].endswith(":subscription/pci-dss/v/4.0.1")
     assert [s["StandardsArn"] for s in out["enabled"]] == ["arn:aws:securityhub:us-east-1::standards/pci-dss/v/4.0.1"]

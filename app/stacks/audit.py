@@ -3,13 +3,12 @@ audit-log archive, protects its databases and routes findings to the monitoring 
 
 Per environment: the CloudTrail trail with its CloudWatch Logs copy, security-event metric filters and alarms,
 and the AWS Backup vault and plan. Once per account (``baseline.account_owner``): AWS Config (recorder, delivery
-channel and the runtime rules of policies/coverage.yaml), GuardDuty, Security Hub with PCI DSS v4.0.1, the
-findings routed to system-errors, and the account-level S3 public access block.
+channel and the runtime rules of policies/coverage.yaml), GuardDuty, Security Hub with PCI DSS v4.0.1 and the
+findings routed to system-errors.
 """
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.s3_account_public_access_block import S3AccountPublicAccessBlock
 from constructs import Construct
 
 from app.components.audit_trail import AuditTrail
@@ -90,14 +89,6 @@ class AuditStack(PaymentsStack):
                 partition=self.partition,
                 region=config.region,
                 topic_arn=topic_arn,
-            )
-            S3AccountPublicAccessBlock(
-                self,
-                "s3-account-public-access-block",
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
             )
 
         self.output("trail_arn", self.trail.trail.arn, "CloudTrail trail (multi-Region, log file validation)")

@@ -207,10 +207,11 @@ def fix_backup_selections_and_vault_policies() -> None:
         setattr(BackupResponse, handler.__name__, handler)
 
 
-def fix_security_hub_standards() -> None:
+def fix_security_hub_standards_and_configuration() -> None:
     """moto's Security Hub enables the hub but routes none of the standards APIs (BatchEnableStandards,
-    GetEnabledStandards, BatchDisableStandards: HTTP 404). Subscriptions are kept in memory and are READY at once,
-    as a real subscription becomes within minutes."""
+    GetEnabledStandards, BatchDisableStandards: HTTP 404) and has no UpdateSecurityHubConfiguration (HTTP 500),
+    which the provider calls after every EnableSecurityHub. Subscriptions are kept in memory and are READY at once,
+    as a real subscription becomes within minutes; the configuration is kept and returned by DescribeHub."""
     from moto.securityhub import urls
     from moto.securityhub.responses import SecurityHubResponse
 
@@ -250,7 +251,28 @@ def fix_security_hub_standards() -> None:
                 disabled.append({**subscription, "StandardsStatus": "DELETING"})
         return json.dumps({"StandardsSubscriptions": disabled})
 
-    for handler in (batch_enable_standards, get_enabled_standards, batch_disable_standards):
+    def configuration(self) -> dict:
+        return self.securityhub_backend.__dict__.setdefault("rehearsal_configuration", {})
+
+    def update_security_hub_configuration(self) -> str:
+        params = json.loads(self.body or "{}")
+        configuration(self).update(
+            {key: params[key] for key in ("AutoEnableControls", "ControlFindingGenerator") if key in params}
+        )
+        return "{}"
+
+    describe = SecurityHubResponse.describe_hub
+
+    def describe_hub(self) -> str:
+        return json.dumps({**json.loads(describe(self)), **configuration(self)})
+
+    for handler in (
+        batch_enable_standards,
+        get_enabled_standards,
+        batch_disable_standards,
+        update_security_hub_configuration,
+        describe_hub,
+    ):
         setattr(SecurityHubResponse, handler.__name__, handler)
 
 
@@ -278,7 +300,7 @@ EMULATOR_FIXES = (
     fix_cloudwatch_composite_alarms,
     fix_rds_default_ca,
     fix_backup_selections_and_vault_policies,
-    fix_security_hub_standards,
+    fix_security_hub_standards_and_configuration,
     fix_guardduty_detector_features,
 )
 

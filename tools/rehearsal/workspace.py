@@ -60,7 +60,6 @@ SERVICE_BY_PREFIX = {
     "aws_region": None,
     "aws_route": "ec2",
     "aws_s3_": "s3",
-    "aws_s3_account_public_access_block": "s3control",
     "aws_secretsmanager_": "secretsmanager",
     "aws_securityhub_": "securityhub",
     "aws_security_group": "ec2",
