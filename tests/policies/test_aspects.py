@@ -84,6 +84,12 @@ COMPLIANT = {
         {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:us-east-1:1:table/t"},
         {"Effect": "Allow", "Action": "xray:PutTraceSegments", "Resource": "*"}]})},
     "aws_vpc": {"cidr_block": "10.0.0.0/16"},
+    "aws_cloudtrail": {
+        "name": "trail", "s3_bucket_name": "audit", "kms_key_id": KEY, "is_multi_region_trail": True,
+        "enable_log_file_validation": True,
+        "advanced_event_selector": [{"name": "management", "field_selector": [
+            {"field": "eventCategory", "equals": ["Management"]}]}],
+    },
 }
 
 # (rule, resource type, changes that break it: attribute -> value, None deletes)
@@ -134,6 +140,14 @@ VIOLATIONS = [
     ("iam_statements_least_privilege", "aws_iam_role_policy", {"policy": json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})}),
     ("required_tags_present", "aws_vpc", {"tags": {key: value for key, value in TAGS.items() if key != "Owner"}}),
+    *[("cloudtrail_records_every_region_validated_and_encrypted", "aws_cloudtrail", changes) for changes in (
+        {"is_multi_region_trail": False},
+        {"enable_log_file_validation": None},
+        {"kms_key_id": "alias/aws/cloudtrail"},
+        {"advanced_event_selector": [{"name": "writes", "field_selector": [
+            {"field": "eventCategory", "equals": ["Management"]}, {"field": "readOnly", "equals": ["false"]}]}]},
+        {"advanced_event_selector": None, "event_selector": [{"include_management_events": False}]},
+    )],
 ]
 RULE_CONTROLS = {name: control.id for control in CATALOG.controls for name in control.layers.aspect}
 
