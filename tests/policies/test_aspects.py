@@ -69,6 +69,7 @@ COMPLIANT = {
     "aws_network_acl_rule": {"network_acl_id": "acl-1", "rule_number": 100, "egress": False, "protocol": "tcp",
                              "rule_action": "allow", "cidr_block": "10.0.1.0/24", "from_port": 5432, "to_port": 5432},
     "aws_api_gateway_stage": {"rest_api_id": "a", "stage_name": "live", "deployment_id": "d",
+                              "xray_tracing_enabled": True,
                               "access_log_settings": {"destination_arn": "arn:aws:logs:us-east-1:1:log-group:a",
                                                       "format": "$context.requestId"}},
     "aws_api_gateway_method": {"rest_api_id": "a", "resource_id": "r", "http_method": "POST",
@@ -84,6 +85,9 @@ COMPLIANT = {
         {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:us-east-1:1:table/t"},
         {"Effect": "Allow", "Action": "xray:PutTraceSegments", "Resource": "*"}]})},
     "aws_vpc": {"cidr_block": "10.0.0.0/16"},
+    "aws_wafv2_web_acl": {"name": "acl", "scope": "REGIONAL", "default_action": {"allow": {}},
+                          "rule": [{"name": "rate", "priority": 1, "action": {"block": {}},
+                                    "statement": {"rate_based_statement": {"limit": 100}}}]},
     "aws_cloudtrail": {
         "name": "trail", "s3_bucket_name": "audit", "kms_key_id": KEY, "is_multi_region_trail": True,
         "enable_log_file_validation": True,
@@ -140,6 +144,8 @@ VIOLATIONS = [
     ("iam_statements_least_privilege", "aws_iam_role_policy", {"policy": json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})}),
     ("required_tags_present", "aws_vpc", {"tags": {key: value for key, value in TAGS.items() if key != "Owner"}}),
+    ("api_stage_xray_tracing", "aws_api_gateway_stage", {"xray_tracing_enabled": False}),
+    ("web_acl_has_rules", "aws_wafv2_web_acl", {"rule": None}),
     *[("cloudtrail_records_every_region_validated_and_encrypted", "aws_cloudtrail", changes) for changes in (
         {"is_multi_region_trail": False},
         {"enable_log_file_validation": None},

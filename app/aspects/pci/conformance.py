@@ -1,0 +1,24 @@
+"""Rules added to cover rules of the AWS Config PCI DSS conformance pack (policies/coverage.yaml) that the
+platform's resources are subject to: API stage tracing (PCI-API-006) and non-empty web ACLs (PCI-WAF-001)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.aspects.pci.pack import rule
+from app.aspects.pci.values import blocks
+from app.aspects.pci.verdict import Verdict, require
+
+
+@rule("PCI-API-006", "aws_api_gateway_stage")
+def api_stage_xray_tracing(attributes: Mapping[str, Any]) -> Verdict:
+    enabled = attributes.get("xray_tracing_enabled")
+    return require(enabled is True, "xray_tracing_enabled", enabled, "true")
+
+
+@rule("PCI-WAF-001", "aws_wafv2_web_acl")
+def web_acl_has_rules(attributes: Mapping[str, Any]) -> Verdict:
+    rules = blocks(attributes.get("rule"))
+    # A web ACL without rules only applies its default action.
+    return require(bool(rules), "rule", attributes.get("rule"), "at least one rule")
