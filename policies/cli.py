@@ -29,7 +29,7 @@ import jsonschema
 from policies import depfile, report
 from policies.catalog import CATALOG_FILE, CatalogError
 from policies.checkov_layer import CHECKS_DIR, ToolError, run_checkov
-from policies.coverage import CoverageError
+from policies.coverage import COVERAGE_REPORT, CoverageError, load_coverage, render_matrix
 from policies.engine import RULES_DIR, RuleError
 from policies.evaluation import Policies, evaluate_stacks, load_policies
 from policies.iam import AllowlistError, default_allowlist
@@ -106,6 +106,8 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
     reports_started = time.monotonic()
     written = write_reports(document, Path(report_dir), baseline=baseline_document, synth_dir=Path(synth_dir),
                             pdf=pdf)
+    written.append(report.write_atomic(Path(report_dir), COVERAGE_REPORT,
+                                       render_matrix(load_coverage(policies.catalog), document)))
     run["timings_seconds"]["reports"] = round(time.monotonic() - reports_started, 3)
     print(summary, end="")
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in run["timings_seconds"].items())

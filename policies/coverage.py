@@ -217,3 +217,52 @@ def rule_description(rule: Disposition, catalog: Catalog) -> str:
         titles = "; ".join(f"{control.id} {control.title}" for control in controls)
         return f"{titles} (PCI DSS {', '.join(requirements)})"[:256]
     return f"runtime-only (PCI DSS {', '.join(rule.requirements)}): {rule.reason}"[:256]
+
+
+COVERAGE_REPORT = "coverage.md"
+# The worst verdict of a control's rows in an environment decides its cell.
+_VERDICT_ORDER = ("NON_COMPLIANT", "ERROR", "EXCEPTED", "COMPLIANT")
+_ENVIRONMENT = re.compile(r"^payments-([a-z0-9]+)-")
+
+
+def _environment(stack: str) -> str:
+    match = _ENVIRONMENT.match(stack)
+    return match.group(1) if match else stack
+
+
+def render_matrix(coverage: Coverage, document: Mapping[str, Any]) -> str:
+    """Markdown: every pack rule -> disposition -> controls -> the gate's verdict per environment."""
+    verdicts: dict[tuple[str, str], set[str]] = {}
+    environments: list[str] = []
+    for row in document.get("results", []):
+        environment = _environment(row["resource"]["stack"])
+        if environment not in environments:
+            environments.append(environment)
+        verdicts.setdefault((row["control"], environment), set()).add(row["verdict"])
+
+    def cell(controls: tuple[str, ...], environment: str) -> str:
+        found = set().union(*(verdicts.get((c, environment), set()) for c in controls))
+        return next((v for v in _VERDICT_ORDER if v in found), "no resource")
+
+    counts = coverage.counts()
+    lines = [
+        "# AWS Config PCI DSS v4.0 conformance pack: coverage",
+        "",
+        f"{len(coverage.rules)} rules: {counts['enforced']} enforced, {counts['runtime-only']} runtime-only, "
+        f"{counts['not-applicable']} not applicable (policies/coverage.yaml). Enforced and runtime-only rules are "
+        "deployed as AWS Config rules payments-<env>-<rule> by the account owner's audit stack.",
+        "",
+        "| pack rule | disposition | controls / reason | " + " | ".join(environments) + " |",
+        "|---|---|---|" + "---|" * len(environments),
+    ]
+    for rule in coverage.rules:
+        if rule.disposition == "enforced":
+            detail = ", ".join(rule.controls)
+            cells = [cell(rule.controls, environment) for environment in environments]
+        else:
+            detail = rule.reason.replace("|", "/")
+            if rule.disposition == "runtime-only":
+                detail = f"PCI DSS {', '.join(rule.requirements)}: {detail}"
+            cells = ["runtime" if rule.deployed else "-" for _ in environments]
+        lines.append(f"| {rule.rule.source_identifier} | {rule.disposition} | {detail} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

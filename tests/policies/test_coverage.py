@@ -175,3 +175,31 @@ def test_runtime_rules_use_only_parameters_the_managed_rules_declare():
         assert required <= set(given), f"{identifier}: missing required {required - set(given)}"
         # Config rule input parameters are strings (the console and API take a JSON map of strings).
         assert all(isinstance(value, str) for value in given.values())
+
+
+def test_the_matrix_report_shows_each_rule_with_the_gate_verdict_per_environment():
+    from policies.coverage import render_matrix
+
+    def row(control: str, stack: str, verdict: str) -> dict:
+        return {"control": control, "verdict": verdict, "resource": {"stack": stack}}
+
+    document = {
+        "results": [
+            row("PCI-S3-001", "payments-dev-data", "COMPLIANT"),
+            row("PCI-S3-001", "payments-prod-data", "COMPLIANT"),
+            row("PCI-S3-001", "payments-prod-data", "NON_COMPLIANT"),
+            row("PCI-RDS-003", "payments-prod-data", "EXCEPTED"),
+        ]
+    }
+    text = render_matrix(load_coverage(CATALOG), document)
+    lines = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert lines["pack rule"].endswith("| dev | prod |")
+    assert lines["S3_BUCKET_VERSIONING_ENABLED"] == (
+        "| S3_BUCKET_VERSIONING_ENABLED | enforced | PCI-S3-001 | COMPLIANT | NON_COMPLIANT |"
+    )
+    assert lines["RDS_CLUSTER_IAM_AUTHENTICATION_ENABLED"].endswith("| PCI-RDS-003 | no resource | EXCEPTED |")
+    assert lines["ACCESS_KEYS_ROTATED"].endswith("| runtime | runtime |")
+    assert lines["ACM_PCA_ROOT_CA_DISABLED"].endswith("| - | - |")
+    assert len([name for name in lines if name != "pack rule" and not name.startswith("---")]) == 127
+    counts = load_coverage(CATALOG).counts()
+    assert f"{counts['enforced']} enforced, {counts['runtime-only']} runtime-only" in text
