@@ -85,6 +85,8 @@ COMPLIANT = {
         {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:us-east-1:1:table/t"},
         {"Effect": "Allow", "Action": "xray:PutTraceSegments", "Resource": "*"}]})},
     "aws_vpc": {"cidr_block": "10.0.0.0/16"},
+    "aws_dms_endpoint": {"endpoint_id": "source", "endpoint_type": "source", "engine_name": "postgres",
+                         "ssl_mode": "verify-full"},
     "aws_wafv2_web_acl": {"name": "acl", "scope": "REGIONAL", "default_action": {"allow": {}},
                           "rule": [{"name": "rate", "priority": 1, "action": {"block": {}},
                                     "statement": {"rate_based_statement": {"limit": 100}}}]},
@@ -146,6 +148,9 @@ VIOLATIONS = [
     ("required_tags_present", "aws_vpc", {"tags": {key: value for key, value in TAGS.items() if key != "Owner"}}),
     ("api_stage_xray_tracing", "aws_api_gateway_stage", {"xray_tracing_enabled": False}),
     ("web_acl_has_rules", "aws_wafv2_web_acl", {"rule": None}),
+    ("dms_endpoint_encrypts_connections", "aws_dms_endpoint", {"ssl_mode": "none"}),
+    ("dms_endpoint_encrypts_connections", "aws_dms_endpoint", {"ssl_mode": None}),
+    ("lambda_runtime_supported", "aws_lambda_function", {"runtime": "python3.7"}),
     *[("cloudtrail_records_every_region_validated_and_encrypted", "aws_cloudtrail", changes) for changes in (
         {"is_multi_region_trail": False},
         {"enable_log_file_validation": None},

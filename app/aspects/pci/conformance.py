@@ -1,5 +1,6 @@
 """Rules added to cover rules of the AWS Config PCI DSS conformance pack (policies/coverage.yaml) that the
-platform's resources are subject to: API stage tracing (PCI-API-006) and non-empty web ACLs (PCI-WAF-001)."""
+platform's resources are subject to: API stage tracing (PCI-API-006), non-empty web ACLs (PCI-WAF-001), encrypted
+DMS endpoint connections (PCI-DMS-001) and supported Lambda runtimes (PCI-LAM-005)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.aspects.pci.pack import rule
-from app.aspects.pci.values import blocks
+from app.aspects.pci.values import blocks, param
 from app.aspects.pci.verdict import Verdict, require
 
 
@@ -22,3 +23,17 @@ def web_acl_has_rules(attributes: Mapping[str, Any]) -> Verdict:
     rules = blocks(attributes.get("rule"))
     # A web ACL without rules only applies its default action.
     return require(bool(rules), "rule", attributes.get("rule"), "at least one rule")
+
+
+@rule("PCI-DMS-001", "aws_dms_endpoint")
+def dms_endpoint_encrypts_connections(attributes: Mapping[str, Any]) -> Verdict:
+    mode = attributes.get("ssl_mode")
+    allowed = param("dms_ssl_modes")
+    return require(mode in allowed, "ssl_mode", mode, "one of " + ", ".join(allowed))
+
+
+@rule("PCI-LAM-005", "aws_lambda_function")
+def lambda_runtime_supported(attributes: Mapping[str, Any]) -> Verdict:
+    runtime = attributes.get("runtime")
+    allowed = param("lambda_runtimes")
+    return require(runtime in allowed, "runtime", runtime, "one of " + ", ".join(allowed))
