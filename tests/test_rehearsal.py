@@ -129,8 +129,8 @@ def test_a_service_without_a_known_endpoint_is_a_usage_error():
     assert service_for("aws_cloudwatch_event_rule") == "events"
     assert service_for("aws_config_config_rule") == "configservice"
     assert service_for("aws_cloudtrail") == "cloudtrail"
-    assert {service_for(t) for t in ("aws_backup_selection", "aws_guardduty_detector_feature",
-                                     "aws_securityhub_standards_subscription")} == {"backup", "guardduty", "securityhub"}
+    types = ("aws_backup_selection", "aws_guardduty_detector_feature", "aws_securityhub_standards_subscription")
+    assert [service_for(t) for t in types] == ["backup", "guardduty", "securityhub"]
 
 
 def test_every_synthesized_type_of_every_environment_has_an_emulator_endpoint(synth_dir):
