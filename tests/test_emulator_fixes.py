@@ -82,6 +82,26 @@ SCRIPT = textwrap.dedent(
             guardduty.update_detector(DetectorId=detector, Features=[{"Name": name, "Status": "ENABLED"}])
         guardduty.update_detector(DetectorId=detector, Features=[{"Name": "RDS_LOGIN_EVENTS", "Status": "DISABLED"}])
         out["features"] = {f["Name"]: f["Status"] for f in guardduty.get_detector(DetectorId=detector)["Features"]}
+
+    # The provider's ListTags path has no trailing slash: GET /tags/{arn} (raw request to a moto server).
+    import urllib.request
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        client = boto3.client("backup", "us-east-1", endpoint_url=f"http://{host}:{port}")
+        vault = client.create_backup_vault(BackupVaultName="tagged", BackupVaultTags={"PciScope": "in-scope"})
+        request = urllib.request.Request(
+            f"http://{host}:{port}/tags/{vault['BackupVaultArn']}",
+            headers={"Authorization": "AWS4-HMAC-SHA256 Credential=testing/20261201/us-east-1/backup/aws4_request, "
+                                      "SignedHeaders=host, Signature=0"},
+        )
+        out["tags_without_slash"] = json.loads(urllib.request.urlopen(request).read())["Tags"]
+        out["tags_with_slash"] = client.list_tags(ResourceArn=vault["BackupVaultArn"])["Tags"]
+    finally:
+        server.stop()
     print(json.dumps(out, default=str))
     """
 )
@@ -105,6 +125,7 @@ def test_emulator_fixes_stand_in_for_the_missing_apis():
     assert out["subscription"]["StandardsSubscriptionArn"].endswith(":subscription/pci-dss/v/4.0.1")
     assert [s["StandardsArn"] for s in out["enabled"]] == ["arn:aws:securityhub:us-east-1::standards/pci-dss/v/4.0.1"]
     assert out["enabled_after_disable"] == []
+    assert out["tags_without_slash"] == out["tags_with_slash"] == {"PciScope": "in-scope"}
     assert out["features"] == {
         "S3_DATA_EVENTS": "ENABLED",
         "RDS_LOGIN_EVENTS": "DISABLED",

@@ -207,6 +207,22 @@ def fix_backup_selections_and_vault_policies() -> None:
         setattr(BackupResponse, handler.__name__, handler)
 
 
+def fix_backup_list_tags_path() -> None:
+    """moto's AWS Backup ListTags takes the resource ARN from the second-to-last path segment, i.e. it expects
+    GET /tags/{arn}/ with a trailing slash (as boto3 sends it); the provider sends GET /tags/{arn}, so moto reads
+    the ARN as "tags", answers no tags, and every tagged vault and plan plans a tag change (found by the
+    rehearsal). The ARN is read as everything after /tags/."""
+    from urllib.parse import unquote
+
+    from moto.backup.responses import BackupResponse
+
+    def list_tags(self) -> str:
+        resource_arn = unquote(self.path.split("/tags/", 1)[1].split("?", 1)[0].rstrip("/"))
+        return json.dumps({"Tags": self.backup_backend.list_tags(resource_arn=resource_arn)})
+
+    BackupResponse.list_tags = list_tags
+
+
 def fix_security_hub_standards_and_configuration() -> None:
     """moto's Security Hub enables the hub but routes none of the standards APIs (BatchEnableStandards,
     GetEnabledStandards, BatchDisableStandards: HTTP 404) and has no UpdateSecurityHubConfiguration (HTTP 500),
@@ -300,6 +316,7 @@ EMULATOR_FIXES = (
     fix_cloudwatch_composite_alarms,
     fix_rds_default_ca,
     fix_backup_selections_and_vault_policies,
+    fix_backup_list_tags_path,
     fix_security_hub_standards_and_configuration,
     fix_guardduty_detector_features,
 )
