@@ -85,6 +85,8 @@ COMPLIANT = {
         {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:us-east-1:1:table/t"},
         {"Effect": "Allow", "Action": "xray:PutTraceSegments", "Resource": "*"}]})},
     "aws_vpc": {"cidr_block": "10.0.0.0/16"},
+    "aws_backup_vault_lock_configuration": {"backup_vault_name": "vault", "changeable_for_days": 3,
+                                            "min_retention_days": 35, "max_retention_days": 365},
     "aws_dms_endpoint": {"endpoint_id": "source", "endpoint_type": "source", "engine_name": "postgres",
                          "ssl_mode": "verify-full"},
     "aws_wafv2_web_acl": {"name": "acl", "scope": "REGIONAL", "default_action": {"allow": {}},
@@ -151,6 +153,8 @@ VIOLATIONS = [
     ("dms_endpoint_encrypts_connections", "aws_dms_endpoint", {"ssl_mode": "none"}),
     ("dms_endpoint_encrypts_connections", "aws_dms_endpoint", {"ssl_mode": None}),
     ("lambda_runtime_supported", "aws_lambda_function", {"runtime": "python3.7"}),
+    ("backup_vault_lock_in_compliance_mode", "aws_backup_vault_lock_configuration", {"changeable_for_days": None}),
+    ("backup_vault_lock_in_compliance_mode", "aws_backup_vault_lock_configuration", {"min_retention_days": 1}),
     *[("cloudtrail_records_every_region_validated_and_encrypted", "aws_cloudtrail", changes) for changes in (
         {"is_multi_region_trail": False},
         {"enable_log_file_validation": None},

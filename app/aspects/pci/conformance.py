@@ -1,6 +1,7 @@
 """Rules added to cover rules of the AWS Config PCI DSS conformance pack (policies/coverage.yaml) that the
 platform's resources are subject to: API stage tracing (PCI-API-006), non-empty web ACLs (PCI-WAF-001), encrypted
-DMS endpoint connections (PCI-DMS-001) and supported Lambda runtimes (PCI-LAM-005)."""
+DMS endpoint connections (PCI-DMS-001), supported Lambda runtimes (PCI-LAM-005) and compliance-mode Vault Locks
+(PCI-BAK-001; that every vault has one is checked after synth)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.aspects.pci.pack import rule
-from app.aspects.pci.values import blocks, param
-from app.aspects.pci.verdict import Verdict, require
+from app.aspects.pci.values import at_least, blocks, param
+from app.aspects.pci.verdict import Verdict, non_compliant, require
 
 
 @rule("PCI-API-006", "aws_api_gateway_stage")
@@ -37,3 +38,13 @@ def lambda_runtime_supported(attributes: Mapping[str, Any]) -> Verdict:
     runtime = attributes.get("runtime")
     allowed = param("lambda_runtimes")
     return require(runtime in allowed, "runtime", runtime, "one of " + ", ".join(allowed))
+
+
+@rule("PCI-BAK-001", "aws_backup_vault_lock_configuration")
+def backup_vault_lock_in_compliance_mode(attributes: Mapping[str, Any]) -> Verdict:
+    # changeable_for_days is what makes a Vault Lock a compliance-mode lock (immutable once it has passed).
+    if attributes.get("changeable_for_days") is None:
+        return non_compliant("changeable_for_days", None, "set: a compliance-mode lock")
+    minimum = attributes.get("min_retention_days")
+    return require(at_least(minimum, param("min_backup_retention_days")), "min_retention_days", minimum,
+                   f">= {param('min_backup_retention_days')} days")
