@@ -23,7 +23,7 @@ from policies.yamlfile import QUOTE_CHARS, YamlFileError, parse_yaml, quote, rea
 ENVIRONMENTS_DIR = Path(__file__).resolve().parent / "environments"
 KNOWN_ENVIRONMENTS = ("dev", "staging", "prod")
 MAX_CONFIG_BYTES = 256 * 1024  # an environment file is ~6 KB
-DOMAINS = ("security", "network", "data", "compute", "api", "monitoring")
+DOMAINS = ("security", "network", "data", "compute", "api", "monitoring", "audit")
 
 REQUIRED_TAGS = ("Project", "Environment", "CostCenter", "Owner", "DataClassification", "PciScope", "ManagedBy")
 DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
@@ -60,6 +60,11 @@ MIN_RETENTION_DAYS = 365
 MAX_SECRET_ROTATION_DAYS = 30
 PERFORMANCE_INSIGHTS_RETENTION = (7, 731, *tuple(31 * months for months in range(1, 24)))
 MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
+# AWS Backup: PCI DSS 12.10.1 restore capability; prod keeps 35 daily recovery points (as Aurora's own backups) and
+# every environment keeps monthly recovery points a year. AWS Backup Vault Lock's grace period is at least 3 days.
+MIN_PROD_DAILY_BACKUP_DAYS = 35
+MIN_DAILY_BACKUP_DAYS = 7
+MIN_VAULT_LOCK_CHANGEABLE_DAYS = 3
 FUNCTION_NAMES = ("payment_validation", "fraud_detection", "transaction_processing")
 # The functions transaction_processing invokes (through the alias of its own slot).
 DOWNSTREAM_FUNCTIONS = ("payment_validation", "fraud_detection")
@@ -312,6 +317,23 @@ class AccountConfig:
 
 
 @dataclass(frozen=True)
+class BackupConfig:
+    daily_retention_days: int
+    monthly_retention_days: int
+    vault_lock_changeable_for_days: int
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """The security baseline (payments-<env>-audit). ``account_owner``: this environment also deploys the
+    account-wide services (AWS Config recorder and rules, GuardDuty, Security Hub), which exist once per account
+    and region; exactly one environment per AWS account sets it."""
+
+    account_owner: bool
+    backup: BackupConfig
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     environment: str
     region: str
@@ -325,6 +347,7 @@ class EnvironmentConfig:
     compute: ComputeConfig
     api: ApiConfig
     monitoring: MonitoringConfig
+    baseline: BaselineConfig
     source: Path
     account: AccountConfig | None = None
 
@@ -1296,6 +1319,50 @@ def _monitoring(reader: _Reader, raw: Any) -> MonitoringConfig | None:
     return MonitoringConfig(failed_transactions_subscriptions=failed, system_errors_subscriptions=errors, **values)
 
 
+def _baseline(reader: _Reader, raw: Any, environment: Any) -> BaselineConfig | None:
+    data = reader.mapping(raw, "baseline", ("account_owner", "backup"))
+    owner = reader.value(data, "baseline", "account_owner", _is_bool, "true or false")
+    field = "baseline.backup"
+    backup = reader.mapping(
+        data.get("backup", {}),
+        field,
+        ("daily_retention_days", "monthly_retention_days", "vault_lock_changeable_for_days"),
+    )
+    minimum_daily = MIN_PROD_DAILY_BACKUP_DAYS if environment == "prod" else MIN_DAILY_BACKUP_DAYS
+    daily = reader.value(
+        backup,
+        field,
+        "daily_retention_days",
+        _int_between(minimum_daily, 36500),
+        f"at least {minimum_daily} days" + (" in prod" if environment == "prod" else ""),
+    )
+    monthly = reader.value(
+        backup,
+        field,
+        "monthly_retention_days",
+        _int_between(MIN_RETENTION_DAYS, 36500),
+        f"at least {MIN_RETENTION_DAYS} days: monthly recovery points are kept a year",
+    )
+    changeable = reader.value(
+        backup,
+        field,
+        "vault_lock_changeable_for_days",
+        _int_between(MIN_VAULT_LOCK_CHANGEABLE_DAYS, 36500),
+        f"at least {MIN_VAULT_LOCK_CHANGEABLE_DAYS} days (the AWS Backup Vault Lock grace period)",
+    )
+    if daily is not None and monthly is not None and monthly < daily:
+        reader.problem(f"{field}.monthly_retention_days", monthly, f"at least daily_retention_days ({daily})")
+        monthly = None
+    if None in (owner, daily, monthly, changeable):
+        return None
+    return BaselineConfig(
+        account_owner=owner,
+        backup=BackupConfig(
+            daily_retention_days=daily, monthly_retention_days=monthly, vault_lock_changeable_for_days=changeable
+        ),
+    )
+
+
 def parse_environment(source: Path, text: str) -> EnvironmentConfig:
     """Validate one environment document; raises ConfigError listing every invalid field."""
     try:
@@ -1316,6 +1383,7 @@ def parse_environment(source: Path, text: str) -> EnvironmentConfig:
         "compute",
         "api",
         "monitoring",
+        "baseline",
     )
     data = reader.mapping(raw, "", keys, optional=("account",))
 
@@ -1360,6 +1428,7 @@ def parse_environment(source: Path, text: str) -> EnvironmentConfig:
     api = _api(reader, data.get("api", {}))
     monitoring = _monitoring(reader, data.get("monitoring", {}))
     account = _account(reader, data["account"]) if "account" in data else None
+    baseline = _baseline(reader, data.get("baseline", {}), environment)
 
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -1376,6 +1445,7 @@ def parse_environment(source: Path, text: str) -> EnvironmentConfig:
         compute=compute,
         api=api,
         monitoring=monitoring,
+        baseline=baseline,
         source=source,
         account=account,
     )

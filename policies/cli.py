@@ -35,6 +35,7 @@ from policies import depfile, report
 from policies.catalog import CATALOG_FILE, CatalogError
 from policies.checkout import revision
 from policies.checkov_layer import CHECKS_DIR, DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, ToolError, run_checkov
+from policies.coverage import COVERAGE_REPORT, CoverageError, load_coverage, render_matrix
 from policies.engine import RULES_DIR, RuleError
 from policies.evaluation import Policies, evaluate_stacks, load_policies
 from policies.iam import AllowlistError, default_allowlist
@@ -50,7 +51,7 @@ from policies.yamlfile import YamlFileError, quote, read_text
 
 EXIT_OK, EXIT_NONCOMPLIANT, EXIT_ERROR = 0, 1, 2
 MAX_BASELINE_BYTES = 64 * 1024 * 1024  # a results.json of the three environments is ~3 MB
-CONFIG_ERRORS = (CatalogError, RuleError, AllowlistError, RegisterError)
+CONFIG_ERRORS = (CatalogError, CoverageError, RuleError, AllowlistError, RegisterError)
 
 
 
@@ -143,7 +144,9 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
     summary = evaluation.redactor.lines(report.render_summary(evaluation, document))
     reports_started = time.monotonic()
     gate_files = {report.RESULTS_FILE: (json.dumps(document, indent=1, sort_keys=True) + "\n").encode("utf-8"),
-                  report.SUMMARY_FILE: summary.encode("utf-8")}
+                  report.SUMMARY_FILE: summary.encode("utf-8"),
+                  COVERAGE_REPORT: evaluation.redactor.lines(
+                      render_matrix(load_coverage(policies.catalog), document)).encode("utf-8")}
     written = write_reports(document, Path(report_dir), baseline=baseline_document, synth_dir=Path(synth_dir),
                             pdf=pdf, gate_files=gate_files)
     reports_seconds = time.monotonic() - reports_started

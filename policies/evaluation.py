@@ -10,6 +10,7 @@ from pathlib import Path
 from policies import report
 from policies.catalog import Catalog, default_catalog
 from policies.checkov_layer import CheckovRecord
+from policies.coverage import load_coverage
 from policies.engine import Engine, RuleOutcome, load_rules
 from policies.gate import Evaluation, evaluate
 from policies.iam import default_allowlist
@@ -31,6 +32,7 @@ class Policies:
 def load_policies(register_file: Path = REGISTER_FILE) -> Policies:
     catalog = default_catalog()
     default_allowlist()  # read now, so that a broken allow-list is a configuration error before any work
+    load_coverage(catalog)  # every rule of the AWS Config PCI DSS pack accounted for, every control known
     return Policies(catalog=catalog, engine=Engine(catalog, load_rules(catalog)), register=load_register(register_file))
 
 

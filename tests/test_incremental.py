@@ -183,14 +183,14 @@ def test_one_changed_stack_is_the_only_one_validated_and_scanned_again(pipeline,
 
     validated = compliance.run_validate(synth_dir, force=False)
     assert validated.exit_code == 0, validated.output
-    assert validated.detail == "1 of 18 stacks validated"
+    assert validated.detail == "1 of 21 stacks validated"
     assert any("payments-dev-network  (validated)" in line for line in validated.output)
 
     reports = tmp_path / "reports"
     gate = compliance.run_gate(synth_dir, reports, None, False, False, TODAY)
     assert gate.exit_code == 0, gate.output
     assert json.loads((reports / "results.json").read_text())["run"]["checkov_scan"] == {"scanned": 1,
-                                                                                         "reused": 17}
+                                                                                         "reused": 20}
     compliance._stamp_file("gate", reports).unlink()
 
 

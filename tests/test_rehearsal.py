@@ -1,4 +1,4 @@
-"""The deploy rehearsal (tools/rehearse.py). The full six-stack rehearsal runs in CI as `make rehearse`; here the
+"""The deploy rehearsal (tools/rehearse.py). The full seven-stack rehearsal runs in CI as `make rehearse`; here the
 machinery is exercised on a small hand-written fixture stack, on the real emulator and terraform."""
 
 from __future__ import annotations
@@ -126,6 +126,12 @@ def test_a_service_without_a_known_endpoint_is_a_usage_error():
         service_for("aws_bedrock_agent")
     assert service_for("aws_cloudwatch_log_group") == "logs"
     assert service_for("aws_cloudwatch_metric_alarm") == "cloudwatch"
+    # The audit stack's services (the longest prefix wins over aws_cloudwatch_).
+    assert service_for("aws_cloudwatch_event_rule") == "events"
+    assert service_for("aws_config_config_rule") == "configservice"
+    assert service_for("aws_cloudtrail") == "cloudtrail"
+    types = ("aws_backup_selection", "aws_guardduty_detector_feature", "aws_securityhub_standards_subscription")
+    assert [service_for(t) for t in types] == ["backup", "guardduty", "securityhub"]
 
 
 def test_every_synthesized_type_of_every_environment_has_an_emulator_endpoint(synth_dir):
@@ -139,7 +145,9 @@ def test_every_synthesized_type_of_every_environment_has_an_emulator_endpoint(sy
 
 def test_dev_stacks_apply_in_dependency_order_and_their_external_arns_are_seeded(synth_dir):
     stacks = load_stacks(synth_dir, "dev")
-    assert [s.name.rsplit("-", 1)[1] for s in stacks] == ["security", "network", "data", "compute", "api", "monitoring"]
+    assert [s.name.rsplit("-", 1)[1] for s in stacks] == [
+        "security", "network", "data", "compute", "api", "monitoring", "audit"
+    ]
     seed = external_references(stacks)
     assert len(seed["certificates"]) == 2  # the ALB's and the API domain's, from app/environments/dev.yaml
     assert [layer.split(":")[6] for layer in seed["layers"]] == ["AWSLambdaPowertoolsPythonV3-python312-arm64"]

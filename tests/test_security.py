@@ -7,7 +7,7 @@ import pytest
 
 from app.components.kms import KEY_DOMAINS, KEY_ROTATION_PERIOD_DAYS
 
-DOMAINS = {"database", "dynamodb", "s3-audit", "logs", "messaging", "secrets", "parameters", "lambda-env"}
+DOMAINS = {"database", "dynamodb", "s3-audit", "logs", "messaging", "secrets", "parameters", "lambda-env", "backup"}
 
 
 @pytest.fixture(params=("dev", "staging", "prod"))

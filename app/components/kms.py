@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
@@ -29,6 +30,17 @@ class KeyDomain:
     service_principals: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ServiceGrant:
+    """A key-policy grant to an AWS service principal that the stack owning the consumer defines (e.g. the
+    audit archive's writers); conditions are (test, variable, values)."""
+
+    sid: str
+    service: str
+    actions: tuple[str, ...]
+    conditions: tuple[tuple[str, str, tuple[str, ...]], ...]
+
+
 KEY_DOMAINS = (
     KeyDomain("database", "Aurora storage, Performance Insights and DMS", ("rds", "dms")),
     KeyDomain("dynamodb", "DynamoDB transaction and idempotency tables", ("dynamodb",)),
@@ -39,6 +51,7 @@ KEY_DOMAINS = (
     KeyDomain("secrets", "Secrets Manager secrets", ("secretsmanager",)),
     KeyDomain("parameters", "SSM Parameter Store SecureString parameters", ("ssm",)),
     KeyDomain("lambda-env", "Lambda environment variables", ("lambda",)),
+    KeyDomain("backup", "AWS Backup vault recovery points", ("backup",)),
 )
 
 
@@ -56,6 +69,7 @@ class DomainKey(Construct):
         partition: str,
         region: str,
         deletion_window_days: int,
+        service_grants: Sequence[ServiceGrant] = (),
     ):
         super().__init__(scope, id_)
         root = f"arn:{partition}:iam::{account_id}:root"
@@ -131,6 +145,20 @@ class DomainKey(Construct):
                     ],
                 )
             )
+        statements += [
+            DataAwsIamPolicyDocumentStatement(
+                sid=grant.sid,
+                effect="Allow",
+                actions=list(grant.actions),
+                resources=["*"],
+                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[grant.service])],
+                condition=[
+                    DataAwsIamPolicyDocumentStatementCondition(test=test, variable=variable, values=list(values))
+                    for test, variable, values in grant.conditions
+                ],
+            )
+            for grant in service_grants
+        ]
         policy = DataAwsIamPolicyDocument(self, "policy", statement=statements)
         self.key = KmsKey(
             self,

@@ -204,6 +204,10 @@ class LogArchive(Construct):
     S3_ACCESS_LOG_PREFIX = "s3-access/audit/"
     ALB_LOG_PREFIX = "alb"
 
+    @staticmethod
+    def audit_bucket_name(name_prefix: str, account_id: str) -> str:
+        return f"{name_prefix}-audit-logs-{account_id}"
+
     def __init__(
         self,
         scope: Construct,
@@ -215,10 +219,11 @@ class LogArchive(Construct):
         partition: str,
         region: str,
         audit_key_arn: str,
+        audit_writers: Sequence[dict] = (),
     ):
         super().__init__(scope, id_)
         service_logs_name = f"{name_prefix}-service-logs-{account_id}"
-        audit_name = f"{name_prefix}-audit-logs-{account_id}"
+        audit_name = self.audit_bucket_name(name_prefix, account_id)
         audit_arn = f"arn:{partition}:s3:::{audit_name}"
         service_logs_arn = f"arn:{partition}:s3:::{service_logs_name}"
         elb_account = ELB_LOG_DELIVERY_ACCOUNTS.get(region)
@@ -262,6 +267,7 @@ class LogArchive(Construct):
             lifecycle=config,
             kms_key_arn=audit_key_arn,
             object_lock=True,
+            extra_statements=audit_writers,
             access_log_bucket=self.service_logs,
             access_log_prefix=self.S3_ACCESS_LOG_PREFIX,
         )

@@ -8,6 +8,7 @@ from constructs import Construct
 
 from app.config import EnvironmentConfig
 from app.stacks.api import ApiStack
+from app.stacks.audit import AuditStack
 from app.stacks.compute import ComputeStack
 from app.stacks.data import DataStack
 from app.stacks.monitoring import MonitoringStack
@@ -23,6 +24,7 @@ class EnvironmentStacks:
     compute: ComputeStack
     api: ApiStack
     monitoring: MonitoringStack
+    audit: AuditStack
 
 
 def build_environment(scope: Construct, config: EnvironmentConfig) -> EnvironmentStacks:
@@ -34,6 +36,7 @@ def build_environment(scope: Construct, config: EnvironmentConfig) -> Environmen
     monitoring = MonitoringStack(
         scope, config=config, security=security, network=network, data=data, compute=compute, api=api
     )
+    audit = AuditStack(scope, config=config, security=security, network=network, data=data, monitoring=monitoring)
     return EnvironmentStacks(
-        security=security, network=network, data=data, compute=compute, api=api, monitoring=monitoring
+        security=security, network=network, data=data, compute=compute, api=api, monitoring=monitoring, audit=audit
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from constructs import Construct
 
+from app.components import audit_delivery
 from app.components.aurora import POSTGRES_PORT, AuroraPostgres
 from app.components.lambda_function import powertools_layer_arn
 from app.components.log_buckets import LogArchive
@@ -60,6 +61,7 @@ class DataStack(PaymentsStack):
         self.tables = TransactionTables(
             self, "tables", config=data.dynamodb, name_prefix=self.name_prefix, key_arn=key("dynamodb").arn
         )
+        archive_name = LogArchive.audit_bucket_name(self.name_prefix, self.account_id)
         self.logs = LogArchive(
             self,
             "log-archive",
@@ -69,6 +71,18 @@ class DataStack(PaymentsStack):
             partition=self.partition,
             region=config.region,
             audit_key_arn=key("s3-audit").arn,
+            # The trail and AWS Config (payments-<env>-audit) write into the archive.
+            audit_writers=audit_delivery.bucket_statements(
+                bucket_arn=f"arn:{self.partition}:s3:::{archive_name}",
+                trail=audit_delivery.trail_arn(
+                    partition=self.partition,
+                    region=config.region,
+                    account_id=self.account_id,
+                    name_prefix=self.name_prefix,
+                ),
+                account_id=self.account_id,
+                config_delivery=config.baseline.account_owner,
+            ),
         )
         self.powertools_layer = powertools_layer_arn(config.region, config.runtime.powertools_layer_version)
         self.app_secret = RotatedDatabaseSecret(

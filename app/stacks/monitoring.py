@@ -30,6 +30,8 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
+from app.components import security_findings
+from app.components.audit_trail import SecurityEventAlarms
 from app.components.payment_functions import SLOTS
 from app.config import EnvironmentConfig, Subscription
 from app.stacks.api import STAGE_NAME, ApiStack
@@ -115,6 +117,17 @@ class MonitoringStack(PaymentsStack):
                         "Condition": {"StringEquals": {"aws:SourceAccount": account}},
                     }
                 )
+            if topic is self.system_errors and config.baseline.account_owner:
+                # The audit stack's EventBridge rules route security findings and Config drift here.
+                statements.append(
+                    security_findings.topic_statement(
+                        topic_arn=topic.arn,
+                        partition=partition,
+                        region=region,
+                        account_id=account,
+                        name_prefix=self.name_prefix,
+                    )
+                )
             if publisher_role is not None:
                 statements.append(
                     {
@@ -142,6 +155,10 @@ class MonitoringStack(PaymentsStack):
         self._failure_alarms(data)
         self._business_alarms()
         self._deployment_guard(compute)
+        # PCI DSS 10.2.1.x: alarms on the audit stack's CloudTrail metric filters.
+        self.security_alarms = SecurityEventAlarms(
+            self, "security-events", name_prefix=self.name_prefix, topic_arn=self.system_errors.arn
+        )
         self.dashboard = CloudwatchDashboard(
             self,
             "dashboard",

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from constructs import Construct
 
+from app.components import audit_delivery, security_findings
 from app.components.dms_account_roles import DmsAccountRoles
-from app.components.kms import KEY_DOMAINS, DomainKey
+from app.components.kms import KEY_DOMAINS, DomainKey, ServiceGrant
 from app.config import EnvironmentConfig
 from app.stacks.base import PaymentsStack
 
@@ -14,6 +15,21 @@ from app.stacks.base import PaymentsStack
 class SecurityStack(PaymentsStack):
     def __init__(self, scope: Construct, *, config: EnvironmentConfig):
         super().__init__(scope, config=config, domain="security")
+        # Grants to services whose resources live in the audit stack (built last), named by convention.
+        grants: dict[str, list[ServiceGrant]] = {
+            "s3-audit": audit_delivery.key_grants(
+                partition=self.partition,
+                account_id=self.account_id,
+                trail=audit_delivery.trail_arn(
+                    partition=self.partition,
+                    region=config.region,
+                    account_id=self.account_id,
+                    name_prefix=self.name_prefix,
+                ),
+                config_delivery=config.baseline.account_owner,
+            ),
+            "messaging": [security_findings.topic_key_grant(account_id=self.account_id)],
+        }
         self.keys: dict[str, DomainKey] = {
             domain.name: DomainKey(
                 self,
@@ -24,6 +40,7 @@ class SecurityStack(PaymentsStack):
                 partition=self.partition,
                 region=config.region,
                 deletion_window_days=config.kms.deletion_window_days,
+                service_grants=grants.get(domain.name, ()),
             )
             for domain in KEY_DOMAINS
         }

@@ -69,6 +69,7 @@ COMPLIANT = {
     "aws_network_acl_rule": {"network_acl_id": "acl-1", "rule_number": 100, "egress": False, "protocol": "tcp",
                              "rule_action": "allow", "cidr_block": "10.0.1.0/24", "from_port": 5432, "to_port": 5432},
     "aws_api_gateway_stage": {"rest_api_id": "a", "stage_name": "live", "deployment_id": "d",
+                              "xray_tracing_enabled": True,
                               "access_log_settings": {"destination_arn": "arn:aws:logs:us-east-1:1:log-group:a",
                                                       "format": "$context.requestId"}},
     "aws_api_gateway_method": {"rest_api_id": "a", "resource_id": "r", "http_method": "POST",
@@ -84,6 +85,19 @@ COMPLIANT = {
         {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "arn:aws:dynamodb:us-east-1:1:table/t"},
         {"Effect": "Allow", "Action": "xray:PutTraceSegments", "Resource": "*"}]})},
     "aws_vpc": {"cidr_block": "10.0.0.0/16"},
+    "aws_backup_vault_lock_configuration": {"backup_vault_name": "vault", "changeable_for_days": 3,
+                                            "min_retention_days": 35, "max_retention_days": 365},
+    "aws_dms_endpoint": {"endpoint_id": "source", "endpoint_type": "source", "engine_name": "postgres",
+                         "ssl_mode": "verify-full"},
+    "aws_wafv2_web_acl": {"name": "acl", "scope": "REGIONAL", "default_action": {"allow": {}},
+                          "rule": [{"name": "rate", "priority": 1, "action": {"block": {}},
+                                    "statement": {"rate_based_statement": {"limit": 100}}}]},
+    "aws_cloudtrail": {
+        "name": "trail", "s3_bucket_name": "audit", "kms_key_id": KEY, "is_multi_region_trail": True,
+        "enable_log_file_validation": True,
+        "advanced_event_selector": [{"name": "management", "field_selector": [
+            {"field": "eventCategory", "equals": ["Management"]}]}],
+    },
 }
 
 # (rule, resource type, changes that break it: attribute -> value, None deletes)
@@ -135,6 +149,21 @@ VIOLATIONS = [
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})}),
     ("required_tags_present", "aws_vpc", {"tags": {key: value for key, value in TAGS.items() if key != "Owner"}}),
     ("environment_tag_matches_stack", "aws_vpc", {"tags": {**TAGS, "Environment": "staging"}}),
+    ("api_stage_xray_tracing", "aws_api_gateway_stage", {"xray_tracing_enabled": False}),
+    ("web_acl_has_rules", "aws_wafv2_web_acl", {"rule": None}),
+    ("dms_endpoint_encrypts_connections", "aws_dms_endpoint", {"ssl_mode": "none"}),
+    ("dms_endpoint_encrypts_connections", "aws_dms_endpoint", {"ssl_mode": None}),
+    ("lambda_runtime_supported", "aws_lambda_function", {"runtime": "python3.7"}),
+    ("backup_vault_lock_in_compliance_mode", "aws_backup_vault_lock_configuration", {"changeable_for_days": None}),
+    ("backup_vault_lock_in_compliance_mode", "aws_backup_vault_lock_configuration", {"min_retention_days": 1}),
+    *[("cloudtrail_records_every_region_validated_and_encrypted", "aws_cloudtrail", changes) for changes in (
+        {"is_multi_region_trail": False},
+        {"enable_log_file_validation": None},
+        {"kms_key_id": "alias/aws/cloudtrail"},
+        {"advanced_event_selector": [{"name": "writes", "field_selector": [
+            {"field": "eventCategory", "equals": ["Management"]}, {"field": "readOnly", "equals": ["false"]}]}]},
+        {"advanced_event_selector": None, "event_selector": [{"include_management_events": False}]},
+    )],
 ]
 RULE_CONTROLS = {name: control.id for control in CATALOG.controls for name in control.layers.aspect}
 

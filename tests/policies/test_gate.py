@@ -28,9 +28,10 @@ NONCOMPLIANT_SYNTH = FIXTURES / "PCI-S3-002" / "fail_archive_after_30_days"
 COMPLIANT_SYNTH = FIXTURES / "PCI-S3-002" / "pass_92_days_hot_7_years_kept"
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 
-# The gate's own files plus the auditor reports (policies/reports); report.pdf only with --pdf.
+# The gate's own files, the pack coverage matrix and the auditor reports (policies/reports); report.pdf only
+# with --pdf.
 GATE_OUTPUTS = sorted([report.RESULTS_FILE, report.SUMMARY_FILE, "report.html", "report.md", "results.sarif",
-                       "junit.xml", "SHA256SUMS"])
+                       "junit.xml", "coverage.md", "SHA256SUMS"])
 
 
 def write_register(path, entries=()):

@@ -121,11 +121,204 @@ def fix_rds_default_ca() -> None:
     DBInstance.__init__ = __init__
 
 
+def fix_backup_selections_and_vault_policies() -> None:
+    """moto's AWS Backup has plans, vaults and Vault Lock but no backup selections (Create/Get/Delete
+    BackupSelection: HTTP 500, not implemented) and no vault access policies (Put/Get/DeleteBackupVaultAccess
+    Policy: no route, HTTP 404). Both are kept in memory with the fields the API returns."""
+    import uuid
+
+    from moto.backup import urls
+    from moto.backup.exceptions import ResourceNotFoundException
+    from moto.backup.responses import BackupResponse
+    from moto.core.utils import unix_time
+
+    urls.url_paths.setdefault("{0}/backup-vaults/(?P<name>[^/]+)/access-policy$", urls.response.dispatch)
+
+    def selections(self) -> dict:
+        return self.backup_backend.__dict__.setdefault("rehearsal_selections", {})
+
+    def policies(self) -> dict:
+        return self.backup_backend.__dict__.setdefault("rehearsal_vault_policies", {})
+
+    def selection_path(self) -> tuple[str, str]:
+        parts = self.path.rstrip("/").split("/")
+        plan = parts[parts.index("plans") + 1]
+        return plan, parts[-1] if parts[-1] != "selections" else ""
+
+    def create_backup_selection(self) -> str:
+        plan, _ = selection_path(self)
+        self.backup_backend.get_backup_plan(backup_plan_id=plan, version_id=None)  # 404 for an unknown plan
+        params = json.loads(self.body)
+        selection_id = str(uuid.uuid4())
+        selections(self)[(plan, selection_id)] = {
+            "BackupSelection": params["BackupSelection"],
+            "SelectionId": selection_id,
+            "BackupPlanId": plan,
+            "CreationDate": unix_time(),
+            "CreatorRequestId": params.get("CreatorRequestId"),
+        }
+        found = selections(self)[(plan, selection_id)]
+        return json.dumps({key: found[key] for key in ("SelectionId", "BackupPlanId", "CreationDate")})
+
+    def get_backup_selection(self) -> str:
+        key = selection_path(self)
+        if key not in selections(self):
+            raise ResourceNotFoundException(msg=f"Backup selection {key[1]} not found")
+        return json.dumps({k: v for k, v in selections(self)[key].items() if v is not None})
+
+    def delete_backup_selection(self) -> str:
+        key = selection_path(self)
+        if selections(self).pop(key, None) is None:
+            raise ResourceNotFoundException(msg=f"Backup selection {key[1]} not found")
+        return "{}"
+
+    def vault_name(self) -> str:
+        return self.path.rstrip("/").split("/")[-2]
+
+    def put_backup_vault_access_policy(self) -> str:
+        vault = self.backup_backend.describe_backup_vault(vault_name(self))
+        policies(self)[vault.backup_vault_name] = json.loads(self.body)["Policy"]
+        return "{}"
+
+    def get_backup_vault_access_policy(self) -> str:
+        vault = self.backup_backend.describe_backup_vault(vault_name(self))
+        if vault.backup_vault_name not in policies(self):
+            raise ResourceNotFoundException(msg=f"Backup vault {vault.backup_vault_name} has no access policy")
+        return json.dumps(
+            {
+                "BackupVaultName": vault.backup_vault_name,
+                "BackupVaultArn": vault.backup_vault_arn,
+                "Policy": policies(self)[vault.backup_vault_name],
+            }
+        )
+
+    def delete_backup_vault_access_policy(self) -> str:
+        policies(self).pop(vault_name(self), None)
+        return "{}"
+
+    for handler in (
+        create_backup_selection,
+        get_backup_selection,
+        delete_backup_selection,
+        put_backup_vault_access_policy,
+        get_backup_vault_access_policy,
+        delete_backup_vault_access_policy,
+    ):
+        setattr(BackupResponse, handler.__name__, handler)
+
+
+def fix_backup_list_tags_path() -> None:
+    """moto's AWS Backup ListTags takes the resource ARN from the second-to-last path segment, i.e. it expects
+    GET /tags/{arn}/ with a trailing slash (as boto3 sends it); the provider sends GET /tags/{arn}, so moto reads
+    the ARN as "tags", answers no tags, and every tagged vault and plan plans a tag change (found by the
+    rehearsal). The ARN is read as everything after /tags/."""
+    from urllib.parse import unquote
+
+    from moto.backup.responses import BackupResponse
+
+    def list_tags(self) -> str:
+        resource_arn = unquote(self.path.split("/tags/", 1)[1].split("?", 1)[0].rstrip("/"))
+        return json.dumps({"Tags": self.backup_backend.list_tags(resource_arn=resource_arn)})
+
+    BackupResponse.list_tags = list_tags
+
+
+def fix_security_hub_standards_and_configuration() -> None:
+    """moto's Security Hub enables the hub but routes none of the standards APIs (BatchEnableStandards,
+    GetEnabledStandards, BatchDisableStandards: HTTP 404) and has no UpdateSecurityHubConfiguration (HTTP 500),
+    which the provider calls after every EnableSecurityHub. Subscriptions are kept in memory and are READY at once,
+    as a real subscription becomes within minutes; the configuration is kept and returned by DescribeHub."""
+    from moto.securityhub import urls
+    from moto.securityhub.responses import SecurityHubResponse
+
+    for path in ("{0}/standards/register$", "{0}/standards/get$", "{0}/standards/deregister$"):
+        urls.url_paths.setdefault(path, SecurityHubResponse.dispatch)
+
+    def subscriptions(self) -> dict:
+        return self.securityhub_backend.__dict__.setdefault("rehearsal_standards", {})
+
+    def subscription_arn(self, standards_arn: str) -> str:
+        standard = standards_arn.split(":standards/", 1)[-1].split(":ruleset/", 1)[-1]
+        return f"arn:aws:securityhub:{self.region}:{self.current_account}:subscription/{standard}"
+
+    def batch_enable_standards(self) -> str:
+        enabled = []
+        for request in json.loads(self.body)["StandardsSubscriptionRequests"]:
+            arn = subscription_arn(self, request["StandardsArn"])
+            subscriptions(self)[arn] = {
+                "StandardsSubscriptionArn": arn,
+                "StandardsArn": request["StandardsArn"],
+                "StandardsInput": request.get("StandardsInput", {}),
+                "StandardsStatus": "READY",
+            }
+            enabled.append(subscriptions(self)[arn])
+        return json.dumps({"StandardsSubscriptions": enabled})
+
+    def get_enabled_standards(self) -> str:
+        wanted = json.loads(self.body or "{}").get("StandardsSubscriptionArns")
+        found = [s for arn, s in subscriptions(self).items() if not wanted or arn in wanted]
+        return json.dumps({"StandardsSubscriptions": found})
+
+    def batch_disable_standards(self) -> str:
+        disabled = []
+        for arn in json.loads(self.body)["StandardsSubscriptionArns"]:
+            subscription = subscriptions(self).pop(arn, None)
+            if subscription is not None:
+                disabled.append({**subscription, "StandardsStatus": "DELETING"})
+        return json.dumps({"StandardsSubscriptions": disabled})
+
+    def configuration(self) -> dict:
+        return self.securityhub_backend.__dict__.setdefault("rehearsal_configuration", {})
+
+    def update_security_hub_configuration(self) -> str:
+        params = json.loads(self.body or "{}")
+        configuration(self).update(
+            {key: params[key] for key in ("AutoEnableControls", "ControlFindingGenerator") if key in params}
+        )
+        return "{}"
+
+    describe = SecurityHubResponse.describe_hub
+
+    def describe_hub(self) -> str:
+        return json.dumps({**json.loads(describe(self)), **configuration(self)})
+
+    for handler in (
+        batch_enable_standards,
+        get_enabled_standards,
+        batch_disable_standards,
+        update_security_hub_configuration,
+        describe_hub,
+    ):
+        setattr(SecurityHubResponse, handler.__name__, handler)
+
+
+def fix_guardduty_detector_features() -> None:
+    """moto's UpdateDetector replaces the detector's feature list with the request's, while AWS updates only the
+    features named: the provider enables each protection plan with its own UpdateDetector call, so with moto
+    only the last one would remain. Features are merged by name."""
+    from moto.guardduty.models import Detector
+
+    update = Detector.update
+
+    def merged_update(self, enable, finding_publishing_frequency, data_sources, features) -> None:
+        if features is not None:
+            by_name = {feature.get("name"): feature for feature in self.features}
+            by_name.update({feature.get("name"): feature for feature in features})
+            features = list(by_name.values())
+        update(self, enable, finding_publishing_frequency, data_sources, features)
+
+    Detector.update = merged_update
+
+
 EMULATOR_FIXES = (
     fix_application_autoscaling_tags,
     fix_s3_logging_target_check,
     fix_cloudwatch_composite_alarms,
     fix_rds_default_ca,
+    fix_backup_selections_and_vault_policies,
+    fix_backup_list_tags_path,
+    fix_security_hub_standards_and_configuration,
+    fix_guardduty_detector_features,
 )
 
 

@@ -451,6 +451,52 @@ def topics(ctx: Context) -> Iterable[str]:
             yield f"topic {name}: KmsMasterKeyId {key}; expected the messaging key {expected_key}"
 
 
+@check("audit.trail", "aws_cloudtrail",
+       "the trail is logging, multi-Region, validated, encrypted with the s3-audit CMK into the audit bucket")
+def audit_trail(ctx: Context) -> Iterable[str]:
+    expected_key, buckets = ctx.key_arn("s3-audit"), _audit_buckets(ctx)
+    cloudtrail = ctx.client("cloudtrail")
+    for name in ctx.names("aws_cloudtrail", "name"):
+        [trail] = cloudtrail.describe_trails(trailNameList=[name])["trailList"] or [{}]
+        found = {
+            "multi-Region": trail.get("IsMultiRegionTrail"),
+            "log file validation": trail.get("LogFileValidationEnabled"),
+            "key": trail.get("KmsKeyId"),
+            "bucket": trail.get("S3BucketName"),
+        }
+        wanted = {"multi-Region": True, "log file validation": True, "key": expected_key, "bucket": found["bucket"]}
+        if found != wanted or found["bucket"] not in buckets:
+            yield f"trail {name}: {found}; expected {wanted} into one of the audit buckets {buckets}"
+        if not cloudtrail.get_trail_status(Name=name).get("IsLogging"):
+            yield f"trail {name}: not logging"
+
+
+@check("audit.backup-vault-lock", "aws_backup_vault_lock_configuration",
+       "the backup vault is locked with the configured minimum and maximum retention")
+def backup_vault_lock(ctx: Context) -> Iterable[str]:
+    backup = ctx.config.baseline.backup
+    expected = {"Locked": True, "MinRetentionDays": backup.daily_retention_days,
+                "MaxRetentionDays": backup.monthly_retention_days}
+    for name in ctx.names("aws_backup_vault", "name"):
+        vault = ctx.client("backup").describe_backup_vault(BackupVaultName=name)
+        found = {key: vault.get(key) for key in expected}
+        if found != expected:
+            yield f"backup vault {name}: {found}; expected {expected}"
+
+
+@check("audit.config-recorder", "aws_config_configuration_recorder",
+       "AWS Config records every supported resource type, including global ones")
+def config_recorder(ctx: Context) -> Iterable[str]:
+    config = ctx.client("config")
+    for recorder in config.describe_configuration_recorders()["ConfigurationRecorders"] or [{}]:
+        group = recorder.get("recordingGroup", {})
+        if not (group.get("allSupported") and group.get("includeGlobalResourceTypes")):
+            yield f"recorder {recorder.get('name')}: recording group {group}; expected all supported and global types"
+    statuses = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
+    if not statuses or not all(status.get("recording") for status in statuses):
+        yield f"recorder status {statuses}: expected recording"
+
+
 def _one_line(error: Exception) -> str:
     return re.sub(r"\s+", " ", str(error)).strip()
 

@@ -5,7 +5,7 @@ cost-allocation tagging aspect.
 """
 
 # Imported for their side effect: each module registers its rules with the pack.
-from app.aspects.pci import compute, encryption, identity, network, storage  # noqa: F401
+from app.aspects.pci import audit, compute, conformance, encryption, identity, network, storage  # noqa: F401
 from app.aspects.pci.aspect import PciRulePack
 
 __all__ = ["PciRulePack"]
