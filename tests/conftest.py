@@ -1,10 +1,19 @@
 """Session fixtures. The AWS provider bindings take ~10 s and ~600 MB to load, so the real app is
-synthesized exactly once per test session, in this process, and every test reads that one synth."""
+synthesized exactly once per test session, in this process, and every test reads that one synth.
+
+Test tiers (README "Test tiers"): a test is marked by the expensive fixtures it uses, directly or through
+other fixtures, so a new test is placed in its tier by what it asks for; `make test-fast` deselects them.
+Module-level imports here and in test modules stay cheap (no provider bindings, no checkov): collecting the
+fast tier must not pay for what it deselects.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +23,23 @@ from app.config import load_environments
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# marker -> the fixtures that put a test under it (pyproject.toml registers the markers).
+TIER_FIXTURES = {
+    "synth": ("synth_dir", "app_build"),
+    "synth_subprocess": ("synth_cli",),
+    "terraform": ("terraform",),
+    "postgres": ("postgres",),
+    "chromium": ("chromium",),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in TIER_FIXTURES.items():
+            if used.intersection(fixtures):
+                item.add_marker(marker)
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +71,30 @@ def terraform() -> str:
             pytest.fail("terraform CLI not found, and CI must have it (.ci/run installs it)")
         pytest.skip("terraform CLI not found on PATH")
     return binary
+
+
+def _run_synth_cli(*arguments: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "app.main", *arguments],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def synth_cli() -> Callable[..., subprocess.CompletedProcess]:
+    """Runs the synth CLI, `python -m app.main <arguments>`, in a subprocess (each run loads the provider
+    bindings); a fixture rather than a function so that its users are marked `synth_subprocess`."""
+    return _run_synth_cli
+
+
+@pytest.fixture
+def app_build(configs) -> Callable:
+    """`app.synth.build_app`: builds the real app's constructs in this process (loads the provider bindings)."""
+    from app.synth import build_app
+
+    return build_app
