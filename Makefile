@@ -62,7 +62,7 @@ test: $(VENV_STAMP)
 # The markers are set by tests/conftest.py from the fixtures each test uses (README "Test tiers").
 FAST_TIER := not (synth or synth_subprocess or terraform or postgres or chromium)
 test-fast: $(VENV_STAMP)
-	$(PY) -m pytest -m "$(FAST_TIER)" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "$(FAST_TIER)" --hypothesis-profile=fast $(PYTEST_ARGS)
 
 lint: $(VENV_STAMP)
 	$(PY) -m ruff check .

@@ -15,8 +15,10 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+from hypothesis import settings
 
 from app.config import load_environments
 
@@ -26,12 +28,19 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # marker -> the fixtures that put a test under it (pyproject.toml registers the markers).
 TIER_FIXTURES = {
-    "synth": ("synth_dir", "app_build"),
+    "synth": ("synth_dir", "app_synth"),
     "synth_subprocess": ("synth_cli",),
     "terraform": ("terraform",),
     "postgres": ("postgres",),
     "chromium": ("chromium",),
 }
+
+
+# The fuzz budget, for @settings that leave max_examples unset: the full suite runs 1,000 examples per fuzz
+# test; `make test-fast` passes --hypothesis-profile=fast, which loads after this module.
+settings.register_profile("full", max_examples=1000)
+settings.register_profile("fast", max_examples=100)
+settings.load_profile("full")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -93,8 +102,9 @@ def synth_cli() -> Callable[..., subprocess.CompletedProcess]:
 
 
 @pytest.fixture
-def app_build(configs) -> Callable:
-    """`app.synth.build_app`: builds the real app's constructs in this process (loads the provider bindings)."""
-    from app.synth import build_app
+def app_synth() -> ModuleType:
+    """`app.synth`, for tests that build or synthesize the real app in this process (importing it loads the
+    provider bindings); a fixture rather than an import so that its users are marked `synth`."""
+    import app.synth
 
-    return build_app
+    return app.synth

@@ -274,15 +274,14 @@ def test_table_access_matches_what_each_function_does(synth, env):
     assert tables_written_by("payment_validation") == set()
 
 
-def test_blue_lambda_slot_can_pin_the_release_it_serves(configs, tmp_path):
+def test_blue_lambda_slot_can_pin_the_release_it_serves(configs, tmp_path, app_synth):
     import dataclasses
 
-    from app.synth import synthesize
     from tests.synth_view import SynthView
 
     dev = configs["dev"]
     compute_config = dataclasses.replace(dev.compute, blue=dataclasses.replace(dev.compute.blue, version=7))
-    synthesize([dataclasses.replace(dev, compute=compute_config)], tmp_path / "out")
+    app_synth.synthesize([dataclasses.replace(dev, compute=compute_config)], tmp_path / "out")
     compute = SynthView(tmp_path / "out").stack("dev", "compute")
     processing = functions_of(compute)["transaction_processing"]
     versions = {
