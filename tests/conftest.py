@@ -82,10 +82,10 @@ def terraform() -> str:
     return binary
 
 
-def _run_synth_cli(*arguments: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
+def _run_synth_cli(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "app.main", *arguments],
-        cwd=cwd,
+        cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         capture_output=True,
         text=True,
@@ -96,8 +96,9 @@ def _run_synth_cli(*arguments: str, cwd: Path = REPO_ROOT) -> subprocess.Complet
 
 @pytest.fixture
 def synth_cli() -> Callable[..., subprocess.CompletedProcess]:
-    """Runs the synth CLI, `python -m app.main <arguments>`, in a subprocess (each run loads the provider
-    bindings); a fixture rather than a function so that its users are marked `synth_subprocess`."""
+    """Runs the synth CLI, `python -m app.main <arguments>`, in a subprocess (a run that gets past the
+    configuration loads the provider bindings); a fixture rather than a function so that its users are marked
+    `synth_subprocess`."""
     return _run_synth_cli
 
 
