@@ -18,11 +18,12 @@ VENV_STAMP := $(VENV)/.installed
 STAGE = $(PY) -m tools.compliance --synth-dir $(SYNTH_DIR) --report-dir $(REPORT_DIR) $(if $(FORCE),--force) \
 	$(if $(TIMINGS),--timings $(TIMINGS))
 
-.PHONY: venv synth validate gate mutate compliance test lint clean taggable-types help shift bench preflight plan deploy
+.PHONY: venv synth validate gate mutate compliance test test-fast lint clean taggable-types help shift bench preflight plan deploy
 
 help:
 	@echo "make compliance   synth (all environments) + terraform validate + PCI policy gate   [default]"
 	@echo "make test         the test suite (as CI runs it)"
+	@echo "make test-fast    unit, policy and Lambda tests: no synth, terraform, PostgreSQL or Chromium (< 3 min)"
 	@echo "make synth        synthesize app into $(SYNTH_DIR)/ (only when a file the synth reads changed)"
 	@echo "make validate     terraform init + validate every synthesized stack (offline with a provider mirror)"
 	@echo "make gate         PCI policy gate (checkov + JMESPath + exceptions register) -> $(REPORT_DIR)/"
@@ -60,6 +61,11 @@ compliance: $(VENV_STAMP)
 
 test: $(VENV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The markers are set by tests/conftest.py from the fixtures each test uses (README "Test tiers").
+FAST_TIER := not (synth or synth_subprocess or terraform or postgres or chromium)
+test-fast: $(VENV_STAMP)
+	$(PY) -m pytest -m "$(FAST_TIER)" --hypothesis-profile=fast $(PYTEST_ARGS)
 
 lint: $(VENV_STAMP)
 	$(PY) -m ruff check .

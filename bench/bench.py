@@ -13,9 +13,12 @@ Every figure is the median of >= 3 runs with min and max, measured side by side 
 4. rule-engine scaling: synthetic synth directories of 1k / 10k / 50k resources of the real types, cloned
    from the real synth; the JMESPath engine's time and evaluations per second, checkov's time running our
    custom checks on the same input (1k and 10k: 50k would take checkov far too long), and the ratio;
-5. environment scaling: synth of 1 vs 3 environments (the provider bindings load once per run).
+5. environment scaling: synth of 1 vs 3 environments (the provider bindings load once per run);
+6. test tiers: `make test-fast` (>= 3 runs) and `make test`, the full suite (one run: ~18 minutes), each with
+   the 1-minute load average before and after (the figures are only comparable on an idle machine).
 
-    python bench/bench.py [--runs 3] [--quick]     (--quick: 1 run, no 50k)
+    python bench/bench.py [--runs 3] [--quick] [--tests-only]
+    (--quick: 1 run, no 50k, no full suite; --tests-only: only the test tiers)
 """
 
 from __future__ import annotations
@@ -273,15 +276,39 @@ def environment_scaling(runs: int) -> dict:
     return result
 
 
+def test_tiers(runs: int, full_suite: bool) -> dict:
+    def run(target: str) -> dict:
+        load_before = os.getloadavg()[0]
+        seconds, result = timed(["make", target])
+        must(result, f"make {target}")
+        return {"seconds": seconds, "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+
+    fast = [run("test-fast") for _ in range(runs)]
+    result = {"test_fast_seconds": summary([r["seconds"] for r in fast]),
+              "test_fast_load_average": [r["load_average"] for r in fast]}
+    if full_suite:
+        full = run("test")
+        result["test_seconds"] = summary([full["seconds"]])
+        result["test_load_average"] = [full["load_average"]]
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="one run each, no 50k-resource engine run")
+    parser.add_argument("--quick", action="store_true", help="one run each, no 50k-resource engine run, no full suite")
+    parser.add_argument("--tests-only", action="store_true", help="only the test tiers")
     args = parser.parse_args(argv)
     runs = 1 if args.quick else max(3, args.runs)
     if not PYTHON.exists():
         sys.exit("bench: no .venv; run `make venv` first")
     results = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "runs": runs}
+    if args.tests_only:  # the other figures of bench/results.json are kept
+        tiers = test_tiers(runs, full_suite=not args.quick)
+        previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else results
+        RESULTS.write_text(json.dumps({**previous, "test_tiers": tiers}, indent=1) + "\n")
+        print_tiers(tiers)
+        return 0
     results["cold_compliance"] = cold_compliance(runs)
     must(timed(["make", "compliance"])[1], "make compliance (prime)")
     results["warm_compliance_seconds"] = make_compliance(runs)
@@ -296,19 +323,30 @@ def main(argv: list[str] | None = None) -> int:
     sizes = (1000, 10000) if args.quick else (1000, 10000, 50000)
     results["engine_scaling"] = engine_scaling(runs, sizes, checkov_sizes=(1000, 10000))
     results["environment_scaling"] = environment_scaling(runs)
+    results["test_tiers"] = test_tiers(runs, full_suite=not args.quick)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     print_table(results)
     print(f"\nwritten: {RESULTS.relative_to(REPO)}")
     return 0
 
 
-def print_table(results: dict) -> None:
-    def line(label: str, figure: dict, unit: str = "s") -> None:
-        print(
-            f"  {label:<38} {figure['median']:>9.2f}{unit}   (min {figure['min']:.2f}, max {figure['max']:.2f}, "
-            f"n={figure['runs']})"
-        )
+def line(label: str, figure: dict, unit: str = "s") -> None:
+    print(
+        f"  {label:<38} {figure['median']:>9.2f}{unit}   (min {figure['min']:.2f}, max {figure['max']:.2f}, "
+        f"n={figure['runs']})"
+    )
 
+
+def print_tiers(tiers: dict) -> None:
+    print("test tiers (1-minute load average before and after each run):")
+    line("make test-fast", tiers["test_fast_seconds"])
+    print(f"    load averages {tiers['test_fast_load_average']}")
+    if "test_seconds" in tiers:
+        line("make test (full suite)", tiers["test_seconds"])
+        print(f"    load averages {tiers['test_load_average']}")
+
+
+def print_table(results: dict) -> None:
     print("cold make compliance (dev+staging+prod), by stage:")
     for name, figure in results["cold_compliance"].items():
         line(name, figure, " MiB" if name.endswith("mib") else "s")
@@ -330,6 +368,7 @@ def print_table(results: dict) -> None:
     for label, row in results["environment_scaling"].items():
         line(f"{label} synth", row["synth_seconds"])
         line(f"{label} peak RSS", row["peak_rss_mib"], " MiB")
+    print_tiers(results["test_tiers"])
 
 
 if __name__ == "__main__":

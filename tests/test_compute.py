@@ -274,10 +274,9 @@ def test_table_access_matches_what_each_function_does(synth, env):
     assert tables_written_by("payment_validation") == set()
 
 
-def test_blue_lambda_slot_can_pin_the_release_it_serves(configs, tmp_path):
+def test_blue_lambda_slot_can_pin_the_release_it_serves(configs, tmp_path, app_synth):
     import dataclasses
 
-    from app.synth import synthesize
     from tests.synth_view import SynthView
 
     dev = configs["dev"]
@@ -285,7 +284,7 @@ def test_blue_lambda_slot_can_pin_the_release_it_serves(configs, tmp_path):
         dev.compute.blue, version=7, downstream_versions={"payment_validation": 4, "fraud_detection": 5}
     )
     compute_config = dataclasses.replace(dev.compute, blue=blue)
-    synthesize([dataclasses.replace(dev, compute=compute_config)], tmp_path / "out")
+    app_synth.synthesize([dataclasses.replace(dev, compute=compute_config)], tmp_path / "out")
     compute = SynthView(tmp_path / "out").stack("dev", "compute")
     functions = functions_of(compute)
     for name, pinned in (("transaction_processing", "7"), ("payment_validation", "4"), ("fraud_detection", "5")):

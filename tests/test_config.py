@@ -3,16 +3,12 @@ value and what is allowed; the CLI exits 2 and leaves the output directory untou
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from app.config import ENVIRONMENTS_DIR, ConfigError, load_environments, parse_environment
-from tests.conftest import REPO_ROOT
 
 DEV = ENVIRONMENTS_DIR / "dev.yaml"
 
@@ -240,19 +236,6 @@ def test_valid_s3_backend_is_accepted():
     assert config.backend.s3.bucket == "tfstate" and config.backend.s3.locking == "lockfile"
 
 
-def run_synth_cli(config_dir: Path, outdir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "app.main", "--config-dir", str(config_dir), "--outdir", str(outdir)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def write_environments(directory: Path, broken: dict | None = None) -> None:
     directory.mkdir()
     for source in ENVIRONMENTS_DIR.glob("*.yaml"):
@@ -261,7 +244,7 @@ def write_environments(directory: Path, broken: dict | None = None) -> None:
         (directory / "dev.yaml").write_text(yaml.safe_dump(broken))
 
 
-def test_cli_exits_2_and_leaves_existing_output_untouched(tmp_path):
+def test_cli_exits_2_and_leaves_existing_output_untouched(tmp_path, synth_cli):
     config_dir = tmp_path / "environments"
     write_environments(config_dir, broken=mutate("network.nat_gateways", 2))
     outdir = tmp_path / "cdktf.out"
@@ -270,7 +253,7 @@ def test_cli_exits_2_and_leaves_existing_output_untouched(tmp_path):
     sentinel.write_text("previous synth")
     before = sorted(p.relative_to(outdir) for p in outdir.rglob("*"))
 
-    result = run_synth_cli(config_dir, outdir)
+    result = synth_cli("--config-dir", str(config_dir), "--outdir", str(outdir))
 
     assert result.returncode == 2, result.stderr
     assert f"{config_dir / 'dev.yaml'}: network.nat_gateways: 2 is not allowed" in result.stderr
@@ -279,11 +262,11 @@ def test_cli_exits_2_and_leaves_existing_output_untouched(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out", "environments"]
 
 
-def test_cli_exits_2_without_creating_output(tmp_path):
+def test_cli_exits_2_without_creating_output(tmp_path, synth_cli):
     config_dir = tmp_path / "environments"
     write_environments(config_dir)
     (config_dir / "prod.yaml").write_text("environment: prod\nregion: [\n")
-    result = run_synth_cli(config_dir, tmp_path / "cdktf.out")
+    result = synth_cli("--config-dir", str(config_dir), "--outdir", str(tmp_path / "cdktf.out"))
     assert result.returncode == 2
     assert "prod.yaml: not valid YAML" in result.stderr
     assert not (tmp_path / "cdktf.out").exists()

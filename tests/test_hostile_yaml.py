@@ -15,7 +15,7 @@ from app.config import MAX_CONFIG_BYTES, ConfigError, load_environment
 from policies.cli import EXIT_ERROR, run_gate
 from policies.register import RegisterError, load_register
 from policies.yamlfile import MAX_DEPTH, MAX_YAML_BYTES, QUOTE_CHARS, YamlFileError, load_yaml, quote
-from tests.test_config import DEV, run_synth_cli, write_environments
+from tests.test_config import DEV, write_environments
 
 # 9 levels of 10 aliases each: 10**9 values once expanded, in ~900 bytes (a bigger one is as easy to write).
 ALIAS_BOMB = "\n".join(["environment: dev", "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
@@ -57,12 +57,12 @@ def test_a_hostile_environment_file_is_a_clear_error_naming_file_and_line(case, 
     assert len(problem) < 600, problem
 
 
-def test_the_alias_bomb_ends_the_synth_cli_in_under_5_seconds_with_exit_2(tmp_path):
+def test_the_alias_bomb_ends_the_synth_cli_in_under_5_seconds_with_exit_2(tmp_path, synth_cli):
     config_dir = tmp_path / "environments"
     write_environments(config_dir)
     (config_dir / "dev.yaml").write_text(ALIAS_BOMB)
     started = time.monotonic()
-    result = run_synth_cli(config_dir, tmp_path / "cdktf.out")
+    result = synth_cli("--config-dir", str(config_dir), "--outdir", str(tmp_path / "cdktf.out"))
     assert time.monotonic() - started < 5
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{config_dir / 'dev.yaml'}: not valid YAML: more than" in result.stderr
@@ -71,11 +71,11 @@ def test_the_alias_bomb_ends_the_synth_cli_in_under_5_seconds_with_exit_2(tmp_pa
 
 
 @pytest.mark.parametrize("case", ["latin-1", "utf-16", "complex-key", "deep-nesting"])
-def test_each_encoding_case_exits_2_from_the_synth_cli(case, tmp_path):
+def test_each_encoding_case_exits_2_from_the_synth_cli(case, tmp_path, synth_cli):
     config_dir = tmp_path / "environments"
     write_environments(config_dir)
     (config_dir / "dev.yaml").write_bytes(hostile_cases()[case][0])
-    result = run_synth_cli(config_dir, tmp_path / "cdktf.out")
+    result = synth_cli("--config-dir", str(config_dir), "--outdir", str(tmp_path / "cdktf.out"))
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert str(config_dir / "dev.yaml") in result.stderr
 

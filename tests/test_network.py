@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from app.components.network import GATEWAY_ENDPOINT_SERVICES, INTERFACE_ENDPOINT_SERVICES
 from app.config import LOG_RETENTION_DAYS, SUBNET_TIERS
 
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -155,6 +154,9 @@ def test_vpn_exists_while_a_slot_is_onprem_and_never_routes_the_database_tier_to
 
 
 def test_service_endpoints_are_private_and_reachable_only_from_the_vpc(synth, configs, env):
+    # provider bindings: imported by the test, not at collection
+    from app.components.network import GATEWAY_ENDPOINT_SERVICES, INTERFACE_ENDPOINT_SERVICES
+
     network = synth.stack(env, "network")
     endpoints = {e.body["service_name"].rsplit(".", 1)[1]: e.body for e in network.resources("aws_vpc_endpoint")}
     assert set(endpoints) == set(GATEWAY_ENDPOINT_SERVICES) | set(INTERFACE_ENDPOINT_SERVICES)

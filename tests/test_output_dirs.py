@@ -16,7 +16,6 @@ from app.config import ENVIRONMENTS_DIR
 from policies import outputdir
 from policies.outputdir import MARKER, OutputDirError, check_replaceable, clean_stale, publish, staging_dir
 from tests.conftest import REPO_ROOT
-from tests.test_config import run_synth_cli
 
 OWNER = "synth"
 
@@ -33,11 +32,11 @@ def made_by_synth(directory: Path, **files: str) -> Path:
     return directory
 
 
-def test_the_synth_cli_refuses_a_directory_it_did_not_make_and_deletes_nothing(tmp_path):
+def test_the_synth_cli_refuses_a_directory_it_did_not_make_and_deletes_nothing(tmp_path, synth_cli):
     victim = tmp_path / "victim"
     (victim / "notes").mkdir(parents=True)
     (victim / "notes" / "thesis.txt").write_text("years of work")
-    result = run_synth_cli(ENVIRONMENTS_DIR, victim)
+    result = synth_cli("--config-dir", str(ENVIRONMENTS_DIR), "--outdir", str(victim))
     assert result.returncode == 2, result.stderr
     assert f"{victim}: exists and holds files the synth did not make" in result.stderr
     assert tree(victim) == {"notes/thesis.txt": "years of work"}
@@ -52,10 +51,9 @@ def test_the_project_and_its_ancestors_are_refused(where):
         check_replaceable(target, OWNER)
 
 
-def test_the_synth_cli_refuses_dot_from_the_project(tmp_path):
+def test_the_synth_cli_refuses_dot_from_the_project(synth_cli):
     before = sorted(os.listdir(REPO_ROOT))
-    result = subprocess.run([sys.executable, "-m", "app.main", "--env", "dev", "--outdir", "."], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = synth_cli("--env", "dev", "--outdir", ".")
     assert result.returncode == 2 and "refusing to replace the project itself" in result.stderr, result.stderr
     assert sorted(os.listdir(REPO_ROOT)) == before
 

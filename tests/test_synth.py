@@ -56,11 +56,10 @@ def test_cross_stack_reference_reads_the_security_stack_state(synth):
     assert reference["config"]["path"] == "../../../.terraform-state/payments-dev-security.tfstate"
 
 
-def test_s3_backend_is_selected_by_config(configs, tmp_path):
+def test_s3_backend_is_selected_by_config(configs, tmp_path, app_synth):
     import dataclasses
 
     from app.config import BackendConfig, S3BackendConfig
-    from app.synth import synthesize
     from tests.synth_view import SynthView
 
     s3 = S3BackendConfig(
@@ -72,7 +71,7 @@ def test_s3_backend_is_selected_by_config(configs, tmp_path):
         dynamodb_table=None,
     )
     dev = dataclasses.replace(configs["dev"], backend=BackendConfig(type="s3", s3=s3))
-    synthesize([dev], tmp_path / "out")
+    app_synth.synthesize([dev], tmp_path / "out")
     stack = SynthView(tmp_path / "out").stack("dev", "network")
     assert stack.document["terraform"]["backend"]["s3"] == {
         "bucket": "tfstate-bucket",
@@ -86,10 +85,8 @@ def test_s3_backend_is_selected_by_config(configs, tmp_path):
     assert remote["backend"] == "s3" and remote["config"]["key"] == "payments/payments-dev-security.tfstate"
 
 
-def test_failed_synth_leaves_previous_output_untouched(configs, tmp_path):
+def test_failed_synth_leaves_previous_output_untouched(configs, tmp_path, app_synth):
     from cdktf import Annotations
-
-    from app.synth import SynthError, synthesize
 
     outdir = tmp_path / "cdktf.out"
     outdir.mkdir()
@@ -99,20 +96,19 @@ def test_failed_synth_leaves_previous_output_untouched(configs, tmp_path):
     def violate(_app, stacks):
         Annotations.of(stacks["dev"].network.network.vpc).add_error("PCI-TEST-001: injected violation")
 
-    with pytest.raises(SynthError, match="PCI-TEST-001: injected violation"):
-        synthesize([configs["dev"]], outdir, customize=violate)
+    with pytest.raises(app_synth.SynthError, match="PCI-TEST-001: injected violation"):
+        app_synth.synthesize([configs["dev"]], outdir, customize=violate)
     assert sorted(p.name for p in outdir.iterdir()) == [MARKER, "manifest.json"]
     assert (outdir / "manifest.json").read_text() == "previous"
     assert [p.name for p in tmp_path.iterdir()] == ["cdktf.out"], "staging directory left behind"
 
 
-def test_successful_synth_replaces_output_whole(configs, tmp_path, monkeypatch):
+def test_successful_synth_replaces_output_whole(configs, tmp_path, monkeypatch, app_synth):
     """Also through the two-rename fallback (no renameat2), with a fault injected between the renames: the
     previous output is back in place, nothing is left beside it, and the next synth publishes."""
     import errno
     import os
 
-    from app.synth import synthesize
     from policies import outputdir
 
     outdir = tmp_path / "cdktf.out"
@@ -133,27 +129,25 @@ def test_successful_synth_replaces_output_whole(configs, tmp_path, monkeypatch):
     monkeypatch.setattr(outputdir, "_exchange", no_exchange)
     monkeypatch.setattr(outputdir.os, "rename", fault_between_renames)
     with pytest.raises(OSError, match="injected fault"):
-        synthesize([configs["dev"]], outdir)
+        app_synth.synthesize([configs["dev"]], outdir)
     assert sorted(p.name for p in (outdir / "stacks").iterdir()) == ["payments-old-stack"]
     assert [p.name for p in tmp_path.iterdir()] == ["cdktf.out"]
 
     monkeypatch.setattr(outputdir.os, "rename", real_rename)
-    synthesize([configs["dev"]], outdir)
+    app_synth.synthesize([configs["dev"]], outdir)
     assert sorted(p.name for p in (outdir / "stacks").iterdir()) == [f"payments-dev-{d}" for d in sorted(BUILT_DOMAINS)]
     assert (outdir / MARKER).read_text().startswith("synth\n")
     assert [p.name for p in tmp_path.iterdir()] == ["cdktf.out"]
 
 
-def test_synth_refuses_a_directory_it_did_not_make_before_building_anything(configs, tmp_path, monkeypatch):
-    import app.synth
-    from app.synth import OutputDirError, synthesize
+def test_synth_refuses_a_directory_it_did_not_make_before_building_anything(configs, tmp_path, monkeypatch, app_synth):
 
     outdir = tmp_path / "cdktf.out"
     (outdir / "stacks").mkdir(parents=True)
     (outdir / "stacks" / "mine.txt").write_text("not the synth's")
-    monkeypatch.setattr(app.synth, "build_app", lambda *_: pytest.fail("built before checking the output"))
-    with pytest.raises(OutputDirError, match="did not make"):
-        synthesize([configs["dev"]], outdir)
+    monkeypatch.setattr(app_synth, "build_app", lambda *_: pytest.fail("built before checking the output"))
+    with pytest.raises(app_synth.OutputDirError, match="did not make"):
+        app_synth.synthesize([configs["dev"]], outdir)
     assert (outdir / "stacks" / "mine.txt").read_text() == "not the synth's"
     assert [p.name for p in tmp_path.iterdir()] == ["cdktf.out"]
 

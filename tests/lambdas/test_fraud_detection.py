@@ -266,8 +266,7 @@ def test_malformed_request_is_answered_with_field_errors(platform, event, field)
     assert "4111111111111111" not in json.dumps(answer)
 
 
-@settings(
-    max_examples=1000,
+@settings(  # max_examples: the tier's fuzz budget (tests/conftest.py)
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],

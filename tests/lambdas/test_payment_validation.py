@@ -241,8 +241,7 @@ def test_broken_configuration_fails_the_invocation(platform, name, value):
     assert "not json" in value or isinstance(failure.value, platform.validation.ConfigurationError)
 
 
-@settings(
-    max_examples=1000,
+@settings(  # max_examples: the tier's fuzz budget (tests/conftest.py)
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],

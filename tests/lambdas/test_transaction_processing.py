@@ -351,8 +351,7 @@ def test_routing(platform, method, path, status, allow):
     assert set(response_json(response)) == {"error", "message"}
 
 
-@settings(
-    max_examples=1000,
+@settings(  # max_examples: the tier's fuzz budget (tests/conftest.py)
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],

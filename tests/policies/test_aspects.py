@@ -308,14 +308,13 @@ def test_the_pack_refuses_a_catalog_it_does_not_match():
         verify_against_catalog(RULES, catalog)
 
 
-def test_every_stack_runs_the_pack_right_after_the_tagging_aspect(configs, tmp_path):
+def test_every_stack_runs_the_pack_right_after_the_tagging_aspect(configs, tmp_path, app_synth):
     from cdktf import Aspects
 
     from app.aspects import CostAllocationTagging
     from app.aspects.pci import PciRulePack
-    from app.synth import build_app
 
-    _, stacks = build_app(tmp_path, [configs["dev"]])
+    _, stacks = app_synth.build_app(tmp_path, [configs["dev"]])
     for stack in vars(stacks["dev"]).values():
         assert [type(a) for a in Aspects.of(stack).all] == [CostAllocationTagging, PciRulePack], stack.node.id
 
