@@ -12,7 +12,6 @@ from collections import defaultdict
 
 import pytest
 
-from app.components.dms_account_roles import DMS_ACCOUNT_ROLES
 from app.synth import VERSIONS_FILE
 from tests.synth_view import REFERENCE, Resource, Stack
 
@@ -239,6 +238,7 @@ def test_log_groups_are_named_where_their_writers_may_write(synth, env):
 
 
 def test_iam_role_names_are_unique_across_environments(synth, configs):
+    from app.components.dms_account_roles import DMS_ACCOUNT_ROLES
     owners = defaultdict(list)
     for resource in synth.all_resources():
         if resource.type == "aws_iam_role":
@@ -255,6 +255,7 @@ def test_iam_role_names_are_unique_across_environments(synth, configs):
 
 
 def test_dms_account_roles_exist_before_dms_is_used(synth, configs):
+    from app.components.dms_account_roles import DMS_ACCOUNT_ROLES
     for env in configs:
         if not synth.stack(env, "data").resources("aws_dms_replication_instance"):
             continue

@@ -12,8 +12,6 @@ import re
 
 import pytest
 
-from app.components import audit_delivery, security_findings
-from app.components.backup import PROTECTED_ACTIONS
 from app.components.security_events import METRIC_NAMESPACE, SECURITY_EVENTS
 from policies.catalog import default_catalog
 from policies.coverage import load_coverage
@@ -70,6 +68,7 @@ def test_audit_stack_comes_last_and_nothing_depends_on_it(synth, env):
 
 
 def test_trail_is_multi_region_validated_and_encrypted_with_the_archive_key(synth, env):
+    from app.components import audit_delivery
     audit = synth.stack(env, "audit")
     trail = audit.one("aws_cloudtrail").body
     assert trail["is_multi_region_trail"] is True
@@ -140,6 +139,7 @@ def test_trail_copies_to_a_cmk_log_group_kept_a_year_through_a_scoped_role(synth
 
 
 def test_archive_bucket_policy_grants_exactly_this_trail(synth, env, configs):
+    from app.components import audit_delivery
     statements = {s["Sid"]: s for s in audit_bucket_policy(synth, env)}
     account = "${data.aws_caller_identity.caller.account_id}"
     trail = f"arn:${{data.aws_partition.partition.partition}}:cloudtrail:{configs[env].region}:{account}:trail/" + (
@@ -163,6 +163,7 @@ def test_archive_bucket_policy_grants_exactly_this_trail(synth, env, configs):
 
 
 def test_archive_key_lets_only_this_trail_encrypt(synth, env, configs):
+    from app.components import audit_delivery
     statements = {s.get("sid"): s for s in key_statements(synth, env, "s3-audit")}
     trail_arn_suffix = f":cloudtrail:{configs[env].region}:${{data.aws_caller_identity.caller.account_id}}:trail/" + (
         audit_delivery.trail_name(f"payments-{env}")
@@ -224,6 +225,7 @@ def test_security_events_cover_pci_10_2_1_x():
 
 
 def test_backup_vault_is_locked_in_compliance_mode_on_its_own_key(synth, env, configs):
+    from app.components.backup import PROTECTED_ACTIONS
     audit, backup = synth.stack(env, "audit"), configs[env].baseline.backup
     vault = audit.one("aws_backup_vault")
     assert key_domain(synth, audit, vault.body["kms_key_arn"]) == "backup"
@@ -339,6 +341,7 @@ def test_runtime_rules_are_the_coverage_matrix_under_the_same_control_ids(synth,
 
 
 def test_guardduty_and_security_hub_pci_dss_with_findings_to_system_errors(synth, env, configs):
+    from app.components import security_findings
     audit = synth.stack(env, "audit")
     detector = audit.one("aws_guardduty_detector")
     assert detector.body["enable"] is True

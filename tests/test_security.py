@@ -23,6 +23,7 @@ KEY_USES = {
     ("aws_cloudwatch_log_group", "kms_key_id"): "logs",
     ("aws_cloudtrail", "kms_key_id"): "s3-audit",
     ("aws_backup_vault", "kms_key_arn"): "backup",
+    ("aws_config_delivery_channel", "s3_kms_key_arn"): "s3-audit",
     ("aws_sns_topic", "kms_master_key_id"): "messaging",
     ("aws_sqs_queue", "kms_master_key_id"): "messaging",
     ("aws_secretsmanager_secret", "kms_key_id"): "secrets",

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from policies import checkov_layer, report
-from policies.cli import EXIT_ERROR, EXIT_OK, MAX_BASELINE_BYTES, run_gate
+from policies.cli import EXIT_ERROR, EXIT_NONCOMPLIANT, MAX_BASELINE_BYTES, run_gate
 from policies.model import MAX_STACK_BYTES
 from tests.conftest import REPO_ROOT
-from tests.policies.test_gate import COMPLIANT_SYNTH, copy_fixture, write_register
+from tests.policies.test_gate import COMPLIANT_SYNTH, NONCOMPLIANT_SYNTH, copy_fixture, write_register
 
 # Stands in for the Python that runs checkov: records its pid and its child's, leaves a file in its TMPDIR,
 # then hangs (as checkov did on a pathological synth).
@@ -156,11 +156,11 @@ def test_a_stack_file_over_the_limit_is_refused_before_any_scan(tmp_path, monkey
 
 @pytest.fixture
 def previous_reports(tmp_path):
-    """A complete report set of an earlier run: every file's bytes and mtime."""
+    """A complete report set of an earlier (failing) run: every file's bytes and mtime."""
     reports = tmp_path / "reports"
     register = write_register(tmp_path / "exceptions.yaml")
     with contextlib.redirect_stdout(io.StringIO()):
-        assert run_gate(COMPLIANT_SYNTH, reports, register_file=register) == EXIT_OK
+        assert run_gate(NONCOMPLIANT_SYNTH, reports, register_file=register) == EXIT_NONCOMPLIANT
     return reports, register
 
 
