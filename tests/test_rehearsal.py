@@ -426,3 +426,26 @@ def test_required_version_is_read_from_the_configuration_that_was_applied(tmp_pa
     [result] = [r for r in smoke.run_checks(None, configs["dev"], [stack], applied)
                 if r.name == "deploy.required-version"]
     assert result.ok, result
+
+
+@pytest.mark.parametrize("own_secret", [True, False])
+def test_the_dms_target_endpoints_secret_is_read_back_and_is_not_the_master_secret(tmp_path, configs, emulator,
+                                                                                    own_secret):
+    rds, dms = emulator.client("rds"), emulator.client("dms")
+    cluster = rds.create_db_cluster(DBClusterIdentifier="payments-dev-aurora", Engine="aurora-postgresql",
+                                    MasterUsername="payments_admin", ManageMasterUserPassword=True)["DBCluster"]
+    master = cluster["MasterUserSecret"]["SecretArn"]
+    migration = emulator.client("secretsmanager").create_secret(Name="payments-dev/migration",
+                                                                SecretString="{}")["ARN"]
+    # the target as app/components/migration.py wrote it before issue 14: the RDS-managed master secret
+    secret = migration if own_secret else master
+    dms.create_endpoint(EndpointIdentifier="payments-dev-aurora-target", EndpointType="target",
+                        EngineName="aurora-postgresql", DatabaseName="payments",
+                        PostgreSQLSettings={"SecretsManagerSecretId": secret,
+                                            "SecretsManagerAccessRoleArn": "arn:aws:iam::123456789012:role/dms"})
+    stack = _stack_with(tmp_path, {"aws_dms_endpoint": {"target": {}}})
+    [result] = [r for r in smoke.run_checks(emulator, configs["dev"], [stack], {})
+                if r.name == "data.dms-target-secret"]
+    assert result.ok is own_secret, result
+    if not own_secret:
+        assert "payments-dev-aurora-target" in result.message and master in result.message

@@ -474,7 +474,9 @@ def dms_target_secret(ctx: Context) -> Iterable[str]:
         (cluster.get("MasterUserSecret") or {}).get("SecretArn")
         for cluster in ctx.client("rds").describe_db_clusters()["DBClusters"]
     } - {None}
-    targets = [e for e in ctx.client("dms").describe_endpoints()["Endpoints"] if e.get("EndpointType") == "TARGET"]
+    # the API's enumeration is source | target; AWS answers in upper case, moto as written
+    targets = [e for e in ctx.client("dms").describe_endpoints()["Endpoints"]
+               if str(e.get("EndpointType")).lower() == "target"]
     if not targets:
         yield "no DMS target endpoint"
     for endpoint in targets:
