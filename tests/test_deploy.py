@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.synth import VERSIONS_FILE
 from tools import deploy
 from tools.deploy import Deployment, PlanSummary, fresh_working_copy, summarize
 from tools.plan_gate import PlanFinding, PlanGate, overlay
@@ -31,6 +32,8 @@ def write_synth(root: Path, stacks: dict[str, dict]) -> Path:
         directory.mkdir(parents=True)
         document = {"terraform": {"backend": {"local": {"path": f"../../../state/{name}.tfstate"}}}, **document}
         (directory / "cdk.tf.json").write_text(json.dumps(document, indent=1))
+        # as app/synth.py writes it beside every stack
+        (directory / VERSIONS_FILE).write_text(json.dumps({"terraform": {"required_version": ">= 1.11"}}))
         manifest[name] = {"workingDirectory": f"stacks/{name}", "dependencies": [previous] if previous else []}
         previous = name
     (synth / "manifest.json").write_text(json.dumps({"stacks": manifest}))
@@ -164,7 +167,8 @@ def test_working_copies_replace_only_their_own_and_keep_the_state_path(tmp_path)
     (foreign / "notes.txt").unlink()
     foreign.rmdir()
     copy = fresh_working_copy(stack, work_root)
-    assert (copy / "cdk.tf.json").read_bytes() == (stack.directory / "cdk.tf.json").read_bytes()
+    for name in ("cdk.tf.json", VERSIONS_FILE):  # the whole configuration, required_version included
+        assert (copy / name).read_bytes() == (stack.directory / name).read_bytes()
     (copy / "stale.tfplan").write_text("old")
     assert not (fresh_working_copy(stack, work_root) / "stale.tfplan").exists()
 

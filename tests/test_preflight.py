@@ -11,44 +11,43 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.config import ENVIRONMENTS_DIR
+from app.config import ENVIRONMENTS_DIR, load_environments
+from tests.postgres_server import make_certificate_authority
 from tools import preflight
 
 REAL_ACCOUNT = "498765432109"
-PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
-S3_BACKEND = f"""backend:
-  type: s3
-  s3:
-    bucket: acme-payments-terraform-state
-    key_prefix: payments/prod
-    region: us-east-1
-    kms_key_id: arn:aws:kms:us-east-1:{REAL_ACCOUNT}:key/5a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d
-    locking: lockfile
-"""
+# The shipped files' sample accounts: staging's and prod's (each creating its account's DMS roles) and dev's.
+SAMPLE_ACCOUNTS = ("111111111111", "222222222222", "333333333333")
+CA_BUNDLE_FILE = "certificates/rds-ca-bundle.pem"
 
 
 @pytest.fixture
 def ca_bundle(tmp_path, monkeypatch) -> Path:
-    """The rotation function's source with a CA bundle in it (the shipped tree may not have one yet)."""
-    source = tmp_path / "secret_rotation"
-    source.mkdir()
-    (source / "rds-ca-bundle.pem").write_text(PEM)
-    monkeypatch.setattr(preflight, "ROTATION_SOURCE", source)
-    return source
+    """data.aurora.ca_bundle_file, holding two CA certificates, under a stand-in for the repository root (the
+    shipped tree does not have the bundle: an operator downloads it)."""
+    root = tmp_path / "repository"
+    (root / "certificates").mkdir(parents=True)
+    pems = b"".join(make_certificate_authority(f"rds-ca-{n}").certificate_pem for n in (1, 2))
+    (root / CA_BUNDLE_FILE).write_bytes(pems)
+    monkeypatch.setattr(preflight, "CA_BUNDLE_ROOT", root)
+    return root / CA_BUNDLE_FILE
 
 
-def filled_prod(config_dir: Path, text: str | None = None) -> Path:
-    """prod.yaml with every placeholder replaced by a real-looking value in one real-looking account."""
-    text = text or (ENVIRONMENTS_DIR / "prod.yaml").read_text()
-    for sample in ("333333333333", "111111111111"):
-        text = text.replace(sample, REAL_ACCOUNT)
+def filled(config_dir: Path, environment: str, account: str = REAL_ACCOUNT) -> Path:
+    """The environment's file with every placeholder replaced by a real-looking value in one real-looking account."""
+    text = (ENVIRONMENTS_DIR / f"{environment}.yaml").read_text()
+    for sample in SAMPLE_ACCOUNTS:
+        text = text.replace(sample, account)
     text = text.replace("onprem.example.internal", "dc1.acme-payments.io").replace("example.com", "acme-payments.io")
-    text = text.replace("198.51.100.20", "52.95.110.1")
-    text = text.replace("backend:\n  type: local\n", S3_BACKEND)
+    text = text.replace("198.51.100.20", "52.95.110.1").replace("198.51.100.30", "52.95.110.2")
     config_dir.mkdir(exist_ok=True)
-    path = config_dir / "prod.yaml"
+    path = config_dir / f"{environment}.yaml"
     path.write_text(text)
     return path
+
+
+def filled_prod(config_dir: Path) -> Path:
+    return filled(config_dir, "prod")
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -61,7 +60,14 @@ def numbered(out: str) -> list[str]:
     return [re.sub(r"^\s*\d+\. ", "", line) for line in out.splitlines() if re.match(r"^\s*\d+\. ", line)]
 
 
-def test_shipped_prod_config_is_not_ready_and_says_what_to_change_where(capsys, ca_bundle):
+@pytest.fixture
+def no_ca_bundle(tmp_path, monkeypatch) -> Path:
+    """The repository as shipped: no RDS CA bundle (whatever an operator's checkout holds)."""
+    monkeypatch.setattr(preflight, "CA_BUNDLE_ROOT", tmp_path)
+    return tmp_path / CA_BUNDLE_FILE
+
+
+def test_shipped_prod_config_is_not_ready_and_says_what_to_change_where(capsys, no_ca_bundle):
     code, out, _ = run(capsys, "--env", "prod")
     assert code == preflight.EXIT_NOT_READY
     assert "preflight prod: NOT READY" in out
@@ -83,13 +89,17 @@ def test_shipped_prod_config_is_not_ready_and_says_what_to_change_where(capsys, 
         "monitoring.subscriptions.failed_transactions[0].endpoint": "uses example.com",
         "monitoring.subscriptions.system_errors[0].endpoint": "uses example.com",
         "tags.Owner": "uses example.com",
-        "backend.type": "'local': prod state would live on one machine",
+        # the remote state's placeholder: a state key in the sample account
+        "backend.s3.kms_key_id": "is in sample account 333333333333",
+        "data.aurora.ca_bundle_file": "'certificates/rds-ca-bundle.pem' does not exist",
     }
     for field, problem in expected.items():
         matching = [item for item in items if item.startswith(f"app/environments/prod.yaml: {field}: ")]
         assert len(matching) == 1 and problem in matching[0], (field, matching)
     assert len(items) == len(expected)
-    assert "set `type: s3`" in out and "account.cross_account_arns" in out  # each item says how to fix it
+    # each item says how to fix it
+    assert "account.cross_account_arns" in out
+    assert "truststore.pki.rds.amazonaws.com/us-east-1/us-east-1-bundle.pem" in out
 
 
 @pytest.mark.parametrize("environment, remote_state", [("dev", False), ("staging", True)])
@@ -99,19 +109,43 @@ def test_shipped_dev_and_staging_configs_are_not_ready(capsys, ca_bundle, enviro
     items = numbered(out)
     assert any(f"account.id: {'1' * 12 if environment == 'dev' else '2' * 12} is a sample" in i for i in items)
     assert any("api.domain_name" in item for item in items)
-    assert any("backend.type" in item for item in items) is remote_state
+    # staging's remote state is a placeholder: its state key is in the sample account; dev keeps local state
+    assert any("backend.s3.kms_key_id: 'arn:aws:kms:us-east-1:222222222222:alias/payments-staging-terraform-state' "
+               "is in sample account 222222222222" in item for item in items) is remote_state
 
 
-def test_a_missing_rotation_ca_bundle_is_named(capsys, tmp_path, monkeypatch):
-    empty = tmp_path / "secret_rotation"
-    empty.mkdir()
-    (empty / "not-a-cert.pem").write_text("hello")
-    monkeypatch.setattr(preflight, "ROTATION_SOURCE", empty)
+@pytest.mark.parametrize("content, problem", [
+    (None, "does not exist"),
+    (b"", "holds no readable PEM certificate"),
+    (b"hello", "holds no readable PEM certificate"),
+    (b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "holds no readable PEM certificate"),
+    (b"-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n", "holds no readable PEM certificate"),
+])
+def test_the_ca_bundle_file_must_exist_and_hold_pem_certificates(capsys, tmp_path, ca_bundle, content, problem):
+    """data.aurora.ca_bundle_file is what the functions ship; a PEM file elsewhere does not count."""
+    if content is None:
+        ca_bundle.unlink()
+    else:
+        ca_bundle.write_bytes(content)
+    (ca_bundle.parent.parent / "lambda_src" / "secret_rotation").mkdir(parents=True)
+    (ca_bundle.parent.parent / "lambda_src" / "secret_rotation" / "other.pem").write_bytes(
+        make_certificate_authority("elsewhere").certificate_pem)
     filled_prod(tmp_path / "envs")
     code, out, _ = run(capsys, "--env", "prod", "--config-dir", str(tmp_path / "envs"))
     assert code == preflight.EXIT_NOT_READY
     [item] = numbered(out)
-    assert "no CA bundle" in item and "us-east-1-bundle.pem" in item
+    assert "prod.yaml: data.aurora.ca_bundle_file: 'certificates/rds-ca-bundle.pem' " in item, item
+    assert problem in item and "us-east-1-bundle.pem" in item
+
+
+def test_the_ca_bundle_file_is_the_configured_one(capsys, tmp_path, ca_bundle):
+    path = filled_prod(tmp_path / "envs")
+    path.write_text(path.read_text().replace(CA_BUNDLE_FILE, "certificates/eu-bundle.pem"))
+    code, out, _ = run(capsys, "--env", "prod", "--config-dir", str(tmp_path / "envs"))
+    [item] = numbered(out)
+    assert code == preflight.EXIT_NOT_READY and "'certificates/eu-bundle.pem' does not exist" in item
+    (ca_bundle.parent / "eu-bundle.pem").write_bytes(ca_bundle.read_bytes())
+    assert run(capsys, "--env", "prod", "--config-dir", str(tmp_path / "envs"))[0] == preflight.EXIT_READY
 
 
 def test_a_filled_in_config_is_ready(capsys, tmp_path, ca_bundle):
@@ -143,14 +177,94 @@ def test_arns_must_be_in_the_account_and_region_unless_listed_as_cross_account(c
     assert code == preflight.EXIT_NOT_READY and "eu-west-1" in item
 
 
-def test_skipping_real_account_checks_is_stated_and_keeps_the_other_checks(capsys, ca_bundle):
+def test_skipping_real_account_checks_is_stated_and_keeps_the_other_checks(capsys, tmp_path, no_ca_bundle):
     code, out, _ = run(capsys, "--env", "dev", "--skip-real-account-checks")
     assert code == preflight.EXIT_READY
     assert "real-account checks SKIPPED (--skip-real-account-checks)" in out
     assert "account.id: 111111111111 is a sample account id" in out  # listed, not counted
     code, out, _ = run(capsys, "--env", "prod", "--skip-real-account-checks")
+    assert code == preflight.EXIT_READY and "data.aurora.ca_bundle_file" not in out.split("SKIPPED")[0]
+    # the account-wide DMS roles are not a real-account check: still counted
+    shipped = (ENVIRONMENTS_DIR / "prod.yaml").read_text()
+    (tmp_path / "prod.yaml").write_text(shipped.replace("account_dms_roles: create", "account_dms_roles: existing"))
+    code, out, _ = run(capsys, "--env", "prod", "--config-dir", str(tmp_path), "--skip-real-account-checks")
     assert code == preflight.EXIT_NOT_READY
-    assert numbered(out) == [numbered(out)[0]] and "backend.type" in numbered(out)[0]  # remote state still required
+    [item] = numbered(out)
+    assert "data.migration.account_dms_roles: no environment of account 333333333333" in item
+
+
+def test_staging_and_prod_state_must_be_remote(capsys, tmp_path, ca_bundle):
+    """The config loader refuses local state outside dev; preflight reports it as an invalid file (exit 2)."""
+    path = filled_prod(tmp_path)
+    text = path.read_text()
+    start, end = text.index("backend:\n"), text.index("\nnetwork:")
+    path.write_text(text[:start] + "backend:\n  type: local\n" + text[end:])
+    code, out, err = run(capsys, "--env", "prod", "--config-dir", str(tmp_path))
+    assert (code, out) == (preflight.EXIT_USAGE, "")
+    assert "backend.type" in err and "s3 for prod" in err
+
+
+def _roles(path: Path, ownership: str) -> None:
+    text = path.read_text()
+    assert "account_dms_roles: create" in text
+    path.write_text(text.replace("account_dms_roles: create", f"account_dms_roles: {ownership}"))
+
+
+@pytest.mark.parametrize("staging_account, staging_roles, prod_roles, flagged", [
+    (REAL_ACCOUNT, "create", "create", "'create' in 2 environments of account 498765432109 (prod, staging)"),
+    (REAL_ACCOUNT, "existing", "existing", "no environment of account 498765432109 that runs the migration "
+                                           "(prod, staging) creates"),
+    (REAL_ACCOUNT, "existing", "create", None),
+    (REAL_ACCOUNT, "create", "existing", None),
+    ("498765432110", "create", "create", None),  # one pair per account: two accounts, two creators
+])
+def test_exactly_one_environment_per_account_creates_the_dms_roles(capsys, tmp_path, ca_bundle, staging_account,
+                                                                   staging_roles, prod_roles, flagged):
+    _roles(filled(tmp_path, "staging", staging_account), staging_roles)
+    _roles(filled(tmp_path, "prod"), prod_roles)
+    for environment in ("prod", "staging"):
+        code, out, err = run(capsys, "--env", environment, "--config-dir", str(tmp_path))
+        items = numbered(out)
+        if flagged is None:
+            assert (code, items, err) == (preflight.EXIT_READY, [], ""), out
+        else:
+            [item] = items
+            assert code == preflight.EXIT_NOT_READY
+            assert f"{environment}.yaml: data.migration.account_dms_roles: {flagged}" in item, item
+            assert "exactly one" in item
+
+
+def test_an_environment_without_the_migration_neither_needs_nor_counts_the_dms_roles(capsys, tmp_path, ca_bundle):
+    staging = filled(tmp_path, "staging")
+    text = staging.read_text()
+    assert "    enabled: true\n    account_dms_roles: create" in text
+    # it still says create, but creates nothing without the migration (app/stacks/security.py)
+    staging.write_text(text.replace("    enabled: true\n    account_dms_roles: create",
+                                    "    enabled: false\n    account_dms_roles: create"))
+    assert not preflight.load_environment(staging).data.migration.enabled
+    _roles(filled(tmp_path, "prod"), "existing")
+    code, out, _ = run(capsys, "--env", "prod", "--config-dir", str(tmp_path))
+    [item] = numbered(out)
+    assert code == preflight.EXIT_NOT_READY and "no environment of account 498765432109 that runs the migration " \
+        "(prod) creates" in item
+    assert run(capsys, "--env", "staging", "--config-dir", str(tmp_path))[0] == preflight.EXIT_READY
+
+
+def test_an_invalid_environment_file_beside_it_is_a_usage_error(capsys, tmp_path, ca_bundle):
+    filled_prod(tmp_path)
+    (tmp_path / "staging.yaml").write_text("environment: staging\n")
+    code, out, err = run(capsys, "--env", "prod", "--config-dir", str(tmp_path))
+    assert (code, out) == (preflight.EXIT_USAGE, "")
+    assert "staging.yaml" in err and "nothing was checked" in err and "Traceback" not in err
+
+
+def test_the_shipped_environments_each_create_their_accounts_dms_roles(no_ca_bundle):
+    configs = load_environments()
+    verdicts = {c.environment: preflight.check(c) for c in configs}
+    assert not [f for v in verdicts.values() for f in v.findings if f.field == "data.migration.account_dms_roles"]
+    creators = {c.account.id: c.environment for c in configs
+                if c.data.migration.enabled and c.data.migration.account_dms_roles == "create"}
+    assert creators == {"222222222222": "staging", "333333333333": "prod"}
 
 
 DOCUMENTATION = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tools.rehearsal import drift
+from app.synth import VERSIONS_FILE
+from tools.rehearsal import drift, smoke
 from tools.rehearsal.emulator import Emulator, port_open
-from tools.rehearsal.stacks import UsageError, external_references, load_stacks
+from tools.rehearsal.stacks import Stack, UsageError, external_references, load_stacks
 from tools.rehearsal.workspace import (
     OVERRIDE_FILE,
     LocalBackend,
@@ -43,7 +44,8 @@ def _table(name: str, pitr: bool) -> dict:
 
 
 def write_fixture(synth_dir: Path) -> Path:
-    """A one-stack synth: a DynamoDB table with PITR and one without (everything else as the checks expect)."""
+    """A one-stack synth: a DynamoDB table with PITR and one without (everything else as the checks expect), with
+    the synth's versions.tf.json beside it."""
     stack_dir = synth_dir / "stacks" / FIXTURE_STACK
     stack_dir.mkdir(parents=True)
     document = {
@@ -61,6 +63,7 @@ def write_fixture(synth_dir: Path) -> Path:
         },
     }
     (stack_dir / "cdk.tf.json").write_text(json.dumps(document, indent=2))
+    (stack_dir / VERSIONS_FILE).write_text(json.dumps({"terraform": {"required_version": ">= 1.11"}}))
     manifest = {"stacks": {FIXTURE_STACK: {"workingDirectory": f"stacks/{FIXTURE_STACK}", "dependencies": []}}}
     (synth_dir / "manifest.json").write_text(json.dumps(manifest))
     return stack_dir
@@ -248,7 +251,9 @@ def rehearsed_fixture(tmp_path, configs, terraform):
 def test_smoke_check_fails_for_the_table_without_pitr_and_the_emulator_is_gone(rehearsed_fixture):
     rehearsal, report, stack_dir = rehearsed_fixture
     checks = {c.name: c for c in report.checks}
-    assert set(checks) == {"data.dynamodb-pitr", "data.dynamodb-gsis", "data.dynamodb-cmk"}, report
+    assert set(checks) == {"data.dynamodb-pitr", "data.dynamodb-gsis", "data.dynamodb-cmk",
+                           "deploy.required-version"}, report
+    assert checks["deploy.required-version"].ok
     pitr = checks["data.dynamodb-pitr"]
     assert not pitr.ok
     assert BROKEN_TABLE in pitr.message and "point-in-time recovery is DISABLED" in pitr.message
@@ -265,7 +270,8 @@ def test_smoke_check_fails_for_the_table_without_pitr_and_the_emulator_is_gone(r
     assert report.plans[0] == f"{FIXTURE_STACK}: 4 to add, 0 to change, 0 to destroy, 0 to replace"
     assert (rehearsal.work_dir / FIXTURE_STACK / PLAN_FILE).is_file()  # what was applied is the saved plan
     copied = rehearsal.work_dir / FIXTURE_STACK
-    assert (copied / "cdk.tf.json").read_bytes() == (stack_dir / "cdk.tf.json").read_bytes()
+    for name in ("cdk.tf.json", VERSIONS_FILE):  # the deploy path carries the whole configuration
+        assert (copied / name).read_bytes() == (stack_dir / name).read_bytes()
     assert (copied / OVERRIDE_FILE).is_file()
     assert rehearsal.emulator.process is None
     assert not pid_alive(rehearsal.emulator.pid) and not port_open(rehearsal.emulator.port)
@@ -330,3 +336,124 @@ def test_a_call_that_is_not_for_the_emulator_never_leaves_loopback(tmp_path, ter
     error = " ".join(apply.errors().split())  # terraform wraps long diagnostics
     assert "sqs.us-east-1.amazonaws.com" in error and "proxyconnect tcp: dial tcp 127.0.0.1:9" in error
 
+
+
+# -- the read-backs of issue 14's fixes, on the emulator ----------------------------------------------------------
+
+
+def _stack_with(tmp_path: Path, resources: dict) -> Stack:
+    directory = tmp_path / "stacks" / "payments-dev-readback"
+    directory.mkdir(parents=True)
+    (directory / "cdk.tf.json").write_text(json.dumps({"resource": resources}))
+    return Stack("payments-dev-readback", directory, ())
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    with Emulator(tmp_path, {"certificates": [], "layers": []}, "us-east-1") as running:
+        yield running
+
+
+def _api_with_integration(emulator: Emulator, key: str) -> str:
+    apigateway = emulator.client("apigateway")
+    api = apigateway.create_rest_api(name="payments-dev-api")["id"]
+    root = apigateway.get_resources(restApiId=api)["items"][0]["id"]
+    apigateway.put_method(restApiId=api, resourceId=root, httpMethod="POST", authorizationType="AWS_IAM",
+                          requestParameters={"method.request.header.Idempotency-Key": True})
+    apigateway.put_integration(restApiId=api, resourceId=root, httpMethod="POST", type="HTTP_PROXY",
+                               integrationHttpMethod="POST", uri="https://backend.internal/v1/payments",
+                               requestParameters={key: "method.request.header.Idempotency-Key"})
+    return api
+
+
+@pytest.mark.parametrize("key, problem", [
+    ("integration.request.header.Idempotency-Key", None),
+    # the key app/stacks/api.py synthesized before issue 14 (split('.', 2) kept the word "request")
+    ("integration.request.request.header.Idempotency-Key", "is not integration.request.<location>.<name>"),
+    ("integration.request.body.Idempotency-Key", "is not integration.request.<location>.<name>"),
+])
+def test_integration_parameter_keys_are_read_back(tmp_path, configs, emulator, key, problem):
+    _api_with_integration(emulator, key)
+    stack = _stack_with(tmp_path, {
+        "aws_api_gateway_rest_api": {"api": {"name": "payments-dev-api"}},
+        "aws_api_gateway_integration": {"post": {"request_parameters": {key: "method.request.header.Idempotency-Key"}}},
+    })
+    [result] = [r for r in smoke.run_checks(emulator, configs["dev"], [stack], {})
+                if r.name == "api.integration-parameters"]
+    assert result.ok is (problem is None), result
+    if problem:
+        assert repr(key) in result.message and problem in result.message
+
+
+@pytest.mark.parametrize("resources, allowed", [
+    # before issue 14: only the execution log groups
+    (["arn:aws:logs:us-east-1:123456789012:log-group:API-Gateway-Execution-Logs_*"], False),
+    (["arn:aws:logs:us-east-1:123456789012:log-group:/payments/*",
+      "arn:aws:logs:us-east-1:123456789012:log-group:/payments/*:log-stream:*"], True),
+    # IAM's * spans ":" too: the group pattern covers its streams
+    (["arn:aws:logs:us-east-1:123456789012:log-group:/payments/*"], True),
+    # the group only: its streams cannot be written (PutLogEvents is on the stream)
+    (["arn:aws:logs:us-east-1:123456789012:log-group:/payments/payments-dev-api/api-access"], False),
+])
+def test_the_api_gateway_account_role_is_read_back_against_the_access_log_group(tmp_path, configs, emulator,
+                                                                                resources, allowed):
+    iam, apigateway = emulator.client("iam"), emulator.client("apigateway")
+    role = iam.create_role(RoleName="payments-dev-apigateway-cloudwatch", AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                 "Principal": {"Service": "apigateway.amazonaws.com"}}]}))["Role"]
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="logs", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": resources,
+                                                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"]}]}))
+    apigateway.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": role["Arn"]}])
+    api = _api_with_integration(emulator, "integration.request.header.Idempotency-Key")
+    deployment = apigateway.create_deployment(restApiId=api)["id"]
+    group = "arn:aws:logs:us-east-1:123456789012:log-group:/payments/payments-dev-api/api-access"
+    apigateway.create_stage(restApiId=api, stageName="v1", deploymentId=deployment)
+    apigateway.update_stage(restApiId=api, stageName="v1", patchOperations=[
+        {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": group},
+        {"op": "replace", "path": "/accessLogSettings/format", "value": "$context.requestId"}])
+    stack = _stack_with(tmp_path, {"aws_api_gateway_rest_api": {"api": {"name": "payments-dev-api"}},
+                                   "aws_api_gateway_account": {"account": {}}})
+    [result] = [r for r in smoke.run_checks(emulator, configs["dev"], [stack], {})
+                if r.name == "api.account-cloudwatch-role"]
+    assert result.ok is allowed, result
+    if not allowed:
+        assert "payments-dev-apigateway-cloudwatch" in result.message and group in result.message
+
+
+def test_required_version_is_read_from_the_configuration_that_was_applied(tmp_path, configs):
+    copy = tmp_path / "payments-dev-fixture"
+    copy.mkdir()
+    (copy / "cdk.tf.json").write_text(json.dumps({"terraform": {"required_providers": {}}}))
+    applied = {"payments-dev-fixture": Terraform(copy, tmp_path)}
+    stack = _stack_with(tmp_path, {})
+    [result] = [r for r in smoke.run_checks(None, configs["dev"], [stack], applied)
+                if r.name == "deploy.required-version"]
+    assert not result.ok and "payments-dev-fixture: no required_version" in result.message
+    (copy / "versions.tf.json").write_text(json.dumps({"terraform": {"required_version": ">= 1.11"}}))
+    [result] = [r for r in smoke.run_checks(None, configs["dev"], [stack], applied)
+                if r.name == "deploy.required-version"]
+    assert result.ok, result
+
+
+@pytest.mark.parametrize("own_secret", [True, False])
+def test_the_dms_target_endpoints_secret_is_read_back_and_is_not_the_master_secret(tmp_path, configs, emulator,
+                                                                                    own_secret):
+    rds, dms = emulator.client("rds"), emulator.client("dms")
+    cluster = rds.create_db_cluster(DBClusterIdentifier="payments-dev-aurora", Engine="aurora-postgresql",
+                                    MasterUsername="payments_admin", ManageMasterUserPassword=True)["DBCluster"]
+    master = cluster["MasterUserSecret"]["SecretArn"]
+    migration = emulator.client("secretsmanager").create_secret(Name="payments-dev/migration",
+                                                                SecretString="{}")["ARN"]
+    # the target as app/components/migration.py wrote it before issue 14: the RDS-managed master secret
+    secret = migration if own_secret else master
+    dms.create_endpoint(EndpointIdentifier="payments-dev-aurora-target", EndpointType="target",
+                        EngineName="aurora-postgresql", DatabaseName="payments",
+                        PostgreSQLSettings={"SecretsManagerSecretId": secret,
+                                            "SecretsManagerAccessRoleArn": "arn:aws:iam::123456789012:role/dms"})
+    stack = _stack_with(tmp_path, {"aws_dms_endpoint": {"target": {}}})
+    [result] = [r for r in smoke.run_checks(emulator, configs["dev"], [stack], {})
+                if r.name == "data.dms-target-secret"]
+    assert result.ok is own_secret, result
+    if not own_secret:
+        assert "payments-dev-aurora-target" in result.message and master in result.message

@@ -11,10 +11,15 @@ change and where:
   ``.test``/``.invalid``/``.localhost`` top-level domains, RFC 2606/6761), sample account ids;
 - **ownership** (real-account checks): every ARN in the file is in ``account.id`` and in the environment's region,
   unless listed under ``account.cross_account_arns`` with a reason;
-- **trust anchors** (real-account checks): the DMS source CA certificate ARN while the migration is on, and the CA
-  bundle the rotation Lambda verifies the database's certificate with;
-- **always**: ``account.id`` is set, both alert topics have subscriptions, staging and prod keep Terraform state
-  remotely (``backend.type: s3``).
+- **trust anchors** (real-account checks): the DMS source CA certificate ARN while the migration is on, and the RDS
+  CA bundle (``data.aurora.ca_bundle_file``) that the rotation and bootstrap functions verify the database's
+  certificate with: it exists and holds PEM certificates;
+- **always**: ``account.id`` is set, both alert topics have subscriptions, and of the environments that run the
+  migration in one account (every environment file beside this one is read), exactly one has
+  ``data.migration.account_dms_roles: create`` (the roles' names are fixed by AWS, one pair per account).
+
+Remote state for staging and prod is the config loader's rule (an invalid file: exit 2); the placeholders in its
+``backend.s3`` values (a state key in a sample account) are found by the checks above.
 
 ``--skip-real-account-checks`` leaves out the checks marked real-account (for the emulator rehearsal, whose account
 and endpoints are not real); the output says which were skipped.
@@ -28,14 +33,16 @@ import argparse
 import ipaddress
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography import x509
 
 from app.config import ENVIRONMENTS_DIR, KNOWN_ENVIRONMENTS, ConfigError, EnvironmentConfig, load_environment
+from app.packaging import REPO_ROOT as CA_BUNDLE_ROOT  # data.aurora.ca_bundle_file is relative to it, as in the synth
 
 EXIT_READY, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,9 +52,6 @@ RESERVED_TOP_LEVEL_DOMAINS = ("example", "test", "invalid", "localhost")
 # Account ids of AWS's documentation and of this project's samples; never a real deployment target.
 SAMPLE_ACCOUNT_IDS = frozenset({"123456789012", "111122223333", "444455556666", "777788889999", "012345678901",
                                 "210987654321"} | {digit * 12 for digit in "0123456789"})
-# Where the rotation Lambda's CA bundle lives: any PEM file with a certificate in the function's source.
-ROTATION_SOURCE = REPO_ROOT / "lambda_src" / "secret_rotation"
-REMOTE_STATE_ENVIRONMENTS = ("staging", "prod")
 _ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):"
                   r"(?P<account>\d{12}|aws)?:(?P<resource>.+)$")
 _NAME = re.compile(r"(?:^|[@/.])((?:[a-z0-9-]+\.)+[a-z]{2,63})(?=$|[/:?#])", re.IGNORECASE)
@@ -119,7 +123,8 @@ class Preflight:
     def add(self, field: str, problem: str, fix: str, *, real_account: bool) -> None:
         self.findings.append(Finding(self.file, field, problem, fix, real_account))
 
-    def run(self) -> list[Finding]:
+    def run(self, peers: Sequence[EnvironmentConfig] = ()) -> list[Finding]:
+        """``peers``: the other environments (their files beside this one), for the account-wide checks."""
         self._account()
         exceptions = {e.arn for e in self.config.account.cross_account_arns} if self.config.account else set()
         for field, value in leaves(self.document):
@@ -130,7 +135,7 @@ class Preflight:
                     self._arn(field, value, arn, listed=value in exceptions or field.startswith("account."))
         self._subscriptions()
         self._trust_anchors()
-        self._remote_state()
+        self._account_dms_roles(peers)
         return self.findings
 
     def _account(self) -> None:
@@ -182,19 +187,58 @@ class Preflight:
             self.add("data.migration.source.ca_certificate_arn", "missing while the migration is enabled",
                      "import the on-prem database's CA into AWS DMS (ImportCertificate) and set its ARN",
                      real_account=True)
-        bundles = [path for path in sorted(ROTATION_SOURCE.rglob("*")) if path.suffix in (".pem", ".crt")
-                   and path.is_file() and b"-----BEGIN CERTIFICATE-----" in path.read_bytes()]
-        if not bundles:
-            self.findings.append(Finding(
-                ROTATION_SOURCE, "*.pem", "no CA bundle: the rotation Lambda cannot verify the database's certificate",
-                f"add the RDS CA bundle of {self.config.region} (https://truststore.pki.rds.amazonaws.com/"
-                f"{self.config.region}/{self.config.region}-bundle.pem) to the function's source", True))
+        self._ca_bundle()
 
-    def _remote_state(self) -> None:
-        if self.config.environment in REMOTE_STATE_ENVIRONMENTS and self.config.backend.type != "s3":
-            self.add("backend.type", f"{self.config.backend.type!r}: {self.config.environment} state would live on "
-                     "one machine, unencrypted and unlocked", "set `type: s3` with bucket, key_prefix, region, "
-                     "kms_key_id and locking (README 'Environment configuration')", real_account=False)
+    def _ca_bundle(self) -> None:
+        field = "data.aurora.ca_bundle_file"
+        name = self.config.data.aurora.ca_bundle_file
+        region = self.config.region
+        fix = (f"download the RDS CA bundle of {region} (https://truststore.pki.rds.amazonaws.com/{region}/"
+               f"{region}-bundle.pem) to {name} and review it (certificates/README.md)")
+        try:
+            pem = (CA_BUNDLE_ROOT / name).read_bytes()
+        except FileNotFoundError:
+            self.add(field, f"{_quote(name)} does not exist: the rotation and bootstrap functions cannot verify the "
+                     "database's certificate and refuse to connect", fix, real_account=True)
+            return
+        except OSError as error:
+            self.add(field, f"{_quote(name)} cannot be read ({error.strerror})", fix, real_account=True)
+            return
+        try:
+            x509.load_pem_x509_certificates(pem)
+        except ValueError:
+            self.add(field, f"{_quote(name)} holds no readable PEM certificate (\"-----BEGIN CERTIFICATE-----\" "
+                     "blocks)", fix, real_account=True)
+
+    def _account_dms_roles(self, peers: Sequence[EnvironmentConfig]) -> None:
+        """Of the environments of this account that run the migration (and so use dms-vpc-role and
+        dms-cloudwatch-logs-role), exactly one creates them: none, and the DMS resources have no role; two, and the
+        second apply fails on a role name that exists."""
+        account = self.config.account
+        if account is None or not self.config.data.migration.enabled:
+            return
+        sharing = [c for c in (self.config, *peers) if c.account is not None and c.account.id == account.id
+                   and c.data.migration.enabled]
+        creators = [c.environment for c in sharing if c.data.migration.account_dms_roles == "create"]
+        if len(creators) == 1:
+            return
+        field = "data.migration.account_dms_roles"
+        names = ", ".join(sorted(c.environment for c in sharing))
+        if creators:
+            self.add(field, f"'create' in {len(creators)} environments of account {account.id} "
+                     f"({', '.join(sorted(creators))}): the second apply fails, the role names exist already",
+                     "keep `create` in exactly one of them and set `existing` in the others", real_account=False)
+        else:
+            self.add(field, f"no environment of account {account.id} that runs the migration ({names}) creates the "
+                     "account's dms-vpc-role and dms-cloudwatch-logs-role",
+                     "set `create` in exactly one of them", real_account=False)
+
+
+def peer_environments(config: EnvironmentConfig) -> list[EnvironmentConfig]:
+    """The other environments whose files are beside ``config``'s; raises ConfigError if one is invalid."""
+    directory = config.source.parent
+    return [load_environment(directory / f"{name}.yaml") for name in KNOWN_ENVIRONMENTS
+            if name != config.environment and (directory / f"{name}.yaml").is_file()]
 
 
 @dataclass(frozen=True)
@@ -222,12 +266,13 @@ class Verdict:
 
 
 def check(config: EnvironmentConfig, *, skip_real_account_checks: bool = False) -> Verdict:
-    """Raises ConfigError when the file cannot be read as it was when the config was loaded."""
+    """Raises ConfigError when the file cannot be read as it was when the config was loaded, or when another
+    environment file beside it (read for the account-wide checks) is invalid."""
     try:
         document = yaml.safe_load(config.source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ConfigError([f"{config.source}: cannot be read again: {error}"]) from None
-    findings = Preflight(config, document).run()
+    findings = Preflight(config, document).run(peer_environments(config))
     skipped = tuple(f for f in findings if f.real_account) if skip_real_account_checks else ()
     return Verdict(tuple(f for f in findings if f not in skipped), skipped)
 
@@ -253,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, UnicodeDecodeError) as error:
         detail = error if isinstance(error, ConfigError) else f"{args.config_dir / f'{args.env}.yaml'}: not UTF-8 " \
             f"text ({error.reason} at byte {error.start})"
-        print(f"preflight {args.env}: the environment file is invalid (fix it first; nothing was checked):\n{detail}",
+        print(f"preflight {args.env}: an environment file is invalid (fix it first; nothing was checked):\n{detail}",
               file=sys.stderr)
         return EXIT_USAGE
     print("\n".join(verdict.lines(args.env)))

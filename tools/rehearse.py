@@ -225,7 +225,7 @@ class Rehearsal:
 
     def _smoke(self) -> None:
         started = time.monotonic()
-        results = smoke.run_checks(self.emulator, self.config, self.stacks)
+        results = smoke.run_checks(self.emulator, self.config, self.stacks, self.terraform)
         self.report.checks.extend(results)
         failed = [r for r in results if not r.ok]
         detail = "; ".join(f"{r.name}: {r.message}" for r in failed) or f"{len(results)} checks passed"

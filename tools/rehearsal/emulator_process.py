@@ -25,9 +25,11 @@ from pathlib import Path
 from moto.core.config import default_user_config
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-# Lambdas are created, never invoked, by a rehearsal; but Secrets Manager's RotateSecret (rotate_immediately)
-# invokes the rotation function, which moto's default backend would try to run in Docker. The no-Docker
-# backend records the invocation and answers without running code (the rotation code has its own tests).
+# A rehearsal invokes two functions: Secrets Manager's RotateSecret (rotate_immediately) the rotation function,
+# and the data stack's aws_lambda_invocation the database bootstrap. moto's default backend would try to run
+# them in Docker; the no-Docker backend records the invocation and answers "Simple Lambda happy path OK"
+# without running code, so the rehearsal proves the invocation is wired, not that the code works (the rotation
+# and bootstrap code run against a real PostgreSQL in tests/test_secret_rotation.py and tests/test_db_bootstrap.py).
 NO_DOCKER = {"use_docker": False}
 AWS_DEFAULT_RDS_CA = "rds-ca-rsa2048-g1"
 EMPTY_ZIP = base64.b64encode(b"PK\x05\x06" + b"\x00" * 18).decode()

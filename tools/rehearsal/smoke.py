@@ -8,9 +8,10 @@ Expected values come from the environment's config (the intent) and, for names, 
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
@@ -20,8 +21,13 @@ from botocore.exceptions import ClientError
 from app.config import SUBNET_TIERS, EnvironmentConfig
 from tools.rehearsal.emulator import Emulator
 from tools.rehearsal.stacks import Stack
+from tools.terraform_runner import Terraform
 
 LATENCY_METRICS = frozenset({"Latency", "IntegrationLatency", "Duration", "TargetResponseTime"})
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/request-response-data-mappings.html: an integration
+# request parameter is integration.request.{header|querystring|path}.NAME; its value a method.request.* parameter.
+INTEGRATION_PARAMETER = re.compile(r"^integration\.request\.(header|querystring|path)\.[^.\s]+$")
+METHOD_PARAMETER = re.compile(r"^method\.request\.(header|querystring|path)\.[^.\s]+$")
 _ACCOUNT_REFERENCE = "${data.aws_caller_identity.caller.account_id}"
 
 
@@ -33,9 +39,12 @@ class CheckResult:
 
 
 class Context:
-    def __init__(self, emulator: Emulator, config: EnvironmentConfig, stacks: list[Stack]):
+    def __init__(self, emulator: Emulator, config: EnvironmentConfig, stacks: list[Stack],
+                 applied: Mapping[str, Terraform] | None = None):
         self.emulator = emulator
         self.config = config
+        # stack name -> the terraform that applied it (its working copy: the configuration as applied)
+        self.applied = dict(applied or {})
         self.prefix = f"payments-{config.environment}-"
         self.resources: dict[str, list[dict]] = {}
         for stack in stacks:
@@ -73,7 +82,7 @@ Check = Callable[[Context], Iterable[str]]
 @dataclass(frozen=True)
 class Registered:
     name: str
-    requires: str  # resource type whose presence in the artefact makes the check apply
+    requires: str  # resource type whose presence in the artefact makes the check apply ("*": always)
     passed: str  # the message of a passing check
     run: Check
 
@@ -382,6 +391,105 @@ def api_request_validation(ctx: Context) -> Iterable[str]:
                            f"{described.get('authorizationType')}; expected {ctx.config.api.authorization}")
 
 
+@check("api.integration-parameters", "aws_api_gateway_integration",
+       "every integration maps the method's parameters with keys of the form integration.request.<location>.<name>")
+def api_integration_parameters(ctx: Context) -> Iterable[str]:
+    apigateway = ctx.client("apigateway")
+    expected = sum(len(b.get("request_parameters") or {}) for b in ctx.resources["aws_api_gateway_integration"])
+    found = 0
+    for api in _rest_apis(ctx):
+        for resource in apigateway.get_resources(restApiId=api["id"])["items"]:
+            for method in resource.get("resourceMethods", {}):
+                where = f"REST API {api['name']}: {method} {resource['path']}"
+                declared = apigateway.get_method(restApiId=api["id"], resourceId=resource["id"],
+                                                 httpMethod=method).get("requestParameters") or {}
+                integration = apigateway.get_integration(restApiId=api["id"], resourceId=resource["id"],
+                                                         httpMethod=method)
+                for key, value in (integration.get("requestParameters") or {}).items():
+                    found += 1
+                    if not INTEGRATION_PARAMETER.match(key):
+                        yield f"{where}: integration parameter key {key!r} is not integration.request.<location>.<name>"
+                    if METHOD_PARAMETER.match(value) and value not in declared:
+                        yield f"{where}: integration parameter {key!r} maps {value!r}, which the method lacks"
+    if found != expected:
+        yield f"{found} integration request parameter(s) read back; {expected} synthesized"
+
+
+def _statements(document: str | dict) -> list[dict]:
+    if isinstance(document, str):
+        document = json.loads(document)
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, dict) else statements
+
+
+def _listed(value: str | list[str] | None) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _allows(statements: list[dict], action: str, arn: str) -> bool:
+    """Whether an Allow statement (IAM wildcards; actions case-insensitive) grants ``action`` on ``arn``; the role
+    policies here have no Deny or NotAction statements (a statement with either is not counted as granting)."""
+    return any(
+        s.get("Effect") == "Allow" and "NotAction" not in s and "NotResource" not in s
+        and any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in _listed(s.get("Action")))
+        and any(fnmatch.fnmatchcase(arn, r) for r in _listed(s.get("Resource")))
+        for s in statements
+    )
+
+
+@check("api.account-cloudwatch-role", "aws_api_gateway_account",
+       "the account's API Gateway CloudWatch role may write every stage's access log group")
+def api_account_cloudwatch_role(ctx: Context) -> Iterable[str]:
+    role_arn = ctx.client("apigateway").get_account().get("cloudwatchRoleArn")
+    if not role_arn:
+        yield "the API Gateway account has no CloudWatch role"
+        return
+    iam = ctx.client("iam")
+    role = role_arn.rsplit("/", 1)[1]
+    statements = [
+        statement
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+        for statement in _statements(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+    ]
+    for api in _rest_apis(ctx):
+        for stage in ctx.client("apigateway").get_stages(restApiId=api["id"])["item"]:
+            group = (stage.get("accessLogSettings") or {}).get("destinationArn")
+            if not group:
+                yield f"REST API {api['name']} stage {stage['stageName']}: no access log destination"
+                continue
+            group = group.removesuffix(":*")
+            stream = f"{group}:log-stream:rehearsal"
+            denied = [f"{action} on {arn}" for action, arn in (("logs:CreateLogStream", group),
+                                                               ("logs:PutLogEvents", stream))
+                      if not _allows(statements, action, arn)]
+            if denied:
+                yield (f"role {role} (the account's API Gateway CloudWatch role) does not allow "
+                       f"{', '.join(denied)}: the access logs of {api['name']} stage {stage['stageName']} are lost")
+
+
+@check("data.dms-target-secret", "aws_dms_endpoint",
+       "the DMS target endpoint reads its own secret, never the cluster's RDS-managed master secret")
+def dms_target_secret(ctx: Context) -> Iterable[str]:
+    masters = {
+        (cluster.get("MasterUserSecret") or {}).get("SecretArn")
+        for cluster in ctx.client("rds").describe_db_clusters()["DBClusters"]
+    } - {None}
+    # the API's enumeration is source | target; AWS answers in upper case, moto as written
+    targets = [e for e in ctx.client("dms").describe_endpoints()["Endpoints"]
+               if str(e.get("EndpointType")).lower() == "target"]
+    if not targets:
+        yield "no DMS target endpoint"
+    for endpoint in targets:
+        secret = next((settings.get("SecretsManagerSecretId") for key, settings in endpoint.items()
+                       if key.endswith("Settings") and isinstance(settings, dict)
+                       and settings.get("SecretsManagerSecretId")), None)
+        if not secret:
+            yield f"DMS endpoint {endpoint['EndpointIdentifier']}: no Secrets Manager secret read back"
+        elif secret in masters:
+            yield (f"DMS endpoint {endpoint['EndpointIdentifier']}: uses the RDS-managed master secret {secret}, "
+                   "which AWS DMS does not support")
+
+
 def _alarms(ctx: Context) -> dict:
     found = {"MetricAlarms": [], "CompositeAlarms": []}
     for page in ctx.client("cloudwatch").get_paginator("describe_alarms").paginate(
@@ -497,15 +605,37 @@ def config_recorder(ctx: Context) -> Iterable[str]:
         yield f"recorder status {statuses}: expected recording"
 
 
+def _required_versions(directory) -> list[str]:
+    """Every ``terraform.required_version`` of the working copy's JSON configuration files."""
+    found = []
+    for path in sorted(directory.glob("*.tf.json")):
+        block = json.loads(path.read_text()).get("terraform", {})
+        for terraform in block if isinstance(block, list) else [block]:
+            if terraform.get("required_version"):
+                found.append(f"{path.name}: {terraform['required_version']}")
+    return found
+
+
+@check("deploy.required-version", "*", "every applied configuration declares the Terraform version it needs")
+def required_version(ctx: Context) -> Iterable[str]:
+    if not ctx.applied:
+        yield "no working copies were given to check"
+    for stack, terraform in ctx.applied.items():
+        if not _required_versions(terraform.directory):
+            files = ", ".join(p.name for p in sorted(terraform.directory.glob("*.tf.json")))
+            yield f"{stack}: no required_version in the configuration that was applied ({files})"
+
+
 def _one_line(error: Exception) -> str:
     return re.sub(r"\s+", " ", str(error)).strip()
 
 
-def run_checks(emulator: Emulator, config: EnvironmentConfig, stacks: list[Stack]) -> list[CheckResult]:
-    ctx = Context(emulator, config, stacks)
+def run_checks(emulator: Emulator, config: EnvironmentConfig, stacks: list[Stack],
+               applied: Mapping[str, Terraform] | None = None) -> list[CheckResult]:
+    ctx = Context(emulator, config, stacks, applied)
     results = []
     for registered in CHECKS:
-        if registered.requires not in ctx.resources:
+        if registered.requires != "*" and registered.requires not in ctx.resources:
             continue
         try:
             problems = list(registered.run(ctx))
