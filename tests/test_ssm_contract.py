@@ -93,12 +93,12 @@ def test_no_code_spells_a_parameter_name_outside_the_contract():
     assert spelled == []
 
 
-def test_a_parameter_written_against_its_contract_type_is_refused():
+def test_a_parameter_written_against_its_contract_type_is_refused(tmp_path):
     from cdktf import App, TerraformStack
 
     from app.components.parameters import ConfigParameters
 
-    stack = TerraformStack(App(), "contract")
+    stack = TerraformStack(App(outdir=str(tmp_path)), "contract")
     parameters = ConfigParameters(stack, "parameters", environment="test", key_arn="arn:aws:kms:us-east-1:1:key/k")
     with pytest.raises(ValueError, match="secure/card-token-key is a SecureString text parameter"):
         parameters.string(ssm_contract.CARD_TOKEN_KEY, "plain text", "the card token key")
