@@ -119,3 +119,20 @@ def test_config_holds_no_literal_copy_of_a_catalog_value():
     old_copies = {"ALB_TLS_POLICIES", "API_AUTHORIZATIONS", "MIN_HOT_DAYS", "MIN_RETENTION_DAYS", "PCI_SCOPES",
                   "MAX_SECRET_ROTATION_DAYS", "REQUIRED_TAGS", "DATA_CLASSIFICATIONS", "LOG_RETENTION_DAYS"}
     assert assigned & old_copies == set()
+
+
+class _Recording(dict):
+    def __init__(self, parameters):
+        super().__init__(parameters)
+        self.read: set[str] = set()
+
+    def __getitem__(self, name):
+        self.read.add(name)
+        return super().__getitem__(name)
+
+
+def test_every_catalog_parameter_config_reads_is_tightened_above():
+    """A threshold config starts reading from the catalog gets its case in TIGHTENED, or this fails."""
+    recording = _Recording(CATALOG.parameters)
+    PciThresholds.from_catalog(dataclasses.replace(CATALOG, parameters=recording))
+    assert recording.read == {parameter for parameter, _, _ in TIGHTENED}
