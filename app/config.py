@@ -18,18 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from policies.catalog import Catalog, default_catalog
 from policies.yamlfile import QUOTE_CHARS, YamlFileError, parse_yaml, quote, read_text
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parent / "environments"
-KNOWN_ENVIRONMENTS = ("dev", "staging", "prod")
 MAX_CONFIG_BYTES = 256 * 1024  # an environment file is ~6 KB
 DOMAINS = ("security", "network", "data", "compute", "api", "monitoring", "audit")
 
-REQUIRED_TAGS = ("Project", "Environment", "CostCenter", "Owner", "DataClassification", "PciScope", "ManagedBy")
-DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
-PCI_SCOPES = ("in-scope", "connected", "out-of-scope")
-# The values CloudWatch Logs accepts for retention_in_days, restricted to >= 365 (PCI DSS 10.5.1).
-LOG_RETENTION_DAYS = (365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+# Every value CloudWatch Logs accepts for retention_in_days; PCI thresholds restrict it (PciThresholds).
+CLOUDWATCH_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
+)
 NAT_GATEWAY_COUNTS = (1, 3)
 AZ_COUNT = 3
 SUBNET_TIERS = ("public", "private", "database")
@@ -53,31 +52,22 @@ AURORA_INSTANCE_CLASS_RE = re.compile(r"^db\.[a-z0-9]+\.[a-z0-9]+$")
 DMS_INSTANCE_CLASS_RE = re.compile(r"^dms\.[a-z0-9]+\.[a-z0-9]+$")
 BILLING_MODES = ("PAY_PER_REQUEST", "PROVISIONED")
 OBJECT_LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
-ARCHIVE_STORAGE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
-# PCI DSS 10.5.1: the latest three months immediately available; three calendar months can be 92 days.
-MIN_HOT_DAYS = 92
-MIN_RETENTION_DAYS = 365
-MAX_SECRET_ROTATION_DAYS = 30
+# The classes an audit-archive transition may move to; whatever the class, the first transition waits the
+# catalog's min_hot_tier_days (its archive_storage_classes are only the classes the gate must check).
+TRANSITION_STORAGE_CLASSES = ("GLACIER_IR", "GLACIER", "DEEP_ARCHIVE")
 PERFORMANCE_INSIGHTS_RETENTION = (7, 731, *tuple(31 * months for months in range(1, 24)))
 MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
-# AWS Backup: PCI DSS 12.10.1 restore capability; prod keeps 35 daily recovery points (as Aurora's own backups) and
-# every environment keeps monthly recovery points a year. AWS Backup Vault Lock's grace period is at least 3 days.
+# AWS Backup: PCI DSS 12.10.1 restore capability; prod keeps 35 daily recovery points (as Aurora's own backups),
+# other environments the catalog's min_backup_retention_days, and every environment keeps monthly recovery points
+# a year. AWS Backup Vault Lock's grace period is at least 3 days.
 MIN_PROD_DAILY_BACKUP_DAYS = 35
-MIN_DAILY_BACKUP_DAYS = 7
+MIN_MONTHLY_BACKUP_DAYS = 365
 MIN_VAULT_LOCK_CHANGEABLE_DAYS = 3
 FUNCTION_NAMES = ("payment_validation", "fraud_detection", "transaction_processing")
 # The functions transaction_processing invokes (through the alias of its own slot).
 DOWNSTREAM_FUNCTIONS = ("payment_validation", "fraud_detection")
 SLOT_KINDS = ("lambda", "onprem")
 MAX_TARGET_WEIGHT = 999
-# ELB TLS policies that allow only TLS 1.2 and 1.3 with forward-secret AEAD ciphers.
-ALB_TLS_POLICIES = (
-    "ELBSecurityPolicy-TLS13-1-2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-    "ELBSecurityPolicy-TLS13-1-3-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
-)
-API_AUTHORIZATIONS = ("AWS_IAM", "COGNITO_USER_POOLS", "CUSTOM")
 _RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 _HOSTNAME_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 SUBSCRIPTION_PROTOCOLS = ("email", "https", "sqs")
@@ -91,6 +81,56 @@ FRAUD_THRESHOLD_KEYS = (
     "high_amount_ratio",
     "risky_merchant_categories",
 )
+
+
+@dataclass(frozen=True)
+class PciThresholds:
+    """The PCI thresholds config validation enforces, read from the catalog's parameters (their only home):
+    a value the gate would refuse is refused here first, before anything is synthesized."""
+
+    environments: tuple[str, ...]
+    required_tags: tuple[str, ...]
+    data_classifications: tuple[str, ...]
+    pci_scopes: tuple[str, ...]
+    min_log_retention_days: int
+    min_hot_tier_days: int
+    min_object_lock_retention_days: int
+    min_current_object_expiration_days: int
+    max_secret_rotation_days: int
+    min_backup_retention_days: int
+    alb_tls_policies: tuple[str, ...]
+    api_authorizations: tuple[str, ...]
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> PciThresholds:
+        tag_values = catalog.parameter("tag_values")
+        return cls(
+            environments=tuple(tag_values["Environment"]),
+            required_tags=tuple(catalog.parameter("required_tags")),
+            data_classifications=tuple(tag_values["DataClassification"]),
+            pci_scopes=tuple(tag_values["PciScope"]),
+            min_log_retention_days=catalog.parameter("min_log_retention_days"),
+            min_hot_tier_days=catalog.parameter("min_hot_tier_days"),
+            min_object_lock_retention_days=catalog.parameter("min_object_lock_retention_days"),
+            min_current_object_expiration_days=catalog.parameter("min_current_object_expiration_days"),
+            max_secret_rotation_days=catalog.parameter("max_secret_rotation_days"),
+            min_backup_retention_days=catalog.parameter("min_backup_retention_days"),
+            alb_tls_policies=tuple(catalog.parameter("alb_tls_policies")),
+            api_authorizations=tuple(catalog.parameter("api_method_authorizations")),
+        )
+
+    @property
+    def log_retention_days(self) -> tuple[int, ...]:
+        """The CloudWatch retentions long enough for PCI DSS 10.5.1."""
+        return tuple(days for days in CLOUDWATCH_RETENTION_DAYS if days >= self.min_log_retention_days)
+
+
+def default_thresholds() -> PciThresholds:
+    return PciThresholds.from_catalog(default_catalog())
+
+
+# Names of the environments (one file each under app/environments/): the catalog's Environment tag values.
+KNOWN_ENVIRONMENTS = default_thresholds().environments
 
 
 class ConfigError(Exception):
@@ -117,6 +157,13 @@ class NetworkConfig:
 
     def subnets(self, tier: str) -> tuple[str, ...]:
         return {"public": self.public_subnets, "private": self.private_subnets, "database": self.database_subnets}[tier]
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """Retention of every CloudWatch log group except the VPC flow logs (network.flow_logs.retention_days)."""
+
+    retention_days: int
 
 
 @dataclass(frozen=True)
@@ -341,6 +388,7 @@ class EnvironmentConfig:
     tags: Mapping[str, str]
     backend: BackendConfig
     network: NetworkConfig
+    logging: LoggingConfig
     kms: KmsConfig
     data: DataConfig
     runtime: RuntimeConfig
@@ -364,8 +412,9 @@ class EnvironmentConfig:
 class _Reader:
     """Walks one parsed YAML document, recording every problem instead of stopping at the first."""
 
-    def __init__(self, source: Path):
+    def __init__(self, source: Path, thresholds: PciThresholds):
         self.source = source
+        self.pci = thresholds
         self.problems: list[str] = []
 
     def problem(self, field: str, value: Any, allowed: str) -> None:
@@ -459,8 +508,7 @@ def _network(reader: _Reader, raw: Any, field: str) -> NetworkConfig | None:
         flow,
         f"{field}.flow_logs",
         "retention_days",
-        lambda v: _is_int(v) and v in LOG_RETENTION_DAYS,
-        "a CloudWatch retention of at least 365 days: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+        *_log_retention(reader),
     )
     if vpc is None or nat is None or retention is None or len(tiers) != len(SUBNET_TIERS):
         return None
@@ -474,22 +522,31 @@ def _network(reader: _Reader, raw: Any, field: str) -> NetworkConfig | None:
     )
 
 
+def _log_retention(reader: _Reader) -> tuple[Callable[[Any], bool], str]:
+    allowed = reader.pci.log_retention_days
+    return (
+        lambda v: _is_int(v) and v in allowed,
+        f"a CloudWatch retention of at least {reader.pci.min_log_retention_days} days: "
+        + ", ".join(map(str, allowed)),
+    )
+
+
 def _tags(reader: _Reader, raw: Any, environment: Any) -> dict[str, str] | None:
-    data = reader.mapping(raw, "tags", REQUIRED_TAGS)
-    for key in REQUIRED_TAGS:
+    required = reader.pci.required_tags
+    data = reader.mapping(raw, "tags", required)
+    for key in required:
         if key in data and not _is_text(data[key]):
             reader.problem(f"tags.{key}", data[key], "a non-empty string")
-    if _is_text(data.get("Environment")) and data["Environment"] != environment:
+    if environment is not None and _is_text(data.get("Environment")) and data["Environment"] != environment:
         reader.problem("tags.Environment", data["Environment"], f"the environment name {environment!r}")
-    if _is_text(data.get("DataClassification")) and data["DataClassification"] not in DATA_CLASSIFICATIONS:
-        reader.problem(
-            "tags.DataClassification", data["DataClassification"], "one of " + ", ".join(DATA_CLASSIFICATIONS)
-        )
-    if _is_text(data.get("PciScope")) and data["PciScope"] not in PCI_SCOPES:
-        reader.problem("tags.PciScope", data["PciScope"], "one of " + ", ".join(PCI_SCOPES))
-    if not isinstance(raw, dict) or any(not _is_text(raw.get(k)) for k in REQUIRED_TAGS):
+    classifications, scopes = reader.pci.data_classifications, reader.pci.pci_scopes
+    if _is_text(data.get("DataClassification")) and data["DataClassification"] not in classifications:
+        reader.problem("tags.DataClassification", data["DataClassification"], "one of " + ", ".join(classifications))
+    if _is_text(data.get("PciScope")) and data["PciScope"] not in scopes:
+        reader.problem("tags.PciScope", data["PciScope"], "one of " + ", ".join(scopes))
+    if not isinstance(raw, dict) or any(not _is_text(raw.get(k)) for k in required):
         return None
-    return {key: raw[key] for key in REQUIRED_TAGS}
+    return {key: raw[key] for key in required}
 
 
 def _backend(reader: _Reader, raw: Any) -> BackendConfig | None:
@@ -714,26 +771,29 @@ def _audit_archive(reader: _Reader, raw: Any) -> AuditArchiveConfig | None:
     mode = reader.value(
         data, field, "object_lock_mode", lambda v: v in OBJECT_LOCK_MODES, "one of " + ", ".join(OBJECT_LOCK_MODES)
     )
+    min_lock, min_expiration = reader.pci.min_object_lock_retention_days, reader.pci.min_current_object_expiration_days
+    min_hot = reader.pci.min_hot_tier_days
     lock_days = reader.value(
         data,
         field,
         "object_lock_retention_days",
-        _int_between(MIN_RETENTION_DAYS, 36500),
-        f"at least {MIN_RETENTION_DAYS} days (PCI DSS 10.5.1)",
+        _int_between(min_lock, 36500),
+        f"at least {min_lock} days (PCI DSS 10.5.1)",
     )
     expiration = reader.value(
         data,
         field,
         "expiration_days",
-        _int_between(MIN_RETENTION_DAYS, 36500),
-        f"at least {MIN_RETENTION_DAYS} days: audit logs are kept a year or longer",
+        _int_between(min_expiration, 36500),
+        f"at least {min_expiration} days: audit logs are kept a year or longer",
     )
+    # A noncurrent version is audit history too: kept as long as a current object.
     noncurrent = reader.value(
         data,
         field,
         "noncurrent_version_expiration_days",
-        _int_between(MIN_RETENTION_DAYS, 36500),
-        f"at least {MIN_RETENTION_DAYS} days",
+        _int_between(min_expiration, 36500),
+        f"at least {min_expiration} days",
     )
     transitions: list[StorageTransition] = []
     raw_transitions = data.get("transitions")
@@ -748,8 +808,8 @@ def _audit_archive(reader: _Reader, raw: Any) -> AuditArchiveConfig | None:
                 entry,
                 name,
                 "days",
-                _int_between(MIN_HOT_DAYS if index == 0 else previous + 1, 36500),
-                f"at least {MIN_HOT_DAYS} days in STANDARD before the first transition (PCI DSS "
+                _int_between(min_hot if index == 0 else previous + 1, 36500),
+                f"at least {min_hot} days in STANDARD before the first transition (PCI DSS "
                 f"10.5.1: three months immediately available)"
                 if index == 0
                 else f"more days than the previous transition ({previous})",
@@ -758,8 +818,8 @@ def _audit_archive(reader: _Reader, raw: Any) -> AuditArchiveConfig | None:
                 entry,
                 name,
                 "storage_class",
-                lambda v: v in ARCHIVE_STORAGE_CLASSES,
-                "one of " + ", ".join(ARCHIVE_STORAGE_CLASSES),
+                lambda v: v in TRANSITION_STORAGE_CLASSES,
+                "one of " + ", ".join(TRANSITION_STORAGE_CLASSES),
             )
             if days is not None and storage is not None:
                 transitions.append(StorageTransition(days=days, storage_class=storage))
@@ -908,8 +968,8 @@ def _data(reader: _Reader, raw: Any, environment: Any) -> DataConfig | None:
         data,
         "data",
         "secret_rotation_days",
-        _int_between(1, MAX_SECRET_ROTATION_DAYS),
-        f"1 to {MAX_SECRET_ROTATION_DAYS} days (PCI DSS 8.3.9 / 8.6.3)",
+        _int_between(1, reader.pci.max_secret_rotation_days),
+        f"1 to {reader.pci.max_secret_rotation_days} days (PCI DSS 8.3.9 / 8.6.3)",
     )
     migration = _migration(reader, data.get("migration", {}))
     if None in (aurora, billing, dynamo_protection, archive, rotation, migration):
@@ -1104,8 +1164,9 @@ def _compute(reader: _Reader, raw: Any) -> ComputeConfig | None:
             functions[name] = FunctionConfig(memory, timeout, reserved, provisioned)
     alb = reader.mapping(data.get("alb", {}), "compute.alb", ("certificate_arn", "ssl_policy", "internal_hostname"))
     certificate = reader.value(alb, "compute.alb", "certificate_arn", *_arn_of("acm", "an ACM certificate"))
+    tls_policies = reader.pci.alb_tls_policies
     ssl_policy = reader.value(
-        alb, "compute.alb", "ssl_policy", lambda v: v in ALB_TLS_POLICIES, "one of " + ", ".join(ALB_TLS_POLICIES)
+        alb, "compute.alb", "ssl_policy", lambda v: v in tls_policies, "one of " + ", ".join(tls_policies)
     )
     hostname = reader.value(
         alb,
@@ -1219,8 +1280,8 @@ def _api(reader: _Reader, raw: Any) -> ApiConfig | None:
         data,
         "api",
         "authorization",
-        lambda v: v in API_AUTHORIZATIONS,
-        "one of " + ", ".join(API_AUTHORIZATIONS) + " (never NONE)",
+        lambda v: v in reader.pci.api_authorizations,
+        "one of " + ", ".join(reader.pci.api_authorizations) + " (never NONE)",
     )
     rate = reader.value(data, "api", "throttle_rate_limit", _int_between(1, 10000), "1 to 10000 requests per second")
     burst = reader.value(data, "api", "throttle_burst_limit", _int_between(1, 5000), "1 to 5000 requests")
@@ -1328,7 +1389,7 @@ def _baseline(reader: _Reader, raw: Any, environment: Any) -> BaselineConfig | N
         field,
         ("daily_retention_days", "monthly_retention_days", "vault_lock_changeable_for_days"),
     )
-    minimum_daily = MIN_PROD_DAILY_BACKUP_DAYS if environment == "prod" else MIN_DAILY_BACKUP_DAYS
+    minimum_daily = MIN_PROD_DAILY_BACKUP_DAYS if environment == "prod" else reader.pci.min_backup_retention_days
     daily = reader.value(
         backup,
         field,
@@ -1340,8 +1401,8 @@ def _baseline(reader: _Reader, raw: Any, environment: Any) -> BaselineConfig | N
         backup,
         field,
         "monthly_retention_days",
-        _int_between(MIN_RETENTION_DAYS, 36500),
-        f"at least {MIN_RETENTION_DAYS} days: monthly recovery points are kept a year",
+        _int_between(MIN_MONTHLY_BACKUP_DAYS, 36500),
+        f"at least {MIN_MONTHLY_BACKUP_DAYS} days: monthly recovery points are kept a year",
     )
     changeable = reader.value(
         backup,
@@ -1363,13 +1424,14 @@ def _baseline(reader: _Reader, raw: Any, environment: Any) -> BaselineConfig | N
     )
 
 
-def parse_environment(source: Path, text: str) -> EnvironmentConfig:
-    """Validate one environment document; raises ConfigError listing every invalid field."""
+def parse_environment(source: Path, text: str, *, thresholds: PciThresholds | None = None) -> EnvironmentConfig:
+    """Validate one environment document against the catalog's thresholds (``thresholds`` defaults to the
+    committed catalog's); raises ConfigError listing every invalid field."""
     try:
         raw = parse_yaml(source, text)
     except YamlFileError as error:
         raise ConfigError([str(error)]) from None
-    reader = _Reader(source)
+    reader = _Reader(source, thresholds or default_thresholds())
     keys = (
         "environment",
         "region",
@@ -1377,6 +1439,7 @@ def parse_environment(source: Path, text: str) -> EnvironmentConfig:
         "tags",
         "backend",
         "network",
+        "logging",
         "kms",
         "data",
         "runtime",
@@ -1387,8 +1450,9 @@ def parse_environment(source: Path, text: str) -> EnvironmentConfig:
     )
     data = reader.mapping(raw, "", keys, optional=("account",))
 
+    environments = reader.pci.environments
     environment = reader.value(
-        data, "", "environment", lambda v: v in KNOWN_ENVIRONMENTS, "one of " + ", ".join(KNOWN_ENVIRONMENTS)
+        data, "", "environment", lambda v: v in environments, "one of " + ", ".join(environments)
     )
     if environment is not None and source.stem != environment:
         reader.problem("environment", environment, f"the file's name without extension ({source.stem!r})")
@@ -1418,6 +1482,8 @@ def parse_environment(source: Path, text: str) -> EnvironmentConfig:
             "backend.type", "local", f"s3 for {environment}: remote, encrypted, locked state (local is for dev only)"
         )
     network = _network(reader, data.get("network", {}), "network")
+    logging_data = reader.mapping(data.get("logging", {}), "logging", ("retention_days",))
+    log_retention = reader.value(logging_data, "logging", "retention_days", *_log_retention(reader))
     kms_data = reader.mapping(data.get("kms", {}), "kms", ("deletion_window_days",))
     window = reader.value(
         kms_data, "kms", "deletion_window_days", lambda v: _is_int(v) and 7 <= v <= 30, "an integer from 7 to 30 (days)"
@@ -1439,6 +1505,7 @@ def parse_environment(source: Path, text: str) -> EnvironmentConfig:
         tags=tags,
         backend=backend,
         network=network,
+        logging=LoggingConfig(retention_days=log_retention),
         kms=KmsConfig(deletion_window_days=window),
         data=data_config,
         runtime=runtime,

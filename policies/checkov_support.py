@@ -9,7 +9,6 @@ value counts as set, never as a literal that satisfies a comparison.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,17 +16,38 @@ from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.common.util.consts import LINE_FIELD_NAMES
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from policies import iam
+from policies import iam, predicates
 from policies.blocks import block_list
 from policies.catalog import default_catalog
 from policies.model import is_pure_reference
+from policies.predicates import is_audit_bucket_name, is_customer_managed_key, is_number, parameter
 from policies.scope import environment_of_stack_file
 
+# Judgements on values live in policies/predicates.py, shared with the aspect rules; the checks import
+# them from here with the readers of checkov's shape below.
+__all__ = [
+    "FAILED",
+    "NLB_PROTOCOLS",
+    "PASSED",
+    "PciCheck",
+    "blocks",
+    "environment_variables",
+    "inline_policy_statements",
+    "is_application_load_balancer",
+    "is_audit_bucket",
+    "is_customer_managed_key",
+    "is_number",
+    "is_open",
+    "is_reference",
+    "parameter",
+    "rotation_period",
+    "stack_environment",
+    "strings",
+    "value",
+    "verdict",
+]
+
 PASSED, FAILED = CheckResult.PASSED, CheckResult.FAILED
-
-
-def parameter(name: str) -> Any:
-    return default_catalog().parameter(name)
 
 
 def value(conf: dict, key: str) -> Any:
@@ -44,10 +64,6 @@ def strings(conf: dict, key: str) -> list[str]:
     found = value(conf, key)
     found = found if isinstance(found, list) else [] if found is None else [found]
     return [item for item in found if isinstance(item, str)]
-
-
-def is_customer_managed_key(key: Any) -> bool:
-    return isinstance(key, str) and bool(key.strip()) and not re.search(parameter("aws_managed_key_pattern"), key)
 
 
 def is_reference(candidate: Any) -> bool:
@@ -77,10 +93,6 @@ class PciCheck(BaseResourceCheck):
         return self.evaluated
 
 
-def is_number(candidate: Any) -> bool:
-    return isinstance(candidate, (int, float)) and not isinstance(candidate, bool)
-
-
 def environment_variables(conf: dict) -> list[str] | None:
     """Names of a function's environment variables; None when they are a ${...} expression (unknown)."""
     environment = blocks(conf, "environment")
@@ -101,8 +113,7 @@ def inline_policy_statements(text: str) -> list[dict] | None:
 
 
 def is_audit_bucket(conf: dict) -> bool:
-    name = value(conf, "bucket") or value(conf, "bucket_prefix") or ""
-    return isinstance(name, str) and re.search(parameter("audit_bucket_pattern"), name) is not None
+    return is_audit_bucket_name(value(conf, "bucket") or value(conf, "bucket_prefix") or "")
 
 
 def is_open(conf: dict, ipv4_key: str, ipv6_key: str) -> bool:
@@ -117,11 +128,5 @@ def is_application_load_balancer(conf: dict) -> bool:
     return value(conf, "load_balancer_type") in (None, "application")
 
 
-def rotation_days(rules: dict) -> int | None:
-    """Days between rotations: automatically_after_days, or a schedule rate(N days); None if unverifiable."""
-    after = value(rules, "automatically_after_days")
-    if is_number(after):
-        return after
-    schedule = value(rules, "schedule_expression")
-    match = re.fullmatch(r"rate\((\d+) days?\)", schedule) if isinstance(schedule, str) else None
-    return int(match.group(1)) if match else None
+def rotation_period(rules: dict) -> int | float | None:
+    return predicates.rotation_days(value(rules, "automatically_after_days"), value(rules, "schedule_expression"))

@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from app.config import ALB_TLS_POLICIES, LOG_RETENTION_DAYS
+from policies.catalog import default_catalog
 from tests.conftest import REPO_ROOT
 
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -69,7 +69,7 @@ def test_each_function_is_a_traced_arm64_vpc_lambda_with_reserved_concurrency(sy
         # Invoked only synchronously (ALB, RequestResponse): a DLQ would never receive anything.
         assert "dead_letter_config" not in body
         group = compute.by_ref(body["logging_config"]["log_group"].replace(".name}", ".id}")).body
-        assert group["retention_in_days"] in LOG_RETENTION_DAYS
+        assert group["retention_in_days"] == configs[env].logging.retention_days
         assert group["name"] == f"/aws/lambda/{body['function_name']}"
 
 
@@ -156,7 +156,8 @@ def test_alb_is_internal_https_only_with_modern_tls_and_header_hygiene(synth, co
     assert {synth.resolve(compute, s)[0].body["tags"]["Tier"] for s in alb["subnets"]} == {"private"}
     listeners = [listener.body for listener in compute.resources("aws_lb_listener")]
     assert [(li["port"], li["protocol"]) for li in listeners] == [(443, "HTTPS")]
-    assert listeners[0]["ssl_policy"] in ALB_TLS_POLICIES
+    assert listeners[0]["ssl_policy"] == configs[env].compute.alb_ssl_policy
+    assert listeners[0]["ssl_policy"] in default_catalog().parameter("alb_tls_policies")
     assert listeners[0]["certificate_arn"] == configs[env].compute.alb_certificate_arn
     association = compute.one("aws_wafv2_web_acl_association").body
     assert association["resource_arn"] == compute.one("aws_lb").ref("arn")

@@ -7,9 +7,11 @@ import json
 
 import pytest
 
-from app.config import MIN_HOT_DAYS, MIN_RETENTION_DAYS
+from lambda_src.payments_common import ssm_contract
+from policies.catalog import default_catalog
 
 ENVIRONMENTS = ("dev", "staging", "prod")
+PARAMETERS = default_catalog().parameters
 
 
 @pytest.fixture(params=ENVIRONMENTS)
@@ -151,7 +153,7 @@ def test_audit_bucket_is_kms_encrypted_versioned_object_locked_and_private(synth
     assert parts["aws_s3_bucket_versioning"]["versioning_configuration"] == {"status": "Enabled"}
     retention = parts["aws_s3_bucket_object_lock_configuration"]["rule"]["default_retention"]
     assert retention == {"mode": archive.object_lock_mode, "days": archive.object_lock_retention_days}
-    assert retention["days"] >= MIN_RETENTION_DAYS
+    assert retention["days"] >= PARAMETERS["min_object_lock_retention_days"]
     block = parts["aws_s3_bucket_public_access_block"]
     assert all(
         block[k] is True
@@ -168,9 +170,10 @@ def test_log_buckets_keep_90_days_hot_and_nothing_expires_within_a_year(synth, e
     parts = bucket_parts(data, audit if which == "audit" else service)
     for rule in parts["aws_s3_bucket_lifecycle_configuration"]["rule"]:
         assert rule["status"] == "Enabled"
-        assert min(t["days"] for t in rule["transition"]) >= MIN_HOT_DAYS
-        assert all(e["days"] >= MIN_RETENTION_DAYS for e in rule.get("expiration", []))
-        assert all(n["noncurrent_days"] >= MIN_RETENTION_DAYS for n in rule["noncurrent_version_expiration"])
+        assert min(t["days"] for t in rule["transition"]) >= PARAMETERS["min_hot_tier_days"]
+        minimum = PARAMETERS["min_current_object_expiration_days"]
+        assert all(e["days"] >= minimum for e in rule.get("expiration", []))
+        assert all(n["noncurrent_days"] >= minimum for n in rule["noncurrent_version_expiration"])
         assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
     assert parts["aws_s3_bucket_versioning"]["versioning_configuration"] == {"status": "Enabled"}
 
@@ -208,23 +211,12 @@ def test_runtime_configuration_is_in_ssm_under_the_environment_path(synth, confi
     parameters = {p.body["name"]: p.body for p in data.resources("aws_ssm_parameter")}
     prefix = f"/payments/{env}/"
     assert all(name.startswith(prefix) for name in parameters)
-    for name in (
-        "dynamodb/transactions-table",
-        "dynamodb/idempotency-table",
-        "aurora/writer-endpoint",
-        "aurora/reader-endpoint",
-        "aurora/app-secret-arn",
-        "validation/limits",
-        "fraud/thresholds",
-        "secure/card-token-key",
-        "s3/audit-bucket",
-    ):
-        assert prefix + name in parameters, name
-    assert json.loads(parameters[prefix + "fraud/thresholds"]["value"]) == dict(configs[env].runtime.fraud_thresholds)
-    assert json.loads(parameters[prefix + "validation/limits"]["value"]) == {
+    thresholds, limits = ssm_contract.FRAUD_THRESHOLDS.name, ssm_contract.VALIDATION_LIMITS.name
+    assert json.loads(parameters[prefix + thresholds]["value"]) == dict(configs[env].runtime.fraud_thresholds)
+    assert json.loads(parameters[prefix + limits]["value"]) == {
         "max_amount": dict(configs[env].runtime.validation_max_amount)
     }
-    secure = parameters[prefix + "secure/card-token-key"]
+    secure = parameters[prefix + ssm_contract.CARD_TOKEN_KEY.name]
     assert secure["type"] == "SecureString" and key_of(synth, data, secure["key_id"]) == "parameters"
     assert "value" not in secure and secure["value_wo"].startswith("${ephemeral.aws_secretsmanager_random_password.")
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from app.config import LOG_RETENTION_DAYS, SUBNET_TIERS
+from app.config import SUBNET_TIERS
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 
@@ -89,13 +89,13 @@ def test_nat_count_differs_between_dev_and_prod(configs):
     assert (configs["dev"].network.nat_gateways, configs["prod"].network.nat_gateways) == (1, 3)
 
 
-def test_flow_logs_capture_all_traffic_into_encrypted_year_long_log_group(synth, env):
+def test_flow_logs_capture_all_traffic_into_encrypted_year_long_log_group(synth, configs, env):
     network = synth.stack(env, "network")
     flow_log = network.one("aws_flow_log").body
     assert flow_log["traffic_type"] == "ALL"
     assert flow_log["vpc_id"] == network.one("aws_vpc").ref()
     group = network.by_ref(flow_log["log_destination"].replace(".arn}", ".id}")).body
-    assert group["retention_in_days"] in LOG_RETENTION_DAYS and group["retention_in_days"] >= 365
+    assert group["retention_in_days"] == configs[env].network.flow_logs.retention_days >= 365
     assert group["kms_key_id"].startswith("${data.terraform_remote_state.")  # the logs CMK of the security stack
     role = network.by_ref(flow_log["iam_role_arn"].replace(".arn}", ".id}")).body
     trust = json.loads(role["assume_role_policy"])["Statement"][0]

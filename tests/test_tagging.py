@@ -6,8 +6,10 @@ from __future__ import annotations
 import copy
 
 from app.aspects.tagging import merged_tags, taggable_resource_types
-from app.config import REQUIRED_TAGS
+from policies.catalog import default_catalog
 from tests.synth_view import SynthView
+
+REQUIRED_TAGS = tuple(default_catalog().parameter("required_tags"))
 
 
 def untagged_resources(view: SynthView, taggable: frozenset[str]) -> list[str]:

@@ -1,7 +1,8 @@
 """Runtime configuration in SSM Parameter Store under ``/payments/<env>/``: the Lambdas receive only the
-path prefix and read values from SSM. Secrets are SecureStrings encrypted with the parameters CMK whose value
-is generated at apply time by an ephemeral resource and written write-only: never in the synth, never in
-state."""
+path prefix and read values from SSM. Which parameters exist, with which type and value shape, is the contract
+in ``lambda_src/payments_common/ssm_contract.py``, shared with the functions that read them. Secrets are
+SecureStrings encrypted with the parameters CMK whose value is generated at apply time by an ephemeral resource
+and written write-only: never in the synth, never in state."""
 
 from __future__ import annotations
 
@@ -12,9 +13,7 @@ from cdktf import TerraformStack
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
 
-
-def parameter_path(environment: str) -> str:
-    return f"/payments/{environment}"
+from lambda_src.payments_common.ssm_contract import JSON, SECURE_STRING, STRING, TEXT, Parameter, parameter_path
 
 
 def generated_secret(stack: TerraformStack, name: str, *, length: int = 64) -> str:
@@ -25,6 +24,15 @@ def generated_secret(stack: TerraformStack, name: str, *, length: int = 64) -> s
     return f"${{ephemeral.aws_secretsmanager_random_password.{name}.random_password}}"
 
 
+def _check_contract(parameter: Parameter, type_: str, value_format: str) -> None:
+    if (parameter.type, parameter.value_format) != (type_, value_format):
+        raise ValueError(
+            f"SSM parameter {parameter.name} is a {parameter.type} {parameter.value_format} parameter in "
+            f"lambda_src/payments_common/ssm_contract.py, not a {type_} {value_format} one: "
+            "write it as the contract says"
+        )
+
+
 class ConfigParameters(Construct):
     def __init__(self, scope: Construct, id_: str, *, environment: str, key_arn: str):
         super().__init__(scope, id_)
@@ -32,39 +40,43 @@ class ConfigParameters(Construct):
         self._key_arn = key_arn
         self.parameters: dict[str, SsmParameter] = {}
 
-    def _name(self, name: str) -> str:
-        return f"{self.path}/{name}"
+    def _name(self, parameter: Parameter) -> str:
+        return f"{self.path}/{parameter.name}"
 
-    def string(self, name: str, value: str, description: str) -> SsmParameter:
-        parameter = SsmParameter(
+    def _string(self, parameter: Parameter, value: str, description: str) -> SsmParameter:
+        written = SsmParameter(
             self,
-            name.replace("/", "-"),
-            name=self._name(name),
-            type="String",
+            parameter.name.replace("/", "-"),
+            name=self._name(parameter),
+            type=STRING,
             value=value,
             description=description,
             tier="Standard",
         )
-        self.parameters[name] = parameter
-        return parameter
+        self.parameters[parameter.name] = written
+        return written
 
-    def document(self, name: str, value: Any, description: str) -> SsmParameter:
-        return self.string(name, json.dumps(value, sort_keys=True, separators=(",", ":")), description)
+    def string(self, parameter: Parameter, value: str, description: str) -> SsmParameter:
+        _check_contract(parameter, STRING, TEXT)
+        return self._string(parameter, value, description)
 
-    def generated_secure(self, stack: TerraformStack, name: str, description: str) -> SsmParameter:
-        parameter = SsmParameter(
+    def document(self, parameter: Parameter, value: Any, description: str) -> SsmParameter:
+        _check_contract(parameter, STRING, JSON)
+        return self._string(parameter, json.dumps(value, sort_keys=True, separators=(",", ":")), description)
+
+    def generated_secure(self, stack: TerraformStack, parameter: Parameter, description: str) -> SsmParameter:
+        _check_contract(parameter, SECURE_STRING, TEXT)
+        local_name = parameter.name.replace("/", "_").replace("-", "_")
+        written = SsmParameter(
             self,
-            name.replace("/", "-"),
-            name=self._name(name),
-            type="SecureString",
+            parameter.name.replace("/", "-"),
+            name=self._name(parameter),
+            type=SECURE_STRING,
             key_id=self._key_arn,
-            value_wo=generated_secret(stack, name.replace("/", "_").replace("-", "_")),
+            value_wo=generated_secret(stack, local_name),
             value_wo_version=1,
             description=description,
             tier="Standard",
         )
-        self.parameters[name] = parameter
-        return parameter
-
-    def arn(self, name: str) -> str:
-        return self.parameters[name].arn
+        self.parameters[parameter.name] = written
+        return written

@@ -84,7 +84,7 @@ class ApiStack(PaymentsStack):
         super().__init__(scope, config=config, domain="api")
         api_config = config.api
         net = network.network
-        retention = config.network.flow_logs.retention_days
+        retention = config.logging.retention_days
         private_subnets = [s.id for s in net.subnets["private"]]
 
         # NLB (TCP 443, TLS passes through to the ALB, which terminates it) -> ALB as its target.

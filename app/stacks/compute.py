@@ -19,6 +19,7 @@ from app.stacks.base import PaymentsStack
 from app.stacks.data import DataStack
 from app.stacks.network import NetworkStack
 from app.stacks.security import SecurityStack
+from lambda_src.payments_common import ssm_contract as ssm
 
 
 def failed_transactions_topic_name(environment: str) -> str:
@@ -53,7 +54,7 @@ class ComputeStack(PaymentsStack):
             ),
             "keys": FunctionKeys(environment=key("lambda-env").arn, logs=key("logs").arn),
             "layers": [data.powertools_layer],
-            "log_retention_days": config.network.flow_logs.retention_days,
+            "log_retention_days": config.logging.retention_days,
             "region": region,
             "account_id": account,
             "partition": partition,
@@ -68,10 +69,10 @@ class ComputeStack(PaymentsStack):
                 "POWERTOOLS_LOGGER_LOG_EVENT": "false",
             }
 
-        def read_parameters(*names: str) -> dict:
-            return statement(
-                "ReadOwnConfiguration", ["ssm:GetParameter"], [f"{parameter_arn_prefix}/{name}" for name in names]
-            )
+        def read_parameters(function: str) -> dict:
+            """ssm:GetParameter on exactly the parameters the function reads (the SSM contract)."""
+            arns = [f"{parameter_arn_prefix}/{parameter.name}" for parameter in ssm.read_by(function)]
+            return statement("ReadOwnConfiguration", ["ssm:GetParameter"], arns)
 
         decrypt_parameters = statement("DecryptSecureParameters", ["kms:Decrypt"], [key("parameters").arn])
         transactions, idempotency = data.tables.transactions, data.tables.idempotency
@@ -85,7 +86,7 @@ class ComputeStack(PaymentsStack):
             environment=environment("payment-validation"),
             uses_dynamodb=False,
             pinned_versions={"blue": blue.downstream_versions.get("payment_validation")},
-            statements=[read_parameters("validation/limits", "secure/card-token-key"), decrypt_parameters],
+            statements=[read_parameters("payment_validation"), decrypt_parameters],
             **shared,
         )
         self.fraud = build_payment_function(
@@ -97,7 +98,7 @@ class ComputeStack(PaymentsStack):
             uses_dynamodb=True,
             pinned_versions={"blue": blue.downstream_versions.get("fraud_detection")},
             statements=[
-                read_parameters("fraud/thresholds", "dynamodb/transactions-table", "dynamodb/idempotency-table"),
+                read_parameters("fraud_detection"),
                 statement(
                     "QueryVelocityAndHistory",
                     ["dynamodb:Query"],
@@ -126,12 +127,7 @@ class ComputeStack(PaymentsStack):
             extra_security_group_ids=[data.database_clients.id],
             pinned_versions={"blue": blue.version},
             statements=[
-                read_parameters(
-                    "dynamodb/transactions-table",
-                    "sns/failed-transactions-topic-arn",
-                    "functions/payment-validation-name",
-                    "functions/fraud-detection-name",
-                ),
+                read_parameters("transaction_processing"),
                 statement(
                     "RecordTransactions",
                     ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
@@ -152,17 +148,17 @@ class ComputeStack(PaymentsStack):
         # Unqualified: transaction_processing calls the alias of the slot it was itself invoked through, so a
         # request the ALB sends to the blue slot is validated and scored by blue code too.
         self.parameters.string(
-            "functions/payment-validation-name",
+            ssm.PAYMENT_VALIDATION_FUNCTION,
             self.validation.function.function_name,
             "Validation function transaction_processing invokes (qualified with the caller's own slot alias)",
         )
         self.parameters.string(
-            "functions/fraud-detection-name",
+            ssm.FRAUD_DETECTION_FUNCTION,
             self.fraud.function.function_name,
             "Fraud function transaction_processing invokes (qualified with the caller's own slot alias)",
         )
         self.parameters.string(
-            "sns/failed-transactions-topic-arn",
+            ssm.FAILED_TRANSACTIONS_TOPIC_ARN,
             self.topic_arn,
             "Topic receiving failed transactions (created by the monitoring stack)",
         )
@@ -170,14 +166,14 @@ class ComputeStack(PaymentsStack):
             slot: {"kind": spec.kind, "weight": spec.weight}
             for slot, spec in (("blue", config.compute.blue), ("green", config.compute.green))
         }
-        self.parameters.document("traffic/weights", traffic, "Blue/green weights in force at the ALB (mirror)")
+        self.parameters.document(ssm.TRAFFIC_WEIGHTS, traffic, "Blue/green weights in force at the ALB (mirror)")
 
         self.web_acl = PaymentsWebAcl(
             self,
             "alb-waf",
             name=f"{self.name_prefix}-alb",
             logs_key_arn=key("logs").arn,
-            log_retention_days=config.network.flow_logs.retention_days,
+            log_retention_days=config.logging.retention_days,
             rate_limit_per_5_minutes=None,
         )
         vpn = config.compute.vpn

@@ -19,6 +19,7 @@ from app.packaging import REPO_ROOT
 from app.stacks.base import PaymentsStack
 from app.stacks.network import NetworkStack
 from app.stacks.security import SecurityStack
+from lambda_src.payments_common import ssm_contract as ssm
 
 
 class DataStack(PaymentsStack):
@@ -26,7 +27,7 @@ class DataStack(PaymentsStack):
         super().__init__(scope, config=config, domain="data")
         data = config.data
         net = network.network
-        retention = config.network.flow_logs.retention_days
+        retention = config.logging.retention_days
         key = security.key
         subnets = {tier: [s.id for s in net.subnets[tier]] for tier in net.subnets}
 
@@ -134,21 +135,21 @@ class DataStack(PaymentsStack):
             self, "parameters", environment=config.environment, key_arn=key("parameters").arn
         )
         params = self.parameters
-        params.string("dynamodb/transactions-table", self.tables.transactions.name, "Transactions table name")
-        params.string("dynamodb/idempotency-table", self.tables.idempotency.name, "Idempotency table name")
-        params.string("aurora/writer-endpoint", self.aurora.cluster.endpoint, "Aurora writer endpoint")
-        params.string("aurora/reader-endpoint", self.aurora.cluster.reader_endpoint, "Aurora reader endpoint")
-        params.string("aurora/port", str(POSTGRES_PORT), "Aurora port")
-        params.string("aurora/app-secret-arn", self.app_secret.arn, "ARN of the application user's secret")
-        params.string("s3/audit-bucket", self.logs.audit.name, "Audit-log archive bucket")
+        params.string(ssm.TRANSACTIONS_TABLE, self.tables.transactions.name, "Transactions table name")
+        params.string(ssm.IDEMPOTENCY_TABLE, self.tables.idempotency.name, "Idempotency table name")
+        params.string(ssm.AURORA_WRITER_ENDPOINT, self.aurora.cluster.endpoint, "Aurora writer endpoint")
+        params.string(ssm.AURORA_READER_ENDPOINT, self.aurora.cluster.reader_endpoint, "Aurora reader endpoint")
+        params.string(ssm.AURORA_PORT, str(POSTGRES_PORT), "Aurora port")
+        params.string(ssm.AURORA_APP_SECRET_ARN, self.app_secret.arn, "ARN of the application user's secret")
+        params.string(ssm.AUDIT_BUCKET, self.logs.audit.name, "Audit-log archive bucket")
         params.document(
-            "validation/limits",
+            ssm.VALIDATION_LIMITS,
             {"max_amount": dict(config.runtime.validation_max_amount)},
             "Payment validation limits: maximum amount per allowed ISO 4217 currency",
         )
-        params.document("fraud/thresholds", dict(config.runtime.fraud_thresholds), "Fraud scoring thresholds")
+        params.document(ssm.FRAUD_THRESHOLDS, dict(config.runtime.fraud_thresholds), "Fraud scoring thresholds")
         params.generated_secure(
-            self, "secure/card-token-key", "HMAC key tokenizing card numbers (generated, write-only)"
+            self, ssm.CARD_TOKEN_KEY, "HMAC key tokenizing card numbers (generated, write-only)"
         )
 
         self.output("aurora_writer_endpoint", self.aurora.cluster.endpoint, "Aurora cluster writer endpoint")

@@ -44,7 +44,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
-from payments_common import settings
+from payments_common import settings, ssm_contract
 from payments_common.card_data import card_data_errors
 from payments_common.clock import iso_timestamp, utc_now
 from payments_common.contracts import TOKEN_PATTERN, RiskAssessment, RiskReason, ValidatedPayment, field_errors
@@ -226,8 +226,8 @@ def _decision(score: int, thresholds: FraudThresholds) -> str:
 
 @tracer.capture_method(capture_response=False)
 def assess_risk(request: FraudRequest) -> dict[str, Any]:
-    thresholds = FraudThresholds.model_validate(settings.read_json(settings.FRAUD_THRESHOLDS))
-    table = settings.read_text(settings.TRANSACTIONS_TABLE)
+    thresholds = FraudThresholds.model_validate(settings.read(ssm_contract.FRAUD_THRESHOLDS))
+    table = settings.read(ssm_contract.TRANSACTIONS_TABLE)
     window = thresholds.velocity_window_seconds
     since = iso_timestamp(utc_now() - timedelta(seconds=window))
     card_attempts = 1 + _count_attempts_since(
@@ -287,4 +287,4 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         return {"error": "invalid_request", "errors": errors}
     with logger.append_context_keys(transaction_id=request.transaction_id):
         idempotency_config.register_lambda_context(context)
-        return _idempotent_assess_risk(settings.read_text(settings.IDEMPOTENCY_TABLE))(request=request)
+        return _idempotent_assess_risk(settings.read(ssm_contract.IDEMPOTENCY_TABLE))(request=request)

@@ -29,7 +29,7 @@ from typing import Annotated, Any, Optional
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from payments_common import settings
+from payments_common import settings, ssm_contract
 from payments_common.card_data import CARD_NUMBER_FIELD, card_data_errors
 from payments_common.cards import brand_of, card_number_digits, passes_luhn
 from payments_common.clock import utc_now
@@ -240,17 +240,17 @@ class PaymentRequest(BaseModel):
 
 
 def _card_token_key() -> bytes:
-    key = settings.read_secure_text(settings.CARD_TOKEN_KEY)
+    key = settings.read(ssm_contract.CARD_TOKEN_KEY)
     if len(key) < SHORTEST_TOKEN_KEY:
-        raise ConfigurationError(f"{settings.CARD_TOKEN_KEY} must be at least {SHORTEST_TOKEN_KEY} characters")
+        raise ConfigurationError(f"{ssm_contract.CARD_TOKEN_KEY.name} must be at least {SHORTEST_TOKEN_KEY} characters")
     return key.encode()
 
 
 def _load_limits() -> ValidationLimits:
     try:
-        return ValidationLimits.model_validate(settings.read_json(settings.VALIDATION_LIMITS))
+        return ValidationLimits.model_validate(settings.read(ssm_contract.VALIDATION_LIMITS))
     except ValidationError as error:
-        raise ConfigurationError(f"{settings.VALIDATION_LIMITS} is invalid: {error}") from None
+        raise ConfigurationError(f"{ssm_contract.VALIDATION_LIMITS.name} is invalid: {error}") from None
 
 
 def tokenize(card: CardDetails, key: bytes) -> CardReference:

@@ -75,7 +75,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from payments_common import settings
+from payments_common import settings, ssm_contract
 from payments_common.alb import (
     AlbRequest,
     HttpError,
@@ -175,10 +175,10 @@ class ProcessingConfig:
     @classmethod
     def load(cls) -> ProcessingConfig:
         return cls(
-            transactions_table=settings.read_text(settings.TRANSACTIONS_TABLE),
-            failed_transactions_topic_arn=settings.read_text(settings.FAILED_TRANSACTIONS_TOPIC_ARN),
-            payment_validation_function=settings.read_text(settings.PAYMENT_VALIDATION_FUNCTION),
-            fraud_detection_function=settings.read_text(settings.FRAUD_DETECTION_FUNCTION),
+            transactions_table=settings.read(ssm_contract.TRANSACTIONS_TABLE),
+            failed_transactions_topic_arn=settings.read(ssm_contract.FAILED_TRANSACTIONS_TOPIC_ARN),
+            payment_validation_function=settings.read(ssm_contract.PAYMENT_VALIDATION_FUNCTION),
+            fraud_detection_function=settings.read(ssm_contract.FRAUD_DETECTION_FUNCTION),
         )
 
 

@@ -2,7 +2,8 @@
 
 from checkov.common.models.enums import CheckCategories
 
-from policies.checkov_support import PciCheck, environment_variables, parameter, verdict
+from policies.checkov_support import PciCheck, environment_variables, verdict
+from policies.predicates import disallowed_environment_variables
 
 
 class LambdaConfigurationFromSsm(PciCheck):
@@ -11,9 +12,8 @@ class LambdaConfigurationFromSsm(PciCheck):
                          evaluated=["environment"])
 
     def scan_resource_conf(self, conf):
-        allowed, prefix = parameter("lambda_environment_allowed_keys"), parameter("lambda_environment_allowed_prefix")
         names = environment_variables(conf)
-        return verdict(names is not None and all(n in allowed or n.startswith(prefix) for n in names))
+        return verdict(names is not None and not disallowed_environment_variables(names))
 
 
 check = LambdaConfigurationFromSsm()

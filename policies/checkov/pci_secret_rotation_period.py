@@ -2,7 +2,7 @@
 
 from checkov.common.models.enums import CheckCategories
 
-from policies.checkov_support import PciCheck, blocks, parameter, rotation_days, verdict
+from policies.checkov_support import PciCheck, blocks, parameter, rotation_period, verdict
 
 
 class SecretRotationWithin30Days(PciCheck):
@@ -12,7 +12,7 @@ class SecretRotationWithin30Days(PciCheck):
 
     def scan_resource_conf(self, conf):
         rules = blocks(conf, "rotation_rules")
-        days = rotation_days(rules[0]) if rules else None
+        days = rotation_period(rules[0]) if rules else None
         return verdict(days is not None and days <= parameter("max_secret_rotation_days"))
 
 

@@ -41,10 +41,12 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
+from lambda_src.payments_common import ssm_contract
+
 LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
 FUNCTIONS = ("payment_validation", "fraud_detection", "transaction_processing")
 
-CONFIG_PATH = "/payments/test"
+CONFIG_PATH = ssm_contract.parameter_path("test")
 TRANSACTIONS_TABLE = "payments-test-transactions"
 IDEMPOTENCY_TABLE = "payments-test-idempotency"
 PAYMENT_VALIDATION_FUNCTION = "payments-test-payment-validation:live"
@@ -222,6 +224,7 @@ class Platform:
     @contextmanager
     def parameter_replaced(self, relative_name: str, value: str) -> Iterator[None]:
         """The parameter holds `value` (the functions' parameter cache is cleared) until the block ends."""
+        assert relative_name in {p.name for p in ssm_contract.PARAMETERS}, f"{relative_name} is not in the SSM contract"
         name = f"{CONFIG_PATH}/{relative_name}"
         original = self.ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
         self.ssm.put_parameter(Name=name, Value=value, Type=original["Type"], Overwrite=True)
@@ -282,17 +285,22 @@ def _create_aws_resources() -> tuple[Any, Any, Any, str]:
     boto3.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
 
     ssm = boto3.client("ssm")
-    for relative_name, value in {
-        "dynamodb/transactions-table": TRANSACTIONS_TABLE,
-        "dynamodb/idempotency-table": IDEMPOTENCY_TABLE,
-        "sns/failed-transactions-topic-arn": topic_arn,
-        "functions/payment-validation-name": PAYMENT_VALIDATION_FUNCTION,
-        "functions/fraud-detection-name": FRAUD_DETECTION_FUNCTION,
-        "validation/limits": json.dumps(LIMITS),
-        "fraud/thresholds": json.dumps(THRESHOLDS),
-    }.items():
-        ssm.put_parameter(Name=f"{CONFIG_PATH}/{relative_name}", Value=value, Type="String")
-    ssm.put_parameter(Name=f"{CONFIG_PATH}/secure/card-token-key", Value=CARD_TOKEN_KEY, Type="SecureString")
+    values = {
+        ssm_contract.TRANSACTIONS_TABLE: TRANSACTIONS_TABLE,
+        ssm_contract.IDEMPOTENCY_TABLE: IDEMPOTENCY_TABLE,
+        ssm_contract.FAILED_TRANSACTIONS_TOPIC_ARN: topic_arn,
+        ssm_contract.PAYMENT_VALIDATION_FUNCTION: PAYMENT_VALIDATION_FUNCTION,
+        ssm_contract.FRAUD_DETECTION_FUNCTION: FRAUD_DETECTION_FUNCTION,
+        ssm_contract.VALIDATION_LIMITS: json.dumps(LIMITS),
+        ssm_contract.FRAUD_THRESHOLDS: json.dumps(THRESHOLDS),
+        ssm_contract.CARD_TOKEN_KEY: CARD_TOKEN_KEY,
+    }
+    # Exactly what the functions read, with the contract's types: a parameter they start reading without a
+    # value here fails every test instead of reading a missing parameter.
+    read = {parameter for function in FUNCTIONS for parameter in ssm_contract.read_by(function)}
+    assert set(values) == read, sorted(p.name for p in read ^ set(values))
+    for parameter, value in values.items():
+        ssm.put_parameter(Name=f"{CONFIG_PATH}/{parameter.name}", Value=value, Type=parameter.type)
     return dynamodb, ssm, sqs, queue_url
 
 

@@ -78,12 +78,9 @@ def test_curated_built_in_checks_exist_and_support_the_declared_types():
 
 
 def test_parameters_agree_with_the_app_configuration():
-    assert tuple(CATALOG.parameter("required_tags")) == config.REQUIRED_TAGS
-    assert CATALOG.parameter("tag_values") == {"Environment": list(config.KNOWN_ENVIRONMENTS),
-                                               "DataClassification": list(config.DATA_CLASSIFICATIONS),
-                                               "PciScope": list(config.PCI_SCOPES)}
-    assert CATALOG.parameter("min_log_retention_days") == min(config.LOG_RETENTION_DAYS)
+    """The thresholds config enforces are read from the catalog (tests/test_config_thresholds.py)."""
     assert set(CATALOG.parameter("non_production_environments")) < set(config.KNOWN_ENVIRONMENTS)
+    assert min(config.default_thresholds().log_retention_days) == CATALOG.parameter("min_log_retention_days")
     assert (REPO_ROOT / CATALOG.parameter("taggable_resource_types_file")).resolve() == TAGGABLE_TYPES_FILE
 
 

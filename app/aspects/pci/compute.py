@@ -8,6 +8,7 @@ from typing import Any
 from app.aspects.pci.pack import rule
 from app.aspects.pci.values import block, environment_variable_names, is_number, is_set, param
 from app.aspects.pci.verdict import NOT_APPLICABLE, Verdict, require
+from policies.predicates import disallowed_environment_variables
 
 # Listener protocols of network load balancers; every other listener belongs to an application one.
 NLB_PROTOCOLS = ("TCP", "TLS", "UDP", "TCP_UDP")
@@ -36,8 +37,7 @@ def lambda_active_tracing(attributes: Mapping[str, Any]) -> Verdict:
 def lambda_configuration_from_ssm(attributes: Mapping[str, Any]) -> Verdict:
     names = environment_variable_names(attributes)
     allowed, prefix = param("lambda_environment_allowed_keys"), param("lambda_environment_allowed_prefix")
-    extra = ["<a token: unknown variables>"] if names is None else [
-        n for n in names if n not in allowed and not n.startswith(prefix)]
+    extra = ["<a token: unknown variables>"] if names is None else disallowed_environment_variables(names)
     return require(not extra, "environment.variables", extra, f"only {', '.join(allowed)} and {prefix}*")
 
 

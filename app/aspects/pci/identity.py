@@ -12,18 +12,13 @@ from app.aspects.pci.verdict import Verdict, non_compliant, require
 from policies import iam
 from policies.functions import leaves
 from policies.model import AWS_MANAGED_POLICY, MANAGED_POLICY_ATTRIBUTES, POLICY_ATTRIBUTES, values_at
-
-RATE_IN_DAYS = re.compile(r"rate\((\d+) days?\)")
+from policies.predicates import rotation_days
 
 
 @rule("PCI-SEC-001", "aws_secretsmanager_secret_rotation")
 def secret_rotation_within_30_days(attributes: Mapping[str, Any]) -> Verdict:
     rules = block(attributes, "rotation_rules")
-    days = rules.get("automatically_after_days")
-    schedule = rules.get("schedule_expression")
-    match = RATE_IN_DAYS.fullmatch(schedule) if isinstance(schedule, str) else None
-    if not is_number(days) and match:
-        days = int(match.group(1))
+    days = rotation_days(rules.get("automatically_after_days"), rules.get("schedule_expression"))
     maximum = param("max_secret_rotation_days")
     return require(is_number(days) and days <= maximum, "rotation_rules", rules or None,
                    f"automatically_after_days <= {maximum} or schedule_expression rate(N days), N <= {maximum}")

@@ -2,7 +2,8 @@
 
 ``to_terraform()`` gives the attributes as they will be written, except that references are still
 unresolved tokens (``${TfToken[TOKEN.12]}``, ``#{TfToken[...]}`` in lists, huge negative numbers for number
-tokens). A token counts as *set*, never as a literal that satisfies a comparison.
+tokens). A token counts as *set*, never as a literal that satisfies a comparison. Judgements on values are
+shared with the checkov checks (``policies/predicates.py``); this module only reads the attributes' shape.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from policies.catalog import default_catalog
+from policies.predicates import at_least, is_audit_bucket_name, is_customer_managed_key, is_number
+from policies.predicates import parameter as param
+
+# The aspect rules import these from here with the attribute readers below.
+__all__ = ["at_least", "block", "blocks", "environment_variable_names", "is_audit_bucket", "is_customer_managed_key",
+           "is_number", "is_pure_token", "is_set", "is_token", "param"]
 
 PURE_TOKEN = re.compile(r"[$#]\{TfToken\[[^\]]+\]\}")
-
-
-def param(name: str) -> Any:
-    return default_catalog().parameter(name)
 
 
 def is_token(value: Any) -> bool:
@@ -27,10 +29,6 @@ def is_token(value: Any) -> bool:
 def is_pure_token(value: Any) -> bool:
     """Exactly one token, e.g. a reference to another construct's attribute."""
     return isinstance(value, str) and PURE_TOKEN.fullmatch(value) is not None
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def blocks(value: Any) -> list[dict]:
@@ -48,17 +46,8 @@ def is_set(value: Any) -> bool:
     return value is not None and value != "" and value != [] and value != {}
 
 
-def is_customer_managed_key(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip()) and not re.search(param("aws_managed_key_pattern"), value)
-
-
-def at_least(value: Any, minimum: float) -> bool:
-    return is_number(value) and value >= minimum
-
-
 def is_audit_bucket(attributes: Mapping[str, Any]) -> bool:
-    name = attributes.get("bucket") or attributes.get("bucket_prefix") or ""
-    return isinstance(name, str) and re.search(param("audit_bucket_pattern"), name) is not None
+    return is_audit_bucket_name(attributes.get("bucket") or attributes.get("bucket_prefix") or "")
 
 
 def environment_variable_names(attributes: Mapping[str, Any]) -> list[str] | None:
