@@ -49,7 +49,7 @@ class AuditStack(PaymentsStack):
             archive_bucket_arn=archive.arn,
             archive_key_arn=archive_key,
             logs_key_arn=security.key("logs").arn,
-            log_retention_days=config.network.flow_logs.retention_days,
+            log_retention_days=config.logging.retention_days,
             transactions_table_arn=data.tables.transactions.arn,
         )
         self.backup = BackupPlanOfRecord(
