@@ -171,7 +171,7 @@ def _header(context: ReportContext) -> Markup:
         f"; {context.posture.register_problem_count} exceptions-register problem(s)"
         if context.posture.register_problem_count else "")
     return join([
-        el("h1", "PCI DSS v4.0 compliance report: payment platform infrastructure"),
+        el("h1", "PCI DSS v4.0.1 compliance report: payment platform infrastructure"),
         el("p", f"Policy gate run of {run['started_at']} on the synthesized Terraform of "
                 f"{', '.join(context.posture.environments)}; report generated {context.generated_at.isoformat()}.",
            class_="subtitle"),
@@ -183,7 +183,7 @@ def _header(context: ReportContext) -> Markup:
 
 
 SECTIONS = (("metadata", "Run metadata and chain of custody"), ("summary", "Executive summary"),
-            ("diff", "Change since the baseline"), ("requirements", "PCI DSS v4.0 requirement view"),
+            ("diff", "Change since the baseline"), ("requirements", "PCI DSS v4.0.1 requirement view"),
             ("exceptions", "Exceptions"), ("tags", "Tag coverage"), ("traffic", "Blue/green weights in force"),
             ("architecture", "Architecture (derived from the synth)"), ("evidence", "Evidence per control"))
 
@@ -327,11 +327,12 @@ def _requirements(context: ReportContext) -> Markup:
     for requirement, views in posture.requirements():
         groups.setdefault(requirement_sort_key(requirement)[0], []).append((requirement, views))
     parts = [_heading(context, "requirements"),
-             el("p", "Each PCI DSS v4.0 requirement the control catalog cites, with the automated controls that "
-                     "support it and their verdict per environment. The requirement's verdict is the worst of its "
-                     "controls. A PASS here means the infrastructure-as-code checks mapped to the requirement hold; "
-                     "it is evidence toward the requirement, not an assessment of the requirement as a whole "
-                     "(processes, people and runtime behaviour are out of scope of this gate).", class_="note")]
+             el("p", "Each PCI DSS v4.0.1 requirement a control maps to in full or in part, in our own paraphrase, "
+                     "with those controls, the strength and reason of each mapping and their verdict per "
+                     "environment. The requirement's verdict is the worst of its controls; supporting mappings give "
+                     "no verdict. A PASS here means the infrastructure-as-code checks mapped to the requirement "
+                     "hold; it is evidence toward the requirement, not an assessment of it as a whole.",
+                class_="note")]
     for principal in sorted(groups):
         parts.append(el("h3", f"Requirement {principal}: {PRINCIPAL_REQUIREMENTS.get(principal, '')}",
                         id=_anchor("principal", str(principal))))
@@ -341,13 +342,29 @@ def _requirements(context: ReportContext) -> Markup:
             for view in views:
                 row = []
                 if first:
-                    row.append(td(el("strong", requirement), rowspan=len(views), id=_anchor("req", requirement)))
+                    row.append(td(el("strong", requirement), el("br"), posture.paraphrase(requirement),
+                                  rowspan=len(views), id=_anchor("req", requirement)))
                     row.append(td(badge(posture.requirement_status(views)), rowspan=len(views)))
-                row += [_control_link(view.id), view.control["title"],
+                mapping = posture.mapping(view, requirement) or {"strength": "", "reason": ""}
+                row += [_control_link(view.id), join([el("strong", mapping["strength"]), ": ", mapping["reason"]]),
                         *[badge(view.status_by_environment[e]) for e in posture.environments]]
                 rows.append(row)
                 first = False
-        parts.append(_table(["Requirement", "Verdict", "Control", "Title", *posture.environments], rows))
+        parts.append(_table(["Requirement", "Verdict", "Control", "Mapping", *posture.environments], rows))
+    supporting = posture.supporting_only()
+    if supporting:
+        parts.append(el("h3", "Supporting evidence only (no verdict)", id="req-supporting"))
+        parts.append(_table(["Requirement", "Control", "Why it only supports"],
+                            [[td(el("strong", r), el("br"), posture.paraphrase(r), id=_anchor("req", r)),
+                              join([_control_link(v.id) for v, _ in pairs], el("br")),
+                              join([reason for _, reason in pairs], el("br"))] for r, pairs in supporting]))
+    not_evidenced = posture.not_evidenced()
+    if not_evidenced:
+        parts.append(el("h3", "Requirements this gate cannot evidence", id="req-not-evidenced"))
+        parts.append(el("p", "Processes, people and runtime behaviour: assessed by other means, never by this "
+                             "gate.", class_="note"))
+        parts.append(_table(["Requirement", "Kind", "Paraphrase"],
+                            [[n["requirement"], n["kind"], n["paraphrase"]] for n in not_evidenced]))
     uncovered = [f"{n} ({title})" for n, title in PRINCIPAL_REQUIREMENTS.items() if n not in groups]
     if uncovered:
         parts.append(el("p", "Principal requirements no automated control of this gate addresses: "
@@ -510,7 +527,9 @@ def _control(context: ReportContext, view: ControlView) -> Markup:
                   for layer in ("checkov", "jmespath") for check in checks[layer]]
     counts = control["counts"]
     facts = [
-        ("Requirements", join([_requirement_link(r) for r in control["requirements"]], ", ")),
+        ("Requirements (PCI DSS v4.0.1)", join([join([_requirement_link(m["requirement"]), f" {m['strength']}: ",
+                                                        m["reason"]]) for m in control.get("mappings", [])]
+                                                 or [_requirement_link(r) for r in control["requirements"]], el("br"))),
         ("Severity", control["severity"]),
         ("Status", join([join([e, " ", badge(view.status_by_environment[e])]) for e in posture.environments], "  ·  ")),
         ("Enforced at synth", ("yes, aspect rules " + ", ".join(checks["aspect"])) if layers["enforced_at_synth"]

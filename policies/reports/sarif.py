@@ -1,6 +1,6 @@
 """``results.sarif``: the findings as SARIF 2.1.0, for code-scanning tools and audit evidence stores.
 
-One rule per control (its PCI DSS v4.0 requirement ids in ``properties``), one result per finding:
+One rule per control (its PCI DSS v4.0.1 requirement ids in ``properties``), one result per finding:
 noncompliant and could-not-check rows as errors, excepted rows with an accepted external suppression that
 carries the register's justification, approver and expiry. Locations name the ``cdk.tf.json`` by a
 relative URI (relative to the repository when the synth lies inside it, else to the synth directory),
@@ -60,14 +60,14 @@ def _rule(control: dict[str, Any]) -> dict[str, Any]:
         "id": control["id"],
         "name": re.sub(r"[^A-Za-z0-9]", "", control["id"].title()),
         "shortDescription": {"text": control["title"]},
-        "fullDescription": {"text": f"{control['title']} (PCI DSS v4.0 {', '.join(requirements)})."},
+        "fullDescription": {"text": f"{control['title']} (PCI DSS v4.0.1 {', '.join(requirements)})."},
         "help": {"text": control["remediation"]},
         "defaultConfiguration": {"level": "error"},
         "properties": {
-            "pci-dss-v4.0-requirements": requirements,
+            "pci-dss-v4.0.1-requirements": requirements,
             "severity": control["severity"],
             "security-severity": SECURITY_SEVERITY[control["severity"]],
-            "tags": ["security", "compliance", "PCI-DSS-v4.0", *(f"PCI-DSS-v4.0/{r}" for r in requirements)],
+            "tags": ["security", "compliance", "PCI-DSS-v4.0.1", *(f"PCI-DSS-v4.0.1/{r}" for r in requirements)],
             "checks": control["checks"],
         },
     }
@@ -129,7 +129,7 @@ def render_sarif(context: ReportContext) -> dict[str, Any]:
         "runs": [{
             "tool": {"driver": {
                 "name": "payments-policy-gate",
-                "fullName": f"PCI DSS v4.0 policy gate ({run['tool']})",
+                "fullName": f"PCI DSS v4.0.1 policy gate ({run['tool']})",
                 "rules": [_rule(view.control) for view in posture.controls],
                 "properties": {"versions": run["versions"], "catalog": run["configuration"]["catalog"]},
             }},

@@ -34,7 +34,7 @@ from tests.conftest import REPO_ROOT
 from tests.reports import fixtures
 
 PARAMETERS = default_catalog().parameters
-REPORT_FILES = ("results.json", "summary.md", "report.html", "report.md", "results.sarif", "junit.xml")
+REPORT_FILES = ("results.json", "summary.md", "report.html", "report.md", "results.sarif", "junit.xml", "evidence.csv")
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:\+00:00|Z)?")
 
 

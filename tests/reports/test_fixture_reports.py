@@ -263,8 +263,8 @@ def test_stale_optional_reports_are_removed(fixture_synth, tmp_path, no_pdf):
     (report_dir / "report.pdf").write_bytes(b"%PDF-stale")
     written = write_reports(fixtures.noncompliant_document(fixture_synth), report_dir, baseline=None,
                             synth_dir=fixture_synth)
-    assert sorted(p.name for p in written) == ["SHA256SUMS", "junit.xml", "report.html", "report.md",
-                                               "results.sarif"]
+    assert sorted(p.name for p in written) == ["SHA256SUMS", "evidence.csv", "junit.xml", "report.html",
+                                               "report.md", "results.sarif"]
     assert sorted(p.name for p in report_dir.iterdir()) == sorted(p.name for p in written)
 
 

