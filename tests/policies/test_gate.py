@@ -88,7 +88,7 @@ def noncompliant_run(tmp_path_factory):
 def test_a_noncompliant_synth_exits_1_naming_control_requirement_resource_attribute_and_fix(noncompliant_run):
     reports, code, summary = noncompliant_run
     assert code == EXIT_NONCOMPLIANT
-    assert "FAIL PCI-S3-002 (PCI DSS 10.5.1, 3.2.1)" in summary
+    assert "FAIL PCI-S3-002 (PCI DSS v4.0.1 10.5.1)" in summary
     assert "fixture:aws_s3_bucket_lifecycle_configuration.audit-lifecycle (fixture/audit-lifecycle)" in summary
     assert 'rule[].transition[].days: observed [{"days": 30, "storage_class": "GLACIER"}], expected every' in summary
     assert "fix: Add an S3BucketLifecycleConfiguration" in summary
