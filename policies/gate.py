@@ -116,21 +116,34 @@ def plain(value: Any, depth: int = 0) -> Any:
 
 def _checkov_observed(view: dict, keys: tuple[str, ...]) -> dict:
     """``path -> value`` for each key checkov evaluated, read from the resource or, when the value lives on a
-    companion resource that references it (the bucket's encryption configuration, a secret's rotation), from
-    that companion, named ``<type>.<name>.<key>``. A key found nowhere is recorded as absent (None): the
-    observation that the attribute is not set."""
-    companions = sorted((edge["source"] for edge in view["referenced_by"] if edge["source"]["kind"] == "resource"),
-                        key=lambda companion: companion["address"])
+    companion resource (one that references it, like the bucket's encryption configuration, or one it
+    references, like the cluster's parameter group), from that companion, named ``<type>.<name>.<key>``. A
+    graph check's ``resource_type`` is answered with the types of the companions it could connect to; a key
+    found nowhere is recorded as absent (None): the observation that the attribute is not set. A check that
+    reports no key is answered with the resource's own attributes (the only thing it can have read)."""
+    if not keys:
+        return {"attributes": plain({k: v for k, v in view["attributes"].items() if k != "//"})}
+    companions = _companions(view)
     observed: dict[str, Any] = {}
     for key in keys:
-        value = _value_at(view["attributes"], key)
+        if key == "resource_type":
+            observed["connected resource types"] = sorted({c["selector"] for c in companions})
+            continue
+        key_path = re.sub(r"\[\?\(.*?\)\]", "", key)  # a JSONPath filter selects within the attribute read
+        value = _value_at(view["attributes"], key_path)
         if value is not None:
             observed[key] = plain(value)
             continue
         found = {f"{c['selector']}.{c['name']}.{key}": plain(v) for c in companions
-                 if (v := _value_at(c["attributes"], key)) is not None}
+                 if (v := _value_at(c["attributes"], key_path)) is not None}
         observed.update(found or {key: None})
     return observed
+
+
+def _companions(view: dict) -> list[dict]:
+    edges = [edge["source"] for edge in view["referenced_by"]] + [edge["target"] for edge in view["refs"]]
+    unique = {id(c): c for c in edges if c["kind"] in ("resource", "data") and c is not view}
+    return sorted(unique.values(), key=lambda companion: companion["address"])
 
 
 def _value_at(attributes: dict, key: str) -> Any:
@@ -253,7 +266,7 @@ def _checkov_evidence(rows: dict, index: CheckovIndex, model: Model, catalog: Ca
                         f"checkov {record.result} {check_id}: suppressions belong in the exceptions register")
                     keys = tuple(sorted(record.evaluated_keys))  # checkov's order varies from run to run
                     rows.setdefault((control.id, id(view)), Row(control, view)).evidence.append(Evidence(
-                        "checkov", check_id, verdict, ", ".join(keys),
+                        "checkov", check_id, verdict, ", ".join(keys) or "attributes",
                         _checkov_observed(view, keys), record.check_name, message))
 
 

@@ -104,7 +104,7 @@ def load_register(path: Path = REGISTER_FILE) -> Register:
             approver_role=" ".join(str(approver.get("role") or "").split()),
             approved=_date(item.get("approved")), expires=_date(item.get("expires")),
             reference=str(reference) if reference else None,
-            reference_sha256=_reference_sha256(reference),
+            reference_sha256=reference_sha256_of(reference),
             compensating_controls=tuple(str(c) for c in compensating) if isinstance(compensating, list) else ()))
     return Register(entries=tuple(entries), source=Path(path))
 
@@ -131,7 +131,7 @@ def reference_file(reference: object) -> Path | None:
     return path if path.is_relative_to(REPO_ROOT) and path.is_file() else None
 
 
-def _reference_sha256(reference: object) -> str | None:
+def reference_sha256_of(reference: object) -> str | None:
     path = reference_file(reference)
     return hashlib.sha256(path.read_bytes()).hexdigest() if path else None
 

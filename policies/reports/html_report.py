@@ -32,6 +32,8 @@ from policies.reports.posture import (
 )
 
 OBSERVED_LIMIT = 4000
+# A compliant resource's values, one line per check, inside a collapsed <details> (evidence.csv has them whole).
+COMPLIANT_OBSERVED_LIMIT = 160
 
 CSS = """
 :root { --pass: #15803d; --fail: #b91c1c; --excepted: #b45309; --na: #64748b; --error: #7f1d1d; --ink: #111827;
@@ -345,8 +347,9 @@ def _requirements(context: ReportContext) -> Markup:
                     row.append(td(el("strong", requirement), el("br"), posture.paraphrase(requirement),
                                   rowspan=len(views), id=_anchor("req", requirement)))
                     row.append(td(badge(posture.requirement_status(views)), rowspan=len(views)))
-                mapping = posture.mapping(view, requirement) or {"strength": "", "reason": ""}
-                row += [_control_link(view.id), join([el("strong", mapping["strength"]), ": ", mapping["reason"]]),
+                mapping = posture.mapping(view, requirement)  # None in results before schema 1.2.0
+                row += [_control_link(view.id), join([el("strong", mapping["strength"]), ": ", mapping["reason"]])
+                        if mapping else view.control["title"],
                         *[badge(view.status_by_environment[e]) for e in posture.environments]]
                 rows.append(row)
                 first = False
@@ -516,6 +519,22 @@ def _evidence_cell(finding: Finding, expected: dict[tuple[str, str], str]) -> Ma
     return td(items)
 
 
+def _compliant(findings: list[Finding]) -> Markup:
+    """Compliant resources, collapsed: per check the path read and the value observed, on one line."""
+    def line(evidence: dict) -> Markup:
+        value = evidence["observed"]
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+        if len(text) > COMPLIANT_OBSERVED_LIMIT:
+            text = text[:COMPLIANT_OBSERVED_LIMIT] + "…"
+        return el("div", el("code", evidence["check"]), " ", evidence["attribute"] or "-", " = ", el("code", text),
+                  class_="ev")
+
+    rows = [[f.environment_label, el("code", f.address), join([line(e) for e in f.row["evidence"]])]
+            for f in findings]
+    return el("details", el("summary", f"{len(findings)} compliant resource(s): the values observed"),
+              _table(["Env", "Resource", "Check, path = observed"], rows, class_="evidence compliant"))
+
+
 def _control(context: ReportContext, view: ControlView) -> Markup:
     control, posture = view.control, context.posture
     layers, checks = control["layers"], control["checks"]
@@ -538,19 +557,23 @@ def _control(context: ReportContext, view: ControlView) -> Markup:
         ("Results", ", ".join(f"{counts[v]} {v.lower()}" for v in VERDICTS)),
         ("Remediation", control["remediation"]),
     ]
+    attention = [f for f in view.findings if f.verdict != COMPLIANT]
+    compliant = [f for f in view.findings if f.verdict == COMPLIANT]
     rows = [[f.environment_label,
              join([el("code", f.address or "(the rule could not run)"),
                    el("div", "construct ", el("code", f.resource["construct_path"]), class_="note") if f.resource
                    else None]),
              join([badge(f.verdict), el("div", "checked by ", ", ".join(f.row["layers"]), class_="note")]),
-             _evidence_cell(f, expected)] for f in view.findings]
+             _evidence_cell(f, expected)] for f in attention]
     return el("section",
               el("h3", f"{control['id']}: {control['title']} ", badge(view.status)),
               el("dl", [[el("dt", k), el("dd", v)] for k, v in facts], class_="meta"),
               el("h4", "Checks"), _table(["Layer", "Check", "Expected of every resource checked"], check_rows),
               el("h4", f"Resources checked ({len(view.findings)})"),
               _table(["Env", "Resource address and construct path", "Verdict and layers", "Evidence"], rows,
-                     class_="evidence", empty="No resource of this control's types in the synth."),
+                     class_="evidence", empty="No resource of this control's types in the synth."
+                     if not compliant else "No resource needs attention.") if attention or not compliant else None,
+              _compliant(compliant) if compliant else None,
               class_="control", id=_anchor("control", control["id"]))
 
 

@@ -74,10 +74,10 @@ def render_markdown(context: ReportContext) -> str:
     rows = []
     for requirement, views in posture.requirements():
         for index, view in enumerate(views):
-            mapping = posture.mapping(view, requirement) or {"strength": "", "reason": ""}
+            mapping = posture.mapping(view, requirement)  # None in results before schema 1.2.0
             rows.append([md(f"{requirement}: {posture.paraphrase(requirement)}") if index == 0 else "",
                          _status(posture.requirement_status(views)) if index == 0 else "", md(view.id),
-                         md(f"{mapping['strength']}: {mapping['reason']}"),
+                         md(f"{mapping['strength']}: {mapping['reason']}" if mapping else view.control["title"]),
                          *[_status(view.status_by_environment[e]) for e in environments]])
     lines += _table(["Requirement", "Verdict", "Control", "Mapping", *map(md, environments)], rows)
     supporting = posture.supporting_only()
