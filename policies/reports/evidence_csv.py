@@ -2,7 +2,9 @@
 
 Columns: environment, control, requirement (the ids the control's verdict counts toward), resource, path (the
 attribute path(s) read), observed (the value(s) behind the verdict, as JSON), expected, verdict (the check's,
-EXCEPTED where the register accepts the row). Read from the redacted posture, like every other report. A
+EXCEPTED where the register accepts the row). Read from the redacted posture, like every other report. When
+the synth is not what the synth wrote (policies/integrity.py), a first line ``# <notice>`` says so, as every
+report does. A
 cell a spreadsheet would run as a formula (starting ``=``, ``+``, ``-``, ``@``, tab or carriage return) is
 prefixed with ``'``.
 """
@@ -27,6 +29,9 @@ def _cell(value: str) -> str:
 def render_evidence_csv(context: ReportContext) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    notice = context.posture.integrity_notice()
+    if notice is not None:
+        writer.writerow([f"# {notice}"])
     writer.writerow(COLUMNS)
     for view in context.posture.controls:
         requirements = " ".join(view.control["requirements"])
