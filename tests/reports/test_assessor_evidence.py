@@ -6,11 +6,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
 
+import jsonschema
 import pytest
 
 from policies.reports import write_reports
+from policies.sourcemap import load_source_map
+from tests.conftest import REPO_ROOT
 from tests.reports import fixtures
+from tests.reports.test_real_reports import SARIF_SCHEMA
 
 
 def evidence_items(results: dict):
@@ -131,3 +136,59 @@ def test_a_requirement_verdict_ignores_a_failing_supporting_control(fixture_synt
     assert "| PASS |" in verdict_row.replace("**", "") and "PCI-TST-004" in verdict_row
     assert "PCI-TST-005" not in verdict_row
     assert "| 10.4.1 | process | Logs are reviewed daily. |" in view
+
+
+def tracked_files() -> set[str]:
+    listed = subprocess.run(["git", "ls-files", "app"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    return set(listed.stdout.split())
+
+
+def test_the_synth_maps_every_resource_to_the_app_line_that_created_it(synth_dir):
+    from policies.model import load_synth
+
+    sources = load_source_map(synth_dir)
+    provenance = json.loads((synth_dir / "provenance.json").read_text())
+    assert "source-map.json" in provenance["files"]  # written before the provenance, so hashed by it
+    tracked = tracked_files()
+    blocks = [body["//"]["metadata"]["path"] for stack in load_synth(synth_dir)
+              for kind in ("resource", "data") for bodies in stack.document.get(kind, {}).values()
+              for body in bodies.values() if "//" in body]  # blocks cdktf adds itself carry no construct path
+    assert len(blocks) > 500
+    missing = [path for path in blocks if path not in sources]
+    assert not missing, missing[:5]
+    for path in blocks:
+        place = sources[path]
+        assert place["file"] in tracked and place["line"] >= 1, (path, place)
+    # e.g. the service-logs bucket: the line is the call of the construct's class in app/components
+    [bucket] = [p for p in blocks if p.endswith("-prod-data/log-archive/service-logs/bucket")]
+    place = sources[bucket]
+    line = (REPO_ROOT / place["file"]).read_text().splitlines()[place["line"] - 1]
+    assert place["file"].startswith("app/components/") and "S3Bucket(" in line, (place, line)
+
+
+def test_sarif_results_point_at_the_python_line_with_the_stack_file_related(gate_results, real_reports):
+    sarif = json.loads((real_reports / "results.sarif").read_text())
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(sarif), key=str)
+    assert not errors, [f"{e.message} at {list(e.absolute_path)}" for e in errors[:5]]
+    run = sarif["runs"][0]
+    tracked = tracked_files()
+    results = [r for r in run["results"] if "locations" in r]
+    assert results
+    for result in results:
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"]["uriBaseId"] == "SRCROOT"
+        assert physical["artifactLocation"]["uri"] in tracked and physical["region"]["startLine"] >= 1
+        [related] = result["relatedLocations"]
+        assert related["physicalLocation"]["artifactLocation"]["uri"].endswith("/cdk.tf.json")
+    rules = {rule["id"]: rule for rule in run["tool"]["driver"]["rules"]}
+    levels = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+    for control in gate_results["controls"]:
+        rule = rules[control["id"]]
+        assert rule["defaultConfiguration"]["level"] == levels[control["severity"]]
+        assert control["remediation"] in rule["help"]["markdown"]
+        assert all(m["requirement"] in rule["help"]["markdown"] for m in control["mappings"])
+    assert {rule["defaultConfiguration"]["level"] for rule in rules.values()} >= {"error", "warning"}
+    for result in run["results"]:
+        if result["properties"]["verdict"] != "ERROR":
+            assert result["level"] == rules[result["ruleId"]]["defaultConfiguration"]["level"]
