@@ -34,6 +34,7 @@ from policies.reports.posture import (
 OBSERVED_LIMIT = 4000
 # A compliant resource's values, one line per check, inside a collapsed <details> (evidence.csv has them whole).
 COMPLIANT_OBSERVED_LIMIT = 160
+COMPLIANT_NAMED_RESOURCES = 12
 
 CSS = """
 :root { --pass: #15803d; --fail: #b91c1c; --excepted: #b45309; --na: #64748b; --error: #7f1d1d; --ink: #111827;
@@ -520,19 +521,28 @@ def _evidence_cell(finding: Finding, expected: dict[tuple[str, str], str]) -> Ma
 
 
 def _compliant(findings: list[Finding]) -> Markup:
-    """Compliant resources, collapsed: per check the path read and the value observed, on one line."""
-    def line(evidence: dict) -> Markup:
-        value = evidence["observed"]
-        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
-        if len(text) > COMPLIANT_OBSERVED_LIMIT:
-            text = text[:COMPLIANT_OBSERVED_LIMIT] + "…"
-        return el("div", el("code", evidence["check"]), " ", evidence["attribute"] or "-", " = ", el("code", text),
-                  class_="ev")
+    """Compliant resources, collapsed and grouped: per check, path and value observed, the resources it was
+    observed on (named when few; evidence.csv lists every one with its value whole)."""
+    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    for finding in findings:
+        for evidence in finding.row["evidence"]:
+            value = evidence["observed"]
+            text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+            if len(text) > COMPLIANT_OBSERVED_LIMIT:
+                text = text[:COMPLIANT_OBSERVED_LIMIT] + "…"
+            groups.setdefault((evidence["check"], evidence["attribute"] or "-", text), []).append(finding)
 
-    rows = [[f.environment_label, el("code", f.address), join([line(e) for e in f.row["evidence"]])]
-            for f in findings]
+    def resources(members: list[Finding]) -> Markup:
+        by_environment = ", ".join(f"{sum(1 for f in members if f.environment_label == e)} {e}"
+                                   for e in sorted({f.environment_label for f in members}))
+        if len(members) > COMPLIANT_NAMED_RESOURCES:
+            return join([f"{len(members)} ({by_environment}); listed in evidence.csv"])
+        return join([el("code", f.address) for f in members], el("br"))
+
+    rows = [[el("code", check), attribute, el("code", text), resources(members)]
+            for (check, attribute, text), members in groups.items()]
     return el("details", el("summary", f"{len(findings)} compliant resource(s): the values observed"),
-              _table(["Env", "Resource", "Check, path = observed"], rows, class_="evidence compliant"))
+              _table(["Check", "Path", "Observed", "Resources"], rows, class_="evidence compliant"))
 
 
 def _control(context: ReportContext, view: ControlView) -> Markup:

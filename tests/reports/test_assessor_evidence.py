@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 
 import jsonschema
@@ -192,3 +193,17 @@ def test_sarif_results_point_at_the_python_line_with_the_stack_file_related(gate
     for result in run["results"]:
         if result["properties"]["verdict"] != "ERROR":
             assert result["level"] == rules[result["ruleId"]]["defaultConfiguration"]["level"]
+
+
+def test_the_html_report_of_three_environments_is_small_with_compliant_evidence_collapsed(gate_results,
+                                                                                          real_reports):
+    html = (real_reports / "report.html").read_text()
+    assert len({environment for line in gate_results["inputs"] for environment in [line["stack"].split("-")[1]]}) == 3
+    assert len(html.encode()) <= 600 * 1024
+    collapsed = re.findall(r"<details><summary>(\d+) compliant resource\(s\): the values observed</summary>(.*?)"
+                           r"</details>", html, re.S)
+    compliant = sum(1 for row in gate_results["results"] if row["verdict"] == "COMPLIANT")
+    assert sum(int(count) for count, _ in collapsed) == compliant
+    assert all("<details open" not in body for _, body in collapsed)
+    # the value behind a PASS is shown in the collapsed block: the cluster's KMS key reference
+    assert any("rds-cluster-storage-cmk" in body and "aws_kms_key" in body for _, body in collapsed)
