@@ -599,6 +599,15 @@ def _evidence(context: ReportContext) -> Markup:
     ])
 
 
+def _page_margins(run_id: str) -> str:
+    """Printed pages carry the run id and "page N of M" in their margin boxes (CSS Paged Media, which Chromium
+    prints since version 131). The id is reduced to the characters of a timestamp: it lands in CSS text."""
+    shown = re.sub(r"[^0-9A-Za-z:+.\- ]", "", run_id)
+    return ("@media print { @page { @bottom-left { content: \"PCI DSS policy gate run " + shown + "\"; "
+            "font-size: 8px; color: #4b5563; } @bottom-right { content: \"page \" counter(page) \" of \" "
+            "counter(pages); font-size: 8px; color: #4b5563; } } }")
+
+
 def render_html(context: ReportContext) -> str:
     body = el("main", _header(context), _toc(context), _metadata(context), _summary(context), _diff(context),
               _requirements(context), _exceptions(context), _tags(context), _traffic(context),
@@ -610,5 +619,5 @@ def render_html(context: ReportContext) -> str:
               el("meta", name="viewport", content="width=device-width, initial-scale=1"),
               el("title", f"PCI DSS compliance report: {context.posture.run['outcome']} "
                           f"({context.posture.run['started_at']})"),
-              el("style", Markup(CSS)))
+              el("style", Markup(CSS)), el("style", Markup(_page_margins(context.posture.run["started_at"]))))
     return "<!DOCTYPE html>\n" + el("html", head, el("body", body), lang="en") + "\n"

@@ -4,10 +4,13 @@ its companion resources; the CSV export of every evidence row; honest PCI DSS v4
 from __future__ import annotations
 
 import csv
+import html as html_module
 import io
 import json
 import re
+import shutil
 import subprocess
+import zlib
 
 import jsonschema
 import pytest
@@ -207,3 +210,39 @@ def test_the_html_report_of_three_environments_is_small_with_compliant_evidence_
     assert all("<details open" not in body for _, body in collapsed)
     # the value behind a PASS is shown in the collapsed block: the cluster's KMS key reference
     assert any("rds-cluster-storage-cmk" in body and "aws_kms_key" in body for _, body in collapsed)
+
+
+def pdf_outline_titles(pdf: bytes) -> list[str]:
+    """The bookmark titles of a PDF (Chromium writes them as literal strings, possibly in compressed streams)."""
+    raw = pdf + b"".join(_inflated(m.group(1)) for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S))
+    titles = re.findall(rb"/Title ?\(((?:[^)\\]|\\.)*)\)", raw)
+    return [re.sub(rb"\\(.)", rb"\1", title).decode("latin-1") for title in titles]
+
+
+def _inflated(data: bytes) -> bytes:
+    try:
+        return zlib.decompress(data)
+    except zlib.error:
+        return b""
+
+
+def test_the_pdf_has_page_numbers_the_run_id_on_every_page_and_a_bookmark_per_section(fixture_synth, tmp_path,
+                                                                                       chromium, monkeypatch):
+    monkeypatch.setenv("REPORT_CHROMIUM", chromium)
+    document = fixtures.noncompliant_document(fixture_synth)
+    write_reports(document, tmp_path, baseline=None, synth_dir=fixture_synth)
+    html = (tmp_path / "report.html").read_text()
+    sections = re.findall(r'<h2[^>]*id="[^"]+"[^>]*>([^<]+)</h2>', html)
+    assert len(sections) >= 6
+    titles = pdf_outline_titles((tmp_path / "report.pdf").read_bytes())
+    assert [s for s in sections if html_module.unescape(s) not in titles] == [], titles
+    run_id = document["run"]["started_at"]
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:  # CI has Chromium, not poppler: the margin boxes that print them must be there
+        assert f'content: "PCI DSS policy gate run {run_id}"' in html and "counter(pages)" in html
+        return
+    pages = subprocess.run([pdftotext, "-layout", str(tmp_path / "report.pdf"), "-"], capture_output=True,
+                           text=True, check=True).stdout.split("\f")[:-1]
+    assert len(pages) > 3
+    for number, page in enumerate(pages, start=1):
+        assert f"page {number} of {len(pages)}" in page and f"PCI DSS policy gate run {run_id}" in page, number
