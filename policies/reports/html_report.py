@@ -106,6 +106,14 @@ figure.diagram { margin: 8px 0 20px; border: 1px solid var(--rule); border-radiu
 figure.diagram svg { display: block; width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: 12.5px; padding: 4px 6px; }
 footer { color: var(--muted); font-size: 12px; margin-top: 40px; border-top: 1px solid var(--rule); padding-top: 8px; }
+@media screen and (max-width: 800px) {
+  main { padding: 8px; }
+  body { overflow-wrap: anywhere; }
+  table { display: block; max-width: 100%; overflow-x: auto; }
+  pre, code { white-space: pre-wrap; overflow-wrap: anywhere; }
+  .bar { min-width: 0; }
+  figure.diagram { overflow-x: auto; }
+}
 @media print {
   @page { size: A4 landscape; margin: 11mm 10mm; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }

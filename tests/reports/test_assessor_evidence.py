@@ -19,6 +19,7 @@ from policies.reports import write_reports
 from policies.sourcemap import load_source_map
 from tests.conftest import REPO_ROOT
 from tests.reports import fixtures
+from tests.reports.support import page_width, screenshot
 from tests.reports.test_real_reports import SARIF_SCHEMA
 
 
@@ -246,3 +247,11 @@ def test_the_pdf_has_page_numbers_the_run_id_on_every_page_and_a_bookmark_per_se
     assert len(pages) > 3
     for number, page in enumerate(pages, start=1):
         assert f"page {number} of {len(pages)}" in page and f"PCI DSS policy gate run {run_id}" in page, number
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_html_report_has_no_horizontal_overflow(real_reports, chromium, tmp_path, width):
+    image = screenshot(chromium, real_reports / "report.html", tmp_path / f"report-{width}.png", f"{width},2000")
+    assert image.stat().st_size > 20_000, "the screenshot is (nearly) blank"
+    scroll_width, viewport = page_width(chromium, real_reports / "report.html", tmp_path / "probe", width)
+    assert viewport == width and scroll_width <= viewport, (scroll_width, viewport)
