@@ -81,6 +81,8 @@ pre { margin: 2px 0; white-space: pre-wrap; overflow-wrap: anywhere;
 .note { color: var(--muted); font-size: 12.5px; }
 nav.toc { border: 1px solid var(--rule); border-radius: 8px; padding: 8px 14px; margin: 8px 0 8px; font-size: 13px; }
 nav.toc ol { margin: 4px 0; padding-left: 22px; columns: 2; }
+nav.filters { border: 1px solid var(--rule); border-radius: 8px; padding: 8px 14px; margin: 8px 0; font-size: 13px; }
+nav.filters ul { margin: 4px 0; padding-left: 18px; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 3px 14px; margin: 6px 0 12px; }
 dl.meta dt { font-weight: 600; color: var(--muted); }
 dl.meta dd { margin: 0; }
@@ -119,7 +121,7 @@ footer { color: var(--muted); font-size: 12px; margin-top: 40px; border-top: 1px
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   body { font-size: 10.5px; }
   main { max-width: none; padding: 0; }
-  nav.toc { display: none; }
+  nav.toc, nav.filters { display: none; }
   h2 { break-before: page; font-size: 16px; }
   h2.first { break-before: avoid; }
   h3, h4 { break-after: avoid; }
@@ -592,7 +594,41 @@ def _control(context: ReportContext, view: ControlView) -> Markup:
                      class_="evidence", empty="No resource of this control's types in the synth."
                      if not compliant else "No resource needs attention.") if attention or not compliant else None,
               _compliant(compliant) if compliant else None,
-              class_="control", id=_anchor("control", control["id"]))
+              class_=" ".join(["control", *_filter_classes(view, posture.environments)]),
+              id=_anchor("control", control["id"]))
+
+
+def _filter_key(*parts: str) -> str:
+    """A CSS identifier for a filter (letters, digits, hyphens only: it is used in selectors unescaped)."""
+    return "-".join(re.sub(r"[^A-Za-z0-9]", "_", part) for part in parts)
+
+
+def _filter_classes(view: ControlView, environments: list[str]) -> list[str]:
+    classes = [f"f-{_filter_key(e, view.status_by_environment[e])}" for e in environments]
+    classes += [f"f-{_filter_key('req', r)}" for r in view.control["requirements"]]
+    return classes
+
+
+def _filters(context: ReportContext) -> tuple[Markup, Markup, str]:
+    """Filters without JavaScript: each link targets an empty element placed before <main>; CSS hides the
+    control sections without the matching class while that element is the :target. Returns (targets, links,
+    css)."""
+    posture = context.posture
+    keys = [_filter_key(e, s) for e in posture.environments for s in STATUSES]
+    keys += [_filter_key("req", r) for r, _ in posture.requirements()]
+    targets = join([el("span", id=f"only-{key}", class_="filter-target") for key in keys])
+    css = "\n".join(f"#only-{key}:target ~ main section.control:not(.f-{key}) {{ display: none; }}"
+                     for key in keys)
+    css += ("\n.filter-target:target ~ main > :not(#evidence):not(.filters):not(section.control):not(nav) "
+            "{ display: none; }")
+    environment_links = [el("li", f"{e}: ", join([el("a", s, href=f"#only-{_filter_key(e, s)}")
+                                                   for s in STATUSES], " · ")) for e in posture.environments]
+    requirement_links = el("li", "requirement: ", join([el("a", r, href=f"#only-{_filter_key('req', r)}")
+                                                         for r, _ in posture.requirements()], " · "))
+    links = el("nav", el("strong", "Filter the controls (no script needed)"),
+               el("ul", environment_links, requirement_links, el("li", el("a", "show everything", href="#evidence"))),
+               class_="filters")
+    return targets, links, css
 
 
 def _evidence(context: ReportContext) -> Markup:
@@ -617,7 +653,9 @@ def _page_margins(run_id: str) -> str:
 
 
 def render_html(context: ReportContext) -> str:
-    body = el("main", _header(context), _toc(context), _metadata(context), _summary(context), _diff(context),
+    targets, filter_links, filter_css = _filters(context)
+    body = el("main", _header(context), _toc(context), filter_links, _metadata(context), _summary(context),
+              _diff(context),
               _requirements(context), _exceptions(context), _tags(context), _traffic(context),
               _architecture(context), _evidence(context),
               el("footer", f"Generated {context.generated_at.isoformat()} by policies.reports from results.json "
@@ -627,5 +665,6 @@ def render_html(context: ReportContext) -> str:
               el("meta", name="viewport", content="width=device-width, initial-scale=1"),
               el("title", f"PCI DSS compliance report: {context.posture.run['outcome']} "
                           f"({context.posture.run['started_at']})"),
-              el("style", Markup(CSS)), el("style", Markup(_page_margins(context.posture.run["started_at"]))))
-    return "<!DOCTYPE html>\n" + el("html", head, el("body", body), lang="en") + "\n"
+              el("style", Markup(CSS)), el("style", Markup(_page_margins(context.posture.run["started_at"]))),
+              el("style", Markup(filter_css)))
+    return "<!DOCTYPE html>\n" + el("html", head, el("body", targets, body), lang="en") + "\n"

@@ -19,7 +19,7 @@ from policies.reports import write_reports
 from policies.sourcemap import load_source_map
 from tests.conftest import REPO_ROOT
 from tests.reports import fixtures
-from tests.reports.support import page_width, screenshot
+from tests.reports.support import page_width, screenshot, visible_controls
 from tests.reports.test_real_reports import SARIF_SCHEMA
 
 
@@ -255,3 +255,20 @@ def test_the_html_report_has_no_horizontal_overflow(real_reports, chromium, tmp_
     assert image.stat().st_size > 20_000, "the screenshot is (nearly) blank"
     scroll_width, viewport = page_width(chromium, real_reports / "report.html", tmp_path / "probe", width)
     assert viewport == width and scroll_width <= viewport, (scroll_width, viewport)
+
+
+def test_the_report_filters_by_environment_status_and_requirement_without_script(gate_results, real_reports,
+                                                                                 chromium, tmp_path):
+    page = real_reports / "report.html"
+    html = page.read_text()
+    assert "<script" not in html.lower()
+    every = visible_controls(chromium, page, tmp_path / "all", "")
+    assert len(every) == len(gate_results["controls"])
+    excepted_in_prod = visible_controls(chromium, page, tmp_path / "prod", "#only-prod-EXCEPTED")
+    assert excepted_in_prod == ["control-PCI-ENC-004"]  # the service-logs bucket's recorded exception
+    assert 'href="#only-prod-EXCEPTED"' in html
+    passing_in_dev = visible_controls(chromium, page, tmp_path / "dev", "#only-dev-PASS")
+    assert 0 < len(passing_in_dev) < len(every) and "control-PCI-ENC-004" not in passing_in_dev
+    by_requirement = visible_controls(chromium, page, tmp_path / "req", "#only-req-3_5_1")
+    expected = [f"control-{c['id']}" for c in gate_results["controls"] if "3.5.1" in c["requirements"]]
+    assert by_requirement == expected and len(expected) >= 5
