@@ -60,13 +60,6 @@ def _base(synth_dir: Path) -> tuple[str, str, str]:
     return "SYNTHDIR", Path(synth_dir).resolve().as_uri() + "/", ""
 
 
-def _hashes(path: Path) -> dict[str, Any]:
-    try:
-        return {"hashes": {"sha-256": hashlib.sha256(path.read_bytes()).hexdigest()}}
-    except OSError:
-        return {}
-
-
 def _help_markdown(control: dict[str, Any]) -> str:
     mappings = control.get("mappings") or [{"requirement": r, "strength": "", "reason": ""}
                                            for r in control["requirements"]]
@@ -142,8 +135,9 @@ def render_sarif(context: ReportContext) -> dict[str, Any]:
             if source is not None:
                 if source["file"] not in source_index:
                     source_index[source["file"]] = len(artifacts)
+                    # No hash: the gate reads nothing of app/ (the synth's provenance pins the commit).
                     artifacts.append({"location": {"uri": source["file"], "uriBaseId": SOURCE_BASE},
-                                      "roles": ["resultFile"], **_hashes(REPO_ROOT / source["file"])})
+                                      "roles": ["resultFile"]})
                 index = source_index[source["file"]]
                 result["locations"] = [{"physicalLocation": {
                     "artifactLocation": {**artifacts[index]["location"], "index": index},
