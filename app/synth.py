@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from app.config import EnvironmentConfig
+from app.source_map import SourceRecorder
 from policies.integrity import PROVENANCE_FILE
 from policies.outputdir import OutputDirError, check_replaceable, clean_stale, publish, staging_dir
 
@@ -60,10 +61,12 @@ def check_outdir(outdir: Path) -> Path:
 def synthesize(configs: Sequence[EnvironmentConfig], outdir: Path, customize: Customizer | None = None) -> None:
     outdir = check_outdir(outdir)
     staging = staging_dir(outdir, OWNER)
+    sources = SourceRecorder()
     try:
-        app, stacks = build_app(staging, configs)
-        if customize is not None:
-            customize(app, stacks)
+        with sources.recording():  # where in app/ each resource is created: SARIF results land on that line
+            app, stacks = build_app(staging, configs)
+            if customize is not None:
+                customize(app, stacks)
         try:
             app.synth()
         except RuntimeError as error:  # jsii surfaces the JS error (incl. error annotations) as RuntimeError
@@ -72,6 +75,7 @@ def synthesize(configs: Sequence[EnvironmentConfig], outdir: Path, customize: Cu
             (stack_file.parent / VERSIONS_FILE).write_text(
                 json.dumps({"terraform": {"required_version": REQUIRED_TERRAFORM_VERSION}}, indent=2) + "\n"
             )
+        sources.write(staging)  # before the provenance, which hashes it with every other file
         write_provenance(staging, configs)
         publish(staging, check_replaceable(outdir, OWNER), OWNER)
     finally:

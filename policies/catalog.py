@@ -1,6 +1,8 @@
 """The control catalog (``policies/catalog.yaml``): the single source of truth for every PCI DSS control.
 
-Each control names the PCI DSS v4.0 requirements it supports, the resource types it evaluates and the
+Each control maps to the PCI DSS v4.0.1 requirements it evidences, each mapping with a strength (``full``,
+``partial`` or ``supporting``; only the first two count toward a requirement's verdict) and a one-line reason;
+names the resource types it evaluates and the
 enforcement layers that implement it under the same id: synth-time aspect rules (``app/aspects/pci``),
 checkov checks (custom ``policies/checkov`` and curated built-ins) and JMESPath rules
 (``policies/jmespath``). It also lists the mutations that must break it (``python -m policies mutate``).
@@ -24,11 +26,17 @@ from policies.yamlfile import YamlFileError, load_yaml
 POLICIES_DIR = Path(__file__).resolve().parent
 REPO_ROOT = POLICIES_DIR.parent
 CATALOG_FILE = POLICIES_DIR / "catalog.yaml"
+REQUIREMENTS_FILE = POLICIES_DIR / "requirements.yaml"
+PCI_DSS_VERSION = "4.0.1"
 CATALOG_VERSION = 1
 
 LAYERS = ("aspect", "checkov", "jmespath")
 POST_SYNTH_LAYERS = ("checkov", "jmespath")
 SEVERITIES = ("critical", "high", "medium", "low")
+# How much of a requirement a control's check shows. A requirement's verdict derives only from VERDICT_STRENGTHS.
+STRENGTHS = ("full", "partial", "supporting")
+VERDICT_STRENGTHS = ("full", "partial")
+NOT_EVIDENCED_KINDS = ("process", "people", "runtime")
 # Selectors with a meaning beyond one resource type.
 EVERY_BLOCK = "*"
 TAGGABLE = "@taggable"
@@ -102,10 +110,46 @@ class Layers:
 
 
 @dataclass(frozen=True)
+class RequirementMapping:
+    requirement: str
+    strength: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"requirement": self.requirement, "strength": self.strength, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class NotEvidenced:
+    requirement: str
+    kind: str
+    paraphrase: str
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """``policies/requirements.yaml``: our paraphrase of each mapped requirement, and what the gate cannot show."""
+
+    version: str
+    paraphrases: Mapping[str, str]
+    not_evidenced: tuple[NotEvidenced, ...]
+
+    def paraphrase(self, requirement: str) -> str:
+        if requirement in self.paraphrases:
+            return self.paraphrases[requirement]
+        return next(n.paraphrase for n in self.not_evidenced if n.requirement == requirement)
+
+    def as_dict(self, cited: tuple[str, ...]) -> dict[str, Any]:
+        return {"version": self.version, "paraphrases": {r: self.paraphrase(r) for r in cited},
+                "not_evidenced": [{"requirement": n.requirement, "kind": n.kind, "paraphrase": n.paraphrase}
+                                  for n in self.not_evidenced]}
+
+
+@dataclass(frozen=True)
 class Control:
     id: str
     title: str
-    requirements: tuple[str, ...]
+    mappings: tuple[RequirementMapping, ...]
     severity: str
     rationale: str
     resource_types: tuple[str, ...]
@@ -114,8 +158,13 @@ class Control:
     mutations: tuple[Mutation, ...]
 
     @property
+    def requirements(self) -> tuple[str, ...]:
+        """The requirements this control's verdict counts toward (full or partial mappings)."""
+        return tuple(m.requirement for m in self.mappings if m.strength in VERDICT_STRENGTHS)
+
+    @property
     def requirement_text(self) -> str:
-        return "PCI DSS " + ", ".join(self.requirements)
+        return f"PCI DSS v{PCI_DSS_VERSION} " + (", ".join(self.requirements) or "(supporting evidence only)")
 
 
 @dataclass(frozen=True)
@@ -125,6 +174,12 @@ class Catalog:
     controls: tuple[Control, ...]
     taggable_types: frozenset[str]
     source: Path
+    requirements: Requirements
+
+    @property
+    def cited_requirements(self) -> tuple[str, ...]:
+        cited = {m.requirement for control in self.controls for m in control.mappings}
+        return tuple(sorted(cited, key=lambda r: tuple(int(p) for p in r.split("."))))
 
     def control(self, control_id: str) -> Control:
         for control in self.controls:
@@ -284,6 +339,99 @@ def _mutations(problems: _Problems, raw: Any, where: str) -> tuple[Mutation, ...
     return tuple(mutations)
 
 
+MAPPING_KEYS = ("id", "strength", "reason")
+MAPPING_EXAMPLE = "{id: '3.5.1', strength: partial, reason: <one line: what the check shows of it>}"
+
+
+def _mappings(problems: _Problems, raw: Any, where: str) -> tuple[RequirementMapping, ...]:
+    """A list (possibly empty, for an operational control) of requirement mappings, each with a strength and
+    a reason; a bare id (the format before v4.0.1 mappings) is refused with the shape to write instead."""
+    if not isinstance(raw, list):
+        problems.add(where, f"{raw!r} is not allowed; expected a list of {MAPPING_EXAMPLE}")
+        return ()
+    mappings = []
+    for index, item in enumerate(raw):
+        at = f"{where}[{index}]"
+        if not isinstance(item, dict):
+            problems.add(at, f"{item!r} needs a strength and a reason; write {MAPPING_EXAMPLE} "
+                             f"(strength: {' | '.join(STRENGTHS)})")
+            continue
+        _known_keys(problems, item, at, MAPPING_KEYS)
+        requirement, strength = item.get("id"), item.get("strength")
+        if not isinstance(requirement, str) or not REQUIREMENT_ID.match(requirement):
+            problems.add(f"{at}.id", f"{requirement!r} is not allowed; expected a PCI DSS v4.0.1 id such as '3.5.1'")
+            continue
+        if strength not in STRENGTHS:
+            problems.add(f"{at}.strength", f"{strength!r} is not allowed; expected one of {', '.join(STRENGTHS)}")
+        reason = _text(problems, item, "reason", at)
+        if "\n" in str(item.get("reason", "")).strip():
+            problems.add(f"{at}.reason", "expected one line")
+        mappings.append(RequirementMapping(requirement, str(strength), reason))
+    ids = [m.requirement for m in mappings]
+    problems.items += [f"{problems.source}: {where}: requirement {r} is mapped twice"
+                       for r in sorted({r for r in ids if ids.count(r) > 1})]
+    return tuple(mappings)
+
+
+def load_requirements(path: Path = REQUIREMENTS_FILE) -> Requirements:
+    problems = _Problems(Path(path))
+    try:
+        raw = load_yaml(path)
+    except YamlFileError as error:
+        raise CatalogError([str(error)]) from None
+    if not isinstance(raw, dict):
+        raise CatalogError([f"{path}: expected a mapping with version, paraphrases and not_evidenced"])
+    _known_keys(problems, raw, "<document>", ("version", "paraphrases", "not_evidenced"))
+    if raw.get("version") != PCI_DSS_VERSION:
+        problems.add("version", f"{raw.get('version')!r} is not allowed; the catalog maps PCI DSS {PCI_DSS_VERSION}")
+    paraphrases: dict[str, str] = {}
+    raw_paraphrases = raw.get("paraphrases")
+    if not isinstance(raw_paraphrases, dict):
+        problems.add("paraphrases", "expected a mapping of requirement id -> paraphrase")
+        raw_paraphrases = {}
+    for requirement, text in raw_paraphrases.items():
+        if not isinstance(requirement, str) or not REQUIREMENT_ID.match(requirement) \
+                or not isinstance(text, str) or not text.strip():
+            problems.add(f"paraphrases.{requirement}", "expected a quoted id such as \"3.5.1\" and a non-empty text")
+            continue
+        paraphrases[requirement] = " ".join(text.split())
+    not_evidenced = []
+    raw_not = raw.get("not_evidenced")
+    if not isinstance(raw_not, list):
+        problems.add("not_evidenced", "expected a list of {id, kind, paraphrase}")
+        raw_not = []
+    for index, item in enumerate(raw_not):
+        at = f"not_evidenced[{index}]"
+        if not isinstance(item, dict):
+            problems.add(at, "expected a mapping with id, kind and paraphrase")
+            continue
+        _known_keys(problems, item, at, ("id", "kind", "paraphrase"))
+        requirement = item.get("id")
+        if not isinstance(requirement, str) or not REQUIREMENT_ID.match(requirement) or requirement in paraphrases:
+            problems.add(f"{at}.id", f"{requirement!r}: expected a requirement id not also under paraphrases")
+        if item.get("kind") not in NOT_EVIDENCED_KINDS:
+            problems.add(f"{at}.kind", f"{item.get('kind')!r}: expected one of {', '.join(NOT_EVIDENCED_KINDS)}")
+        not_evidenced.append(NotEvidenced(str(requirement), str(item.get("kind")), _text(problems, item, "paraphrase",
+                                                                                          at)))
+    if problems.items:
+        raise CatalogError(problems.items)
+    return Requirements(PCI_DSS_VERSION, paraphrases, tuple(not_evidenced))
+
+
+def _check_mapped(problems: _Problems, controls: tuple[Control, ...], requirements: Requirements) -> None:
+    """Every mapped id has a paraphrase; one the gate cannot evidence is mapped only as supporting."""
+    cannot = {n.requirement for n in requirements.not_evidenced}
+    for control in controls:
+        for mapping in control.mappings:
+            if mapping.requirement in cannot and mapping.strength != "supporting":
+                problems.add(f"{control.id}.requirements.{mapping.requirement}",
+                             f"{mapping.strength} is not allowed: {REQUIREMENTS_FILE.name} lists it as not evidenced "
+                             "by this gate; map it as supporting or remove it")
+            elif mapping.requirement not in cannot and mapping.requirement not in requirements.paraphrases:
+                problems.add(f"{control.id}.requirements.{mapping.requirement}",
+                             f"no paraphrase of {mapping.requirement} in {REQUIREMENTS_FILE.name}; add one")
+
+
 CONTROL_KEYS = ("id", "title", "requirements", "severity", "rationale", "resource_types", "remediation", "layers",
                 "mutations")
 
@@ -304,7 +452,7 @@ def _control(problems: _Problems, raw: Any, index: int) -> Control | None:
         problems.add(f"{where}.severity", f"{severity!r} is not allowed; expected one of {', '.join(SEVERITIES)}")
     return Control(
         id=control_id, title=_text(problems, raw, "title", where),
-        requirements=_string_list(problems, raw.get("requirements"), f"{where}.requirements", REQUIREMENT_ID),
+        mappings=_mappings(problems, raw.get("requirements"), f"{where}.requirements"),
         severity=str(severity), rationale=_text(problems, raw, "rationale", where),
         resource_types=_string_list(problems, raw.get("resource_types"), f"{where}.resource_types", SELECTOR),
         remediation=_text(problems, raw, "remediation", where),
@@ -312,7 +460,8 @@ def _control(problems: _Problems, raw: Any, index: int) -> Control | None:
         mutations=_mutations(problems, raw.get("mutations"), f"{where}.mutations"))
 
 
-def parse_catalog(raw: Any, source: Path) -> Catalog:
+def parse_catalog(raw: Any, source: Path, requirements: Requirements | None = None) -> Catalog:
+    requirements = requirements if requirements is not None else load_requirements()
     problems = _Problems(source)
     if not isinstance(raw, dict):
         raise CatalogError([f"{source}: expected a mapping with version, parameters and controls"])
@@ -338,10 +487,11 @@ def parse_catalog(raw: Any, source: Path) -> Catalog:
         controls_raw = []
     controls = tuple(c for i, item in enumerate(controls_raw) if (c := _control(problems, item, i)))
     _check_unique(problems, controls)
+    _check_mapped(problems, controls, requirements)
     if problems.items:
         raise CatalogError(problems.items)
     return Catalog(version=CATALOG_VERSION, parameters=parameters, controls=controls, taggable_types=taggable,
-                   source=source)
+                   source=source, requirements=requirements)
 
 
 def _check_unique(problems: _Problems, controls: tuple[Control, ...]) -> None:

@@ -32,7 +32,7 @@ import jmespath
 import jsonschema
 
 from policies import depfile, report
-from policies.catalog import CATALOG_FILE, CatalogError
+from policies.catalog import CATALOG_FILE, REQUIREMENTS_FILE, CatalogError
 from policies.checkout import revision
 from policies.checkov_layer import CHECKS_DIR, DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, ToolError, run_checkov
 from policies.coverage import COVERAGE_REPORT, CoverageError, load_coverage, render_matrix
@@ -72,7 +72,8 @@ def _configuration(policies: Policies) -> dict:
     def entry(path: Path) -> dict:
         return {"path": str(path), "sha256": report.sha256_of(path)}
 
-    return {"catalog": entry(CATALOG_FILE), "register": entry(policies.register.source),
+    return {"catalog": entry(CATALOG_FILE), "requirements": entry(REQUIREMENTS_FILE),
+            "register": entry(policies.register.source),
             "allowlist": entry(default_allowlist().source),
             "rules": [entry(path) for path in sorted(RULES_DIR.glob("*.yaml"))],
             "checkov_checks": {"path": str(CHECKS_DIR), "sha256": report.sha256_of_tree(CHECKS_DIR, "*.*")}}

@@ -5,7 +5,7 @@ and the functions of :mod:`policies.functions`::
 
     applies_to  (optional) a filter over the list of selected views: the resources the rule applies to
     offenders   a filter over the applicable views: the noncompliant ones
-    observed    evaluated on each offender: the value reported as evidence
+    observed    evaluated on each applicable resource, compliant or not: the value behind its verdict
 
 plus the ``attribute`` it reports and the ``expected`` value in words, and optionally the attributes whose
 ``${...}`` references must ``resolve`` within the synth. Expressions are compiled once and
@@ -68,6 +68,8 @@ class RuleOutcome:
     rule: Rule
     applicable: list[dict] = field(default_factory=list)
     offenders: list[tuple[dict, Any]] = field(default_factory=list)
+    # id(view) -> the rule's observed value on every applicable view that evaluated, offenders included
+    observed: dict[int, Any] = field(default_factory=dict)
     # (view or None for the whole rule, message)
     errors: list[tuple[dict | None, str]] = field(default_factory=list)
 
@@ -286,9 +288,16 @@ class Engine:
         outcome.errors.extend(errors)
         failed = {id(view) for view, _ in errors}
         outcome.applicable = [view for view in applicable if id(view) not in failed]
-        for view in offenders:
+        offending = {id(view) for view in offenders}
+        evaluated = []
+        for view in outcome.applicable:
             try:
-                outcome.offenders.append((view, self.search(rule.compiled["observed"], view)))
-            except EVALUATION_ERRORS as error:
+                outcome.observed[id(view)] = self.search(rule.compiled["observed"], view)
+            except EVALUATION_ERRORS as error:  # a verdict without its value is no evidence: fail closed
                 outcome.errors.append((view, f"observed failed: {error.__class__.__name__}: {error}"))
+                continue
+            evaluated.append(view)
+            if id(view) in offending:
+                outcome.offenders.append((view, outcome.observed[id(view)]))
+        outcome.applicable = evaluated
         return outcome

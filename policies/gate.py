@@ -115,16 +115,44 @@ def plain(value: Any, depth: int = 0) -> Any:
 
 
 def _checkov_observed(view: dict, keys: tuple[str, ...]) -> dict:
-    observed = {}
+    """``path -> value`` for each key checkov evaluated, read from the resource or, when the value lives on a
+    companion resource (one that references it, like the bucket's encryption configuration, or one it
+    references, like the cluster's parameter group), from that companion, named ``<type>.<name>.<key>``. A
+    graph check's ``resource_type`` is answered with the types of the companions it could connect to; a key
+    found nowhere is recorded as absent (None): the observation that the attribute is not set. A check that
+    reports no key is answered with the resource's own attributes (the only thing it can have read)."""
+    if not keys:
+        return {"attributes": plain({k: v for k, v in view["attributes"].items() if k != "//"})}
+    companions = _companions(view)
+    observed: dict[str, Any] = {}
     for key in keys:
-        value: Any = view["attributes"]
-        for segment in (s for s in key.split("/") if not re.fullmatch(r"\[?\d+\]?", s)):
-            while isinstance(value, list) and len(value) == 1:
-                value = value[0]
-            value = value.get(segment) if isinstance(value, dict) else None
+        if key == "resource_type":
+            observed["connected resource types"] = sorted({c["selector"] for c in companions})
+            continue
+        key_path = re.sub(r"\[\?\(.*?\)\]", "", key)  # a JSONPath filter selects within the attribute read
+        value = _value_at(view["attributes"], key_path)
         if value is not None:
             observed[key] = plain(value)
+            continue
+        found = {f"{c['selector']}.{c['name']}.{key}": plain(v) for c in companions
+                 if (v := _value_at(c["attributes"], key_path)) is not None}
+        observed.update(found or {key: None})
     return observed
+
+
+def _companions(view: dict) -> list[dict]:
+    edges = [edge["source"] for edge in view["referenced_by"]] + [edge["target"] for edge in view["refs"]]
+    unique = {id(c): c for c in edges if c["kind"] in ("resource", "data") and c is not view}
+    return sorted(unique.values(), key=lambda companion: companion["address"])
+
+
+def _value_at(attributes: dict, key: str) -> Any:
+    value: Any = attributes
+    for segment in (s for s in key.split("/") if not re.fullmatch(r"\[?\d+\]?", s)):
+        while isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        value = value.get(segment) if isinstance(value, dict) else None
+    return value
 
 
 class CheckovIndex:
@@ -204,8 +232,8 @@ def _jmespath_evidence(rows: dict, outcomes: list[RuleOutcome], catalog: Catalog
                 row.evidence.append(Evidence("jmespath", rule.id, NON_COMPLIANT, rule.attribute,
                                              plain(offenders[id(view)]), rule.expected, rule.id))
             else:
-                row.evidence.append(Evidence("jmespath", rule.id, COMPLIANT, rule.attribute, None,
-                                             rule.expected, rule.id))
+                row.evidence.append(Evidence("jmespath", rule.id, COMPLIANT, rule.attribute,
+                                             plain(outcome.observed[id(view)]), rule.expected, rule.id))
         for key, (view, message) in errors.items():
             row = rows.setdefault((control.id, key), Row(control, view))
             row.evidence.append(Evidence("jmespath", rule.id, ERROR, rule.attribute, None, rule.expected, message))
@@ -238,16 +266,18 @@ def _checkov_evidence(rows: dict, index: CheckovIndex, model: Model, catalog: Ca
                         f"checkov {record.result} {check_id}: suppressions belong in the exceptions register")
                     keys = tuple(sorted(record.evaluated_keys))  # checkov's order varies from run to run
                     rows.setdefault((control.id, id(view)), Row(control, view)).evidence.append(Evidence(
-                        "checkov", check_id, verdict, ", ".join(keys),
-                        _checkov_observed(view, keys) if verdict != COMPLIANT else None, record.check_name, message))
+                        "checkov", check_id, verdict, ", ".join(keys) or "attributes",
+                        _checkov_observed(view, keys), record.check_name, message))
 
 
 def _apply_register(rows: list[Row], register: Register, catalog: Catalog,
                     today: dt.date) -> tuple[list[RegisterProblem], list[ExceptionEntry]]:
-    problems, applied, seen = [], [], set()
+    problems: dict[int, RegisterProblem] = {}
+    applied: dict[int, tuple[ExceptionEntry, Row]] = {}
+    seen = set()
     by_key = {(row.control.id, row.address): row for row in rows if row.view is not None}
     for entry in register.entries:
-        found = entry_problems(entry, catalog.ids, today)
+        found = entry_problems(entry, catalog.ids, today, int(catalog.parameter("max_exception_term_months")))
         key = (entry.control, entry.resource)
         if key in seen:
             found.append("duplicates an earlier entry for the same control and resource")
@@ -257,11 +287,33 @@ def _apply_register(rows: list[Row], register: Register, catalog: Catalog,
             state = "no finding" if row is None else f"a {row.raw_verdict} finding (only NON_COMPLIANT is exceptable)"
             found.append(f"matches {state}; remove the entry")
         if found:
-            problems.append(RegisterProblem(entry, found))
+            problems[entry.index] = RegisterProblem(entry, found)
         else:
             row.exception = entry
-            applied.append(entry)
-    return problems, applied
+            applied[entry.index] = (entry, row)
+    # A compensating control compensates only where it PASSes: in the excepted resource's environment, with at
+    # least one row there and every row COMPLIANT (an excepted compensating control compensates nothing).
+    # Withdrawing an exception can fail a control another entry relies on, so repeat until nothing changes.
+    changed = True
+    while changed:
+        changed = False
+        for index, (entry, row) in sorted(applied.items()):
+            failing = [control for control in entry.compensating_controls
+                       if not _passes_in(rows, control, row.view["environment"])]
+            if failing:
+                row.exception = None
+                del applied[index]
+                environment = row.view["environment"]
+                problems[index] = RegisterProblem(entry, [f"compensating control {control} does not PASS in "
+                                                          f"{environment}" for control in failing])
+                changed = True
+    return ([problems[index] for index in sorted(problems)], [entry for _, (entry, _) in sorted(applied.items())])
+
+
+def _passes_in(rows: list[Row], control_id: str, environment: str) -> bool:
+    verdicts = [row.verdict for row in rows
+                if row.control.id == control_id and (row.view is None or row.view["environment"] == environment)]
+    return bool(verdicts) and all(verdict == COMPLIANT for verdict in verdicts)
 
 
 def evaluate(catalog: Catalog, model: Model, outcomes: list[RuleOutcome], records: Iterable[CheckovRecord],

@@ -28,7 +28,7 @@ from policies.gate import (
 from policies.yamlfile import quote
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "results.schema.json"
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 RESULTS_FILE = "results.json"
 SUMMARY_FILE = "summary.md"
 
@@ -67,6 +67,7 @@ def _controls(evaluation: Evaluation) -> list[dict[str, Any]]:
         counts = Counter(row.verdict for row in rows)
         controls.append({
             "id": control.id, "title": control.title, "requirements": list(control.requirements),
+            "mappings": [mapping.as_dict() for mapping in control.mappings],
             "severity": control.severity, "status": evaluation.control_status(control),
             "layers": {"declared": list(control.layers.names),
                        "checked_post_synth": sorted({layer for row in rows for layer in row.layers}),
@@ -123,6 +124,7 @@ def build_document(evaluation: Evaluation, *, run: dict[str, Any], inputs: list[
                            for verdict in ("COMPLIANT", NON_COMPLIANT, EXCEPTED, ERROR)},
             "register_problems": len(evaluation.register_problems),
         },
+        "requirements": evaluation.catalog.requirements.as_dict(evaluation.catalog.cited_requirements),
         "controls": controls,
         "results": rows,
         "exceptions": {

@@ -146,7 +146,10 @@ def expired_exceptions(today: dt.date) -> list[int] | str:
         register = load_register()
     except RegisterError as error:
         return f"unreadable register: {error}"
-    return [entry.index for entry in register.entries if entry.expires is not None and entry.expires < today]
+    # Past its expiry, or approved on a date still to come: both change with the date alone.
+    return [entry.index for entry in register.entries
+            if (entry.expires is not None and entry.expires < today)
+            or (entry.approved is not None and entry.approved > today)]
 
 
 def synth_key(environments: list[str], today: dt.date) -> dict:

@@ -3,11 +3,12 @@
 ``write_reports`` writes, into the report directory:
 
 - ``report.html``: self-contained report (run metadata and chain of custody, executive summary, PCI DSS
-  v4.0 requirement view, exceptions, tag coverage, blue/green weights, architecture diagrams, evidence of
+  v4.0.1 requirement view, exceptions, tag coverage, blue/green weights, architecture diagrams, evidence of
   every resource checked, and the change since a baseline when one is given);
 - ``report.md``: the summary, requirement view, exceptions, findings and change in Markdown;
 - ``results.sarif``: SARIF 2.1.0, one rule per control, one result per failing or excepted finding;
 - ``junit.xml``: one test case per control and environment, plus the exceptions register;
+- ``evidence.csv``: every evidence row, compliant ones included, with the path read and the value observed;
 - ``diff.json``: the posture change since the baseline (only with a baseline; removed otherwise);
 - ``report.pdf``: the HTML printed by headless Chromium (only when Chromium is installed; removed
   otherwise, so a stale PDF never sits beside fresh reports).
@@ -28,6 +29,7 @@ from typing import Any
 
 from policies.reports.context import ReportContext
 from policies.reports.diff import posture_diff
+from policies.reports.evidence_csv import render_evidence_csv
 from policies.reports.html_report import render_html
 from policies.reports.junit import render_junit
 from policies.reports.markdown_report import render_markdown
@@ -40,6 +42,7 @@ from policies.reports.synth import read_synth
 from policies.reports.topology import build_topology
 
 HTML_FILE, MARKDOWN_FILE, SARIF_FILE, JUNIT_FILE = "report.html", "report.md", "results.sarif", "junit.xml"
+CSV_FILE = "evidence.csv"
 DIFF_FILE, PDF_FILE, RESULTS_FILE = "diff.json", "report.pdf", "results.json"
 
 __all__ = ["write_reports"]
@@ -68,7 +71,7 @@ def write_reports(results: dict[str, Any], report_dir: Path, *, baseline: dict[s
     if browser:
         versions["chromium (PDF)"] = browser
     diff = posture_diff(posture, baseline) if baseline is not None else None
-    files = (RESULTS_FILE, HTML_FILE, MARKDOWN_FILE, SARIF_FILE, JUNIT_FILE) + ((DIFF_FILE,) if diff else ())
+    files = (RESULTS_FILE, HTML_FILE, MARKDOWN_FILE, SARIF_FILE, JUNIT_FILE, CSV_FILE) + ((DIFF_FILE,) if diff else ())
     # The checkout the gate ran in (results of schema 1.0.0 predate that record: the one found now).
     checkout = results["run"].get("provenance")
     context = ReportContext(posture=posture, synth=synth, topologies=topologies,
@@ -81,6 +84,7 @@ def write_reports(results: dict[str, Any], report_dir: Path, *, baseline: dict[s
         MARKDOWN_FILE: render_markdown(context).encode("utf-8"),
         SARIF_FILE: _json(render_sarif(context)),
         JUNIT_FILE: render_junit(context),
+        CSV_FILE: render_evidence_csv(context),
     }
     if diff is not None:
         contents[DIFF_FILE] = _json(diff)

@@ -32,6 +32,9 @@ from policies.reports.posture import (
 )
 
 OBSERVED_LIMIT = 4000
+# A compliant resource's values, one line per check, inside a collapsed <details> (evidence.csv has them whole).
+COMPLIANT_OBSERVED_LIMIT = 160
+COMPLIANT_NAMED_RESOURCES = 12
 
 CSS = """
 :root { --pass: #15803d; --fail: #b91c1c; --excepted: #b45309; --na: #64748b; --error: #7f1d1d; --ink: #111827;
@@ -78,6 +81,8 @@ pre { margin: 2px 0; white-space: pre-wrap; overflow-wrap: anywhere;
 .note { color: var(--muted); font-size: 12.5px; }
 nav.toc { border: 1px solid var(--rule); border-radius: 8px; padding: 8px 14px; margin: 8px 0 8px; font-size: 13px; }
 nav.toc ol { margin: 4px 0; padding-left: 22px; columns: 2; }
+nav.filters { border: 1px solid var(--rule); border-radius: 8px; padding: 8px 14px; margin: 8px 0; font-size: 13px; }
+nav.filters ul { margin: 4px 0; padding-left: 18px; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 3px 14px; margin: 6px 0 12px; }
 dl.meta dt { font-weight: 600; color: var(--muted); }
 dl.meta dd { margin: 0; }
@@ -103,12 +108,20 @@ figure.diagram { margin: 8px 0 20px; border: 1px solid var(--rule); border-radiu
 figure.diagram svg { display: block; width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: 12.5px; padding: 4px 6px; }
 footer { color: var(--muted); font-size: 12px; margin-top: 40px; border-top: 1px solid var(--rule); padding-top: 8px; }
+@media screen and (max-width: 800px) {
+  main { padding: 8px; }
+  body { overflow-wrap: anywhere; }
+  table { display: block; max-width: 100%; overflow-x: auto; }
+  pre, code { white-space: pre-wrap; overflow-wrap: anywhere; }
+  .bar { min-width: 0; }
+  figure.diagram { overflow-x: auto; }
+}
 @media print {
   @page { size: A4 landscape; margin: 11mm 10mm; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   body { font-size: 10.5px; }
   main { max-width: none; padding: 0; }
-  nav.toc { display: none; }
+  nav.toc, nav.filters { display: none; }
   h2 { break-before: page; font-size: 16px; }
   h2.first { break-before: avoid; }
   h3, h4 { break-after: avoid; }
@@ -171,7 +184,7 @@ def _header(context: ReportContext) -> Markup:
         f"; {context.posture.register_problem_count} exceptions-register problem(s)"
         if context.posture.register_problem_count else "")
     return join([
-        el("h1", "PCI DSS v4.0 compliance report: payment platform infrastructure"),
+        el("h1", "PCI DSS v4.0.1 compliance report: payment platform infrastructure"),
         el("p", f"Policy gate run of {run['started_at']} on the synthesized Terraform of "
                 f"{', '.join(context.posture.environments)}; report generated {context.generated_at.isoformat()}.",
            class_="subtitle"),
@@ -183,7 +196,7 @@ def _header(context: ReportContext) -> Markup:
 
 
 SECTIONS = (("metadata", "Run metadata and chain of custody"), ("summary", "Executive summary"),
-            ("diff", "Change since the baseline"), ("requirements", "PCI DSS v4.0 requirement view"),
+            ("diff", "Change since the baseline"), ("requirements", "PCI DSS v4.0.1 requirement view"),
             ("exceptions", "Exceptions"), ("tags", "Tag coverage"), ("traffic", "Blue/green weights in force"),
             ("architecture", "Architecture (derived from the synth)"), ("evidence", "Evidence per control"))
 
@@ -327,11 +340,12 @@ def _requirements(context: ReportContext) -> Markup:
     for requirement, views in posture.requirements():
         groups.setdefault(requirement_sort_key(requirement)[0], []).append((requirement, views))
     parts = [_heading(context, "requirements"),
-             el("p", "Each PCI DSS v4.0 requirement the control catalog cites, with the automated controls that "
-                     "support it and their verdict per environment. The requirement's verdict is the worst of its "
-                     "controls. A PASS here means the infrastructure-as-code checks mapped to the requirement hold; "
-                     "it is evidence toward the requirement, not an assessment of the requirement as a whole "
-                     "(processes, people and runtime behaviour are out of scope of this gate).", class_="note")]
+             el("p", "Each PCI DSS v4.0.1 requirement a control maps to in full or in part, in our own paraphrase, "
+                     "with those controls, the strength and reason of each mapping and their verdict per "
+                     "environment. The requirement's verdict is the worst of its controls; supporting mappings give "
+                     "no verdict. A PASS here means the infrastructure-as-code checks mapped to the requirement "
+                     "hold; it is evidence toward the requirement, not an assessment of it as a whole.",
+                class_="note")]
     for principal in sorted(groups):
         parts.append(el("h3", f"Requirement {principal}: {PRINCIPAL_REQUIREMENTS.get(principal, '')}",
                         id=_anchor("principal", str(principal))))
@@ -341,13 +355,30 @@ def _requirements(context: ReportContext) -> Markup:
             for view in views:
                 row = []
                 if first:
-                    row.append(td(el("strong", requirement), rowspan=len(views), id=_anchor("req", requirement)))
+                    row.append(td(el("strong", requirement), el("br"), posture.paraphrase(requirement),
+                                  rowspan=len(views), id=_anchor("req", requirement)))
                     row.append(td(badge(posture.requirement_status(views)), rowspan=len(views)))
-                row += [_control_link(view.id), view.control["title"],
+                mapping = posture.mapping(view, requirement)  # None in results before schema 1.2.0
+                row += [_control_link(view.id), join([el("strong", mapping["strength"]), ": ", mapping["reason"]])
+                        if mapping else view.control["title"],
                         *[badge(view.status_by_environment[e]) for e in posture.environments]]
                 rows.append(row)
                 first = False
-        parts.append(_table(["Requirement", "Verdict", "Control", "Title", *posture.environments], rows))
+        parts.append(_table(["Requirement", "Verdict", "Control", "Mapping", *posture.environments], rows))
+    supporting = posture.supporting_only()
+    if supporting:
+        parts.append(el("h3", "Supporting evidence only (no verdict)", id="req-supporting"))
+        parts.append(_table(["Requirement", "Control", "Why it only supports"],
+                            [[td(el("strong", r), el("br"), posture.paraphrase(r), id=_anchor("req", r)),
+                              join([_control_link(v.id) for v, _ in pairs], el("br")),
+                              join([reason for _, reason in pairs], el("br"))] for r, pairs in supporting]))
+    not_evidenced = posture.not_evidenced()
+    if not_evidenced:
+        parts.append(el("h3", "Requirements this gate cannot evidence", id="req-not-evidenced"))
+        parts.append(el("p", "Processes, people and runtime behaviour: assessed by other means, never by this "
+                             "gate.", class_="note"))
+        parts.append(_table(["Requirement", "Kind", "Paraphrase"],
+                            [[n["requirement"], n["kind"], n["paraphrase"]] for n in not_evidenced]))
     uncovered = [f"{n} ({title})" for n, title in PRINCIPAL_REQUIREMENTS.items() if n not in groups]
     if uncovered:
         parts.append(el("p", "Principal requirements no automated control of this gate addresses: "
@@ -499,6 +530,31 @@ def _evidence_cell(finding: Finding, expected: dict[tuple[str, str], str]) -> Ma
     return td(items)
 
 
+def _compliant(findings: list[Finding]) -> Markup:
+    """Compliant resources, collapsed and grouped: per check, path and value observed, the resources it was
+    observed on (named when few; evidence.csv lists every one with its value whole)."""
+    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    for finding in findings:
+        for evidence in finding.row["evidence"]:
+            value = evidence["observed"]
+            text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+            if len(text) > COMPLIANT_OBSERVED_LIMIT:
+                text = text[:COMPLIANT_OBSERVED_LIMIT] + "…"
+            groups.setdefault((evidence["check"], evidence["attribute"] or "-", text), []).append(finding)
+
+    def resources(members: list[Finding]) -> Markup:
+        by_environment = ", ".join(f"{sum(1 for f in members if f.environment_label == e)} {e}"
+                                   for e in sorted({f.environment_label for f in members}))
+        if len(members) > COMPLIANT_NAMED_RESOURCES:
+            return join([f"{len(members)} ({by_environment}); listed in evidence.csv"])
+        return join([el("code", f.address) for f in members], el("br"))
+
+    rows = [[el("code", check), attribute, el("code", text), resources(members)]
+            for (check, attribute, text), members in groups.items()]
+    return el("details", el("summary", f"{len(findings)} compliant resource(s): the values observed"),
+              _table(["Check", "Path", "Observed", "Resources"], rows, class_="evidence compliant"))
+
+
 def _control(context: ReportContext, view: ControlView) -> Markup:
     control, posture = view.control, context.posture
     layers, checks = control["layers"], control["checks"]
@@ -510,7 +566,9 @@ def _control(context: ReportContext, view: ControlView) -> Markup:
                   for layer in ("checkov", "jmespath") for check in checks[layer]]
     counts = control["counts"]
     facts = [
-        ("Requirements", join([_requirement_link(r) for r in control["requirements"]], ", ")),
+        ("Requirements (PCI DSS v4.0.1)", join([join([_requirement_link(m["requirement"]), f" {m['strength']}: ",
+                                                        m["reason"]]) for m in control.get("mappings", [])]
+                                                 or [_requirement_link(r) for r in control["requirements"]], el("br"))),
         ("Severity", control["severity"]),
         ("Status", join([join([e, " ", badge(view.status_by_environment[e])]) for e in posture.environments], "  ·  ")),
         ("Enforced at synth", ("yes, aspect rules " + ", ".join(checks["aspect"])) if layers["enforced_at_synth"]
@@ -519,20 +577,58 @@ def _control(context: ReportContext, view: ControlView) -> Markup:
         ("Results", ", ".join(f"{counts[v]} {v.lower()}" for v in VERDICTS)),
         ("Remediation", control["remediation"]),
     ]
+    attention = [f for f in view.findings if f.verdict != COMPLIANT]
+    compliant = [f for f in view.findings if f.verdict == COMPLIANT]
     rows = [[f.environment_label,
              join([el("code", f.address or "(the rule could not run)"),
                    el("div", "construct ", el("code", f.resource["construct_path"]), class_="note") if f.resource
                    else None]),
              join([badge(f.verdict), el("div", "checked by ", ", ".join(f.row["layers"]), class_="note")]),
-             _evidence_cell(f, expected)] for f in view.findings]
+             _evidence_cell(f, expected)] for f in attention]
     return el("section",
               el("h3", f"{control['id']}: {control['title']} ", badge(view.status)),
               el("dl", [[el("dt", k), el("dd", v)] for k, v in facts], class_="meta"),
               el("h4", "Checks"), _table(["Layer", "Check", "Expected of every resource checked"], check_rows),
               el("h4", f"Resources checked ({len(view.findings)})"),
               _table(["Env", "Resource address and construct path", "Verdict and layers", "Evidence"], rows,
-                     class_="evidence", empty="No resource of this control's types in the synth."),
-              class_="control", id=_anchor("control", control["id"]))
+                     class_="evidence", empty="No resource of this control's types in the synth."
+                     if not compliant else "No resource needs attention.") if attention or not compliant else None,
+              _compliant(compliant) if compliant else None,
+              class_=" ".join(["control", *_filter_classes(view, posture.environments)]),
+              id=_anchor("control", control["id"]))
+
+
+def _filter_key(*parts: str) -> str:
+    """A CSS identifier for a filter (letters, digits, hyphens only: it is used in selectors unescaped)."""
+    return "-".join(re.sub(r"[^A-Za-z0-9]", "_", part) for part in parts)
+
+
+def _filter_classes(view: ControlView, environments: list[str]) -> list[str]:
+    classes = [f"f-{_filter_key(e, view.status_by_environment[e])}" for e in environments]
+    classes += [f"f-{_filter_key('req', r)}" for r in view.control["requirements"]]
+    return classes
+
+
+def _filters(context: ReportContext) -> tuple[Markup, Markup, str]:
+    """Filters without JavaScript: each link targets an empty element placed before <main>; CSS hides the
+    control sections without the matching class while that element is the :target. Returns (targets, links,
+    css)."""
+    posture = context.posture
+    keys = [_filter_key(e, s) for e in posture.environments for s in STATUSES]
+    keys += [_filter_key("req", r) for r, _ in posture.requirements()]
+    targets = join([el("span", id=f"only-{key}", class_="filter-target") for key in keys])
+    css = "\n".join(f"#only-{key}:target ~ main section.control:not(.f-{key}) {{ display: none; }}"
+                     for key in keys)
+    css += ("\n.filter-target:target ~ main > :not(#evidence):not(.filters):not(section.control):not(nav) "
+            "{ display: none; }")
+    environment_links = [el("li", f"{e}: ", join([el("a", s, href=f"#only-{_filter_key(e, s)}")
+                                                   for s in STATUSES], " · ")) for e in posture.environments]
+    requirement_links = el("li", "requirement: ", join([el("a", r, href=f"#only-{_filter_key('req', r)}")
+                                                         for r, _ in posture.requirements()], " · "))
+    links = el("nav", el("strong", "Filter the controls (no script needed)"),
+               el("ul", environment_links, requirement_links, el("li", el("a", "show everything", href="#evidence"))),
+               class_="filters")
+    return targets, links, css
 
 
 def _evidence(context: ReportContext) -> Markup:
@@ -547,8 +643,19 @@ def _evidence(context: ReportContext) -> Markup:
     ])
 
 
+def _page_margins(run_id: str) -> str:
+    """Printed pages carry the run id and "page N of M" in their margin boxes (CSS Paged Media, which Chromium
+    prints since version 131). The id is reduced to the characters of a timestamp: it lands in CSS text."""
+    shown = re.sub(r"[^0-9A-Za-z:+.\- ]", "", run_id)
+    return ("@media print { @page { @bottom-left { content: \"PCI DSS policy gate run " + shown + "\"; "
+            "font-size: 8px; color: #4b5563; } @bottom-right { content: \"page \" counter(page) \" of \" "
+            "counter(pages); font-size: 8px; color: #4b5563; } } }")
+
+
 def render_html(context: ReportContext) -> str:
-    body = el("main", _header(context), _toc(context), _metadata(context), _summary(context), _diff(context),
+    targets, filter_links, filter_css = _filters(context)
+    body = el("main", _header(context), _toc(context), filter_links, _metadata(context), _summary(context),
+              _diff(context),
               _requirements(context), _exceptions(context), _tags(context), _traffic(context),
               _architecture(context), _evidence(context),
               el("footer", f"Generated {context.generated_at.isoformat()} by policies.reports from results.json "
@@ -558,5 +665,6 @@ def render_html(context: ReportContext) -> str:
               el("meta", name="viewport", content="width=device-width, initial-scale=1"),
               el("title", f"PCI DSS compliance report: {context.posture.run['outcome']} "
                           f"({context.posture.run['started_at']})"),
-              el("style", Markup(CSS)))
-    return "<!DOCTYPE html>\n" + el("html", head, el("body", body), lang="en") + "\n"
+              el("style", Markup(CSS)), el("style", Markup(_page_margins(context.posture.run["started_at"]))),
+              el("style", Markup(filter_css)))
+    return "<!DOCTYPE html>\n" + el("html", head, el("body", targets, body), lang="en") + "\n"

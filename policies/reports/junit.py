@@ -35,7 +35,7 @@ def _count(suite: ET.Element) -> dict[str, int]:
 def render_junit(context: ReportContext) -> bytes:
     posture, run = context.posture, context.posture.run
     timestamp = run["started_at"][:19]
-    root = ET.Element("testsuites", name="PCI DSS v4.0 policy gate", time=f"{run['duration_seconds']:.3f}")
+    root = ET.Element("testsuites", name="PCI DSS v4.0.1 policy gate", time=f"{run['duration_seconds']:.3f}")
     suites = []
     for environment in posture.environments:
         suite = _suite(root, environment, timestamp)
@@ -54,7 +54,7 @@ def render_junit(context: ReportContext) -> bytes:
                 element = ET.SubElement(case, "failure" if noncompliant else "error",
                                         type=NON_COMPLIANT if noncompliant else "ERROR",
                                         message=f"{len(failing)} of {len(findings)} resource(s) failing "
-                                                f"(PCI DSS v4.0 {', '.join(view.control['requirements'])})")
+                                                f"(PCI DSS v4.0.1 {', '.join(view.control['requirements'])})")
                 element.text = clean("\n\n".join(f.summary() for f in failing)
                                      + f"\n\nRemediation: {view.control['remediation']}")
             elif status == NOT_APPLICABLE:
@@ -63,9 +63,15 @@ def render_junit(context: ReportContext) -> bytes:
                     f"none of the {found} resource(s) of this control's types in {environment} is in its scope "
                     "(its rules apply to none of them)" if found else
                     f"no resource of this control's types in {environment}"))
-            elif status == EXCEPTED:
-                ET.SubElement(case, "system-out").text = clean("\n\n".join(
-                    f.summary() for f in findings if f.verdict == EXCEPTED))
+            elif status == EXCEPTED:  # accepted, never passed: skipped, with who accepted it and why
+                excepted = [f for f in findings if f.verdict == EXCEPTED]
+                reasons = sorted({f"{f.register_entry.entry['justification']} (approved by "
+                                  f"{f.register_entry.entry['approver']}, expires {f.register_entry.entry['expires']})"
+                                  for f in excepted if f.register_entry is not None})
+                ET.SubElement(case, "skipped", message=clean(
+                    f"EXCEPTED: {len(excepted)} resource(s) accepted by the exceptions register: "
+                    + " | ".join(reasons)))
+                ET.SubElement(case, "system-out").text = clean("\n\n".join(f.summary() for f in excepted))
         suites.append(suite)
     register = _suite(root, REGISTER_SUITE, timestamp)
     for exception in posture.exceptions:

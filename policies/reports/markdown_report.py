@@ -47,7 +47,7 @@ def render_markdown(context: ReportContext) -> str:
     posture, run = context.posture, context.posture.run
     environments = posture.environments
     lines = [
-        f"# PCI DSS v4.0 compliance report: gate {run['outcome']} (exit code {run['exit_code']})", "",
+        f"# PCI DSS v4.0.1 compliance report: gate {run['outcome']} (exit code {run['exit_code']})", "",
         f"Gate run {md(run['started_at'])}; report generated {md(context.generated_at.isoformat())}; "
         f"git commit {md(context.revision.describe())}; environments {md(', '.join(environments))}. "
         "The full report with evidence, diagrams and chain of custody is `report.html`; machine-readable: "
@@ -67,16 +67,30 @@ def render_markdown(context: ReportContext) -> str:
                         *[_status(v.status_by_environment[e]) for e in environments]] for v in attention])]
     if context.diff is not None:
         lines += _diff(context.diff)
-    lines += ["## PCI DSS v4.0 requirement view", "",
-              "A requirement's verdict is the worst of the automated controls mapped to it: evidence toward the "
-              "requirement, not an assessment of it as a whole.", ""]
+    lines += ["## PCI DSS v4.0.1 requirement view", "",
+              "A requirement's verdict is the worst of the automated controls mapped to it in full or in part: "
+              "evidence toward the requirement, not an assessment of it as a whole. Supporting mappings give no "
+              "verdict.", ""]
     rows = []
     for requirement, views in posture.requirements():
         for index, view in enumerate(views):
-            rows.append([md(requirement) if index == 0 else "", _status(posture.requirement_status(views))
-                         if index == 0 else "", md(view.id), md(view.control["title"]),
+            mapping = posture.mapping(view, requirement)  # None in results before schema 1.2.0
+            rows.append([md(f"{requirement}: {posture.paraphrase(requirement)}") if index == 0 else "",
+                         _status(posture.requirement_status(views)) if index == 0 else "", md(view.id),
+                         md(f"{mapping['strength']}: {mapping['reason']}" if mapping else view.control["title"]),
                          *[_status(view.status_by_environment[e]) for e in environments]])
-    lines += _table(["Requirement", "Verdict", "Control", "Title", *map(md, environments)], rows)
+    lines += _table(["Requirement", "Verdict", "Control", "Mapping", *map(md, environments)], rows)
+    supporting = posture.supporting_only()
+    if supporting:
+        lines += ["### Supporting evidence only (no verdict)", "",
+                  *_table(["Requirement", "Controls and why they only support"],
+                          [[md(f"{r}: {posture.paraphrase(r)}"),
+                            md("; ".join(f"{v.id}: {reason}" for v, reason in pairs))] for r, pairs in supporting])]
+    if posture.not_evidenced():
+        lines += ["### Requirements this gate cannot evidence", "",
+                  *_table(["Requirement", "Kind", "Paraphrase"],
+                          [[md(n["requirement"]), md(n["kind"]), md(n["paraphrase"])]
+                           for n in posture.not_evidenced()])]
     covered = {requirement_sort_key(r)[0] for r, _ in posture.requirements()}
     uncovered = [f"{n} ({title})" for n, title in PRINCIPAL_REQUIREMENTS.items() if n not in covered]
     if uncovered:

@@ -41,8 +41,10 @@ def chromium_command(binary: str, profile: Path, *arguments: str) -> list[str]:
 
 def print_pdf(binary: str, html: Path, pdf: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="report-chromium-") as profile:
-        command = chromium_command(binary, Path(profile), "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
-                                   html.resolve().as_uri())
+        # The page margins are the report's own (run id, page N of M: html_report._page_margins); the outline
+        # gives the PDF a bookmark per heading, so per section.
+        command = chromium_command(binary, Path(profile), "--no-pdf-header-footer", "--generate-pdf-document-outline",
+                                   f"--print-to-pdf={pdf}", html.resolve().as_uri())
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=PRINT_TIMEOUT_SECONDS,
                                   check=False)

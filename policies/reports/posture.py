@@ -29,7 +29,7 @@ PASS, FAIL, NOT_APPLICABLE = "PASS", "FAIL", "NOT_APPLICABLE"
 _VERDICT_ORDER = (ERROR, NON_COMPLIANT, EXCEPTED, COMPLIANT)
 STATUSES = (PASS, FAIL, EXCEPTED, NOT_APPLICABLE)
 
-# PCI DSS v4.0 principal requirements, as titled in the standard; sub-requirement wording is not quoted
+# PCI DSS v4.0.1 principal requirements, as titled in the standard; sub-requirement wording is not quoted
 # because the catalog cites ids only (see ../shared/design/pci-dss-4-mapping.md).
 PRINCIPAL_REQUIREMENTS = {
     1: "Install and Maintain Network Security Controls",
@@ -214,12 +214,34 @@ class Posture:
         return {verdict: counted.get(verdict, 0) for verdict in VERDICTS}
 
     def requirements(self) -> list[tuple[str, list[ControlView]]]:
-        """Every PCI DSS requirement id the catalog cites, in numeric order, with its controls."""
+        """Every PCI DSS requirement id a control's verdict counts toward (full or partial mapping), in numeric
+        order, with those controls."""
         by_requirement: dict[str, list[ControlView]] = {}
         for view in self.controls:
             for requirement in view.control["requirements"]:
                 by_requirement.setdefault(requirement, []).append(view)
         return sorted(by_requirement.items(), key=lambda item: requirement_sort_key(item[0]))
+
+    def paraphrase(self, requirement: str) -> str:
+        """Our paraphrase of a requirement (results before schema 1.2.0 carry none)."""
+        return (self.document.get("requirements") or {}).get("paraphrases", {}).get(requirement, "")
+
+    def supporting_only(self) -> list[tuple[str, list[tuple[ControlView, str]]]]:
+        """Requirements that controls map to only as supporting evidence (no verdict), with each reason."""
+        verdict_bearing = {requirement for requirement, _ in self.requirements()}
+        found: dict[str, list[tuple[ControlView, str]]] = {}
+        for view in self.controls:
+            for mapping in view.control.get("mappings", []):
+                if mapping["strength"] == "supporting" and mapping["requirement"] not in verdict_bearing:
+                    found.setdefault(mapping["requirement"], []).append((view, mapping["reason"]))
+        return sorted(found.items(), key=lambda item: requirement_sort_key(item[0]))
+
+    def not_evidenced(self) -> list[dict[str, str]]:
+        """Requirements this gate cannot evidence (process, people, runtime), as the results list them."""
+        return list((self.document.get("requirements") or {}).get("not_evidenced", []))
+
+    def mapping(self, view: ControlView, requirement: str) -> dict[str, str] | None:
+        return next((m for m in view.control.get("mappings", []) if m["requirement"] == requirement), None)
 
     def requirement_status(self, views: list[ControlView], environment: str | None = None) -> str:
         return worst_status([v.status if environment is None else v.status_by_environment[environment]

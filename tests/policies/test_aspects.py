@@ -15,7 +15,7 @@ import json
 import pytest
 
 from policies.catalog import default_catalog
-from policies.register import REGISTER_FILE, ExceptionEntry, Register
+from policies.register import REGISTER_FILE, ExceptionEntry, Register, reference_sha256_of
 
 CATALOG = default_catalog()
 TAGS = {"Project": "payments-platform", "Environment": "prod", "CostCenter": "CC-1", "Owner": "team@example.com",
@@ -276,10 +276,14 @@ def test_policy_documents_are_checked_at_synth(tmp_path):
 
 
 def exception_for(address: str, expires: dt.date) -> Register:
+    reference = "docs/exceptions/EXC-001-service-logs-sse-s3.md"
     return Register(entries=(ExceptionEntry(
-        index=0, control="PCI-ALB-004", resource=address, approver="Security lead",
+        index=0, control="PCI-ALB-004", resource=address, approver_name="Ada Lovelace",
+        approver_role="Head of Information Security",
         justification="The load balancer is being decommissioned this quarter and serves no traffic any more.",
-        expires=expires, reference=None),), source=REGISTER_FILE)
+        approved=expires - dt.timedelta(days=60), expires=expires, reference=reference,
+        reference_sha256=reference_sha256_of(reference), compensating_controls=("PCI-ALB-001",)),),
+        source=REGISTER_FILE)
 
 
 def test_the_register_turns_an_accepted_violation_into_a_warning(tmp_path):

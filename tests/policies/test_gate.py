@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -31,7 +33,7 @@ TODAY = dt.datetime.now(dt.timezone.utc).date()
 # The gate's own files, the pack coverage matrix and the auditor reports (policies/reports); report.pdf only
 # with --pdf.
 GATE_OUTPUTS = sorted([report.RESULTS_FILE, report.SUMMARY_FILE, "report.html", "report.md", "results.sarif",
-                       "junit.xml", "coverage.md", "SHA256SUMS"])
+                       "junit.xml", "coverage.md", "evidence.csv", "SHA256SUMS"])
 
 
 def write_register(path, entries=()):
@@ -87,7 +89,7 @@ def noncompliant_run(tmp_path_factory):
 def test_a_noncompliant_synth_exits_1_naming_control_requirement_resource_attribute_and_fix(noncompliant_run):
     reports, code, summary = noncompliant_run
     assert code == EXIT_NONCOMPLIANT
-    assert "FAIL PCI-S3-002 (PCI DSS 10.5.1, 3.2.1)" in summary
+    assert "FAIL PCI-S3-002 (PCI DSS v4.0.1 10.5.1)" in summary
     assert "fixture:aws_s3_bucket_lifecycle_configuration.audit-lifecycle (fixture/audit-lifecycle)" in summary
     assert 'rule[].transition[].days: observed [{"days": 30, "storage_class": "GLACIER"}], expected every' in summary
     assert "fix: Add an S3BucketLifecycleConfiguration" in summary
@@ -188,10 +190,16 @@ def test_an_unreadable_register_or_bad_usage_exits_2(tmp_path):
     assert main([]) == EXIT_ERROR
 
 
+REFERENCE = "docs/exceptions/EXC-001-service-logs-sse-s3.md"
+
+
 def entry(**fields) -> dict:
     base = {"control": "PCI-S3-002", "resource": "fixture:aws_s3_bucket_lifecycle_configuration.audit-lifecycle",
             "justification": "Archive tier moves early only for this test bucket, compensated by replication.",
-            "approver": "Security lead", "expires": (TODAY + dt.timedelta(days=30)).isoformat()}
+            "approver": {"name": "Ada Lovelace", "role": "Head of Information Security"},
+            "approved": (TODAY - dt.timedelta(days=10)).isoformat(),
+            "expires": (TODAY + dt.timedelta(days=30)).isoformat(), "reference": REFERENCE,
+            "compensating_controls": ["PCI-S3-001"]}
     return {**base, **fields}
 
 
@@ -208,15 +216,33 @@ def test_a_valid_exception_reports_the_finding_as_excepted(tmp_path, policies, n
     evaluation = evaluate_fixture(policies, noncompliant_fixture, fixture_records, register_of(tmp_path, entry()))
     control = evaluation.catalog.control("PCI-S3-002")
     [row] = [r for r in evaluation.rows_of(control.id) if r.raw_verdict != COMPLIANT]
-    assert row.verdict == EXCEPTED and row.exception.approver == "Security lead"
+    assert row.verdict == EXCEPTED and row.exception.approver == "Ada Lovelace (Head of Information Security)"
     assert evaluation.control_status(control) == EXCEPTED and evaluation.register_problems == []
 
 
 @pytest.mark.parametrize(("fields", "problem"), [
     ({"justification": "because"}, "justification is missing or shorter"),
-    ({"approver": ""}, "approver is missing"),
+    ({"approver": ""}, "approver.name <missing> is not a person's name"),
+    # a document, a team, an address or a ticket is not a named approver
+    ({"approver": {"name": "../shared/design/architecture.md (ALB access logs)", "role": "x"}},
+     "is not a person's name"),
+    ({"approver": {"name": "Security lead", "role": ""}}, "approver.role is missing"),
+    ({"approver": {"name": "jane@example.com", "role": "CISO"}}, "is not a person's name"),
+    ({"approver": {"name": "RISK-42", "role": "CISO"}}, "is not a person's name"),
+    ({"approved": None}, "approved is missing or not a date"),
+    ({"approved": (TODAY + dt.timedelta(days=1)).isoformat()}, "is in the future"),
     ({"expires": (TODAY - dt.timedelta(days=1)).isoformat()}, "expired on"),
     ({"expires": "soon"}, "expires is missing or not a date"),
+    ({"expires": "9999-12-31"}, "is more than 12 months after approval"),
+    ({"approved": "2026-02-28", "expires": "2027-03-01"}, "(latest 2027-02-28)"),
+    ({"reference": None}, "reference <missing> is not a file of this repository"),
+    ({"reference": "../shared/design/architecture.md#facts-worth-knowing"}, "is not a file of this repository"),
+    ({"reference": "/etc/passwd"}, "is not a file of this repository"),
+    ({"compensating_controls": []}, "compensating_controls is missing"),
+    ({"compensating_controls": ["PCI-NOPE-001"]}, "compensating control 'PCI-NOPE-001' is not in the catalog"),
+    ({"compensating_controls": ["PCI-S3-002"]}, "is the excepted control itself"),
+    # nothing of PCI-ENC-005's types (SNS topics) in the fixture: NOT_APPLICABLE compensates nothing
+    ({"compensating_controls": ["PCI-S3-001", "PCI-ENC-005"]}, "compensating control PCI-ENC-005 does not PASS"),
     ({"control": "PCI-NOPE-001"}, "is not in the catalog"),
     ({"resource": "fixture:aws_s3_bucket.audit"}, "matches a COMPLIANT finding"),
     ({"resource": "elsewhere:aws_s3_bucket.gone"}, "matches no finding"),
@@ -243,7 +269,7 @@ def test_exception_dates_must_be_real_dates(tmp_path):
     register.write_text(textwrap.dedent("""\
         version: 1
         exceptions:
-          - {control: PCI-S3-002, resource: a, justification: x, approver: y, expires: 2030-02-30}
+          - {control: PCI-S3-002, resource: a, justification: x, approver: {name: A B, role: y}, expires: 2030-02-30}
         """))
     with pytest.raises(RegisterError):
         load_register(register)
@@ -258,7 +284,31 @@ def test_the_results_schema_rejects_what_it_does_not_describe(noncompliant_run):
 
 
 def test_exception_entries_are_read_as_written(tmp_path):
-    [read] = register_of(tmp_path, entry(reference="RISK-42")).entries
+    [read] = register_of(tmp_path, entry(reference=REFERENCE + "#why")).entries
     assert read == ExceptionEntry(index=0, control="PCI-S3-002", resource=entry()["resource"],
-                                  justification=entry()["justification"], approver="Security lead",
-                                  expires=TODAY + dt.timedelta(days=30), reference="RISK-42")
+                                  justification=entry()["justification"], approver_name="Ada Lovelace",
+                                  approver_role="Head of Information Security",
+                                  approved=TODAY - dt.timedelta(days=10), expires=TODAY + dt.timedelta(days=30),
+                                  reference=REFERENCE + "#why",
+                                  reference_sha256=hashlib.sha256((REPO_ROOT / REFERENCE).read_bytes()).hexdigest(),
+                                  compensating_controls=("PCI-S3-001",))
+
+
+def test_a_failing_compensating_control_withdraws_the_exception(tmp_path, policies, fixture_stacks, fixture_records):
+    """PCI-S3-002 fails on the lifecycle; with the bucket's versioning suspended PCI-S3-001 fails too, and an
+    entry that leans on versioning does not hold: the row stays NON_COMPLIANT and the register fails the gate."""
+    stacks = fixture_stacks["PCI-S3-002/fail_archive_after_30_days"]
+    plain = evaluate_fixture(policies, stacks, fixture_records)
+    versioning = plain.catalog.control("PCI-S3-001")
+    assert plain.control_status(versioning) == "PASS"
+    broken = []
+    for stack in stacks:  # a copy of the fixture with the bucket's versioning suspended
+        document = copy.deepcopy(stack.document)
+        for block in document.get("resource", {}).get("aws_s3_bucket_versioning", {}).values():
+            block["versioning_configuration"]["status"] = "Suspended"
+        broken.append(dataclasses.replace(stack, document=document))
+    evaluation = evaluate_fixture(policies, broken, fixture_records, register_of(tmp_path, entry()))
+    assert evaluation.control_status(versioning) == "FAIL"
+    [problem] = evaluation.register_problems
+    assert problem.problems == ["compensating control PCI-S3-001 does not PASS in fixture"]
+    assert all(row.exception is None for row in evaluation.rows) and evaluation.failed

@@ -106,3 +106,42 @@ def sections(html: str) -> _Sections:
 
 def section_text(html: str, section: str) -> str:
     return " ".join(" ".join(sections(html).text.get(section, [])).split())
+
+
+def framed(chromium: str, page: Path, workdir: Path, width: int, expression: str, fragment: str = "") -> str:
+    """The value of a JavaScript ``expression`` over the framed page's ``root`` (its documentElement), with the
+    page laid out in a viewport ``width`` px wide. The page is framed at that width (a headless window is at
+    least 500 px wide) in a probe page beside a copy of it; the probe's script writes the value into its own
+    DOM (the report itself allows no script)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    copy = workdir / page.name
+    copy.write_text(page.read_text())
+    probe = workdir / "probe.html"
+    probe.write_text(
+        f'<!DOCTYPE html><html><body style="margin:0"><iframe id="f" src="{page.name}{fragment}" '
+        f'style="width:{width}px;height:900px;border:0"></iframe><script>'
+        "document.getElementById('f').addEventListener('load', () => {"
+        " const root = document.getElementById('f').contentDocument.documentElement;"
+        f" document.body.setAttribute('data-measured', String({expression})); }});"
+        "</script></body></html>")
+    done = subprocess.run(chromium_command(chromium, workdir / "profile", "--window-size=1500,1000",
+                                           "--allow-file-access-from-files", "--virtual-time-budget=10000",
+                                           "--dump-dom", probe.resolve().as_uri()),
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    measured = re.search(r'data-measured="([^"]*)"', done.stdout)
+    assert measured, "the probe did not run"
+    return measured.group(1)
+
+
+def page_width(chromium: str, page: Path, workdir: Path, width: int) -> tuple[int, int]:
+    """(document scroll width, viewport width) of the page in a viewport ``width`` px wide."""
+    scroll, client = framed(chromium, page, workdir, width, "root.scrollWidth + ' ' + root.clientWidth").split()
+    return int(scroll), int(client)
+
+
+def visible_controls(chromium: str, page: Path, workdir: Path, fragment: str) -> list[str]:
+    """Ids of the control sections displayed when the page is opened at ``fragment``."""
+    found = framed(chromium, page, workdir, 1440, "[...root.querySelectorAll('section.control')]"
+                   ".filter(s => getComputedStyle(s).display !== 'none').map(s => s.id).join(' ')", fragment)
+    return found.split()

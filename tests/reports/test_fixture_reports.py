@@ -68,6 +68,12 @@ def test_expired_exception_is_shown_as_failing(noncompliant):
     prod = next(s for s in junit.findall("testsuite") if s.get("name") == "prod")
     case = next(c for c in prod.findall("testcase") if c.get("name").startswith("PCI-TST-003"))
     assert "expired on 2026-05-01" in case.find("failure").text
+    dev = next(s for s in junit.findall("testsuite") if s.get("name") == "dev")
+    excepted = next(c for c in dev.findall("testcase") if c.get("name").startswith("PCI-TST-003"))
+    skipped = excepted.find("skipped")  # accepted by the register: skipped with who accepted it and why
+    assert skipped is not None and skipped.get("message").startswith("EXCEPTED: 1 resource(s) accepted")
+    assert "Accepted for the test fixture because a compensating control" in skipped.get("message")
+    assert "approved by Jane Auditor" in skipped.get("message")
     register = next(s for s in junit.findall("testsuite") if s.get("name") == "exceptions register")
     assert [c.find("failure") is not None for c in register.findall("testcase")] == [False, True]
     sarif = json.loads((report_dir / "results.sarif").read_text())["runs"][0]["results"]
@@ -100,7 +106,8 @@ def test_a_rule_that_could_not_run_fails_every_environment(noncompliant):
         case = next(c for c in suite.findall("testcase") if c.get("name").startswith("PCI-TST-005"))
         assert case.find("error") is not None and case.find("failure") is None
         assert int(suite.get("tests")) == len(fixtures.CONTROLS)
-        assert int(suite.get("skipped")) == 1  # PCI-TST-006 has nothing to check
+        # PCI-TST-006 has nothing to check; PCI-TST-003 is excepted in dev: accepted, never passed
+        assert int(suite.get("skipped")) == {"dev": 2, "prod": 1}[suite.get("name")]
     result = next(r for r in json.loads((report_dir / "results.sarif").read_text())["runs"][0]["results"]
                   if r["ruleId"] == "PCI-TST-005")
     assert "locations" not in result
@@ -263,8 +270,8 @@ def test_stale_optional_reports_are_removed(fixture_synth, tmp_path, no_pdf):
     (report_dir / "report.pdf").write_bytes(b"%PDF-stale")
     written = write_reports(fixtures.noncompliant_document(fixture_synth), report_dir, baseline=None,
                             synth_dir=fixture_synth)
-    assert sorted(p.name for p in written) == ["SHA256SUMS", "junit.xml", "report.html", "report.md",
-                                               "results.sarif"]
+    assert sorted(p.name for p in written) == ["SHA256SUMS", "evidence.csv", "junit.xml", "report.html",
+                                               "report.md", "results.sarif"]
     assert sorted(p.name for p in report_dir.iterdir()) == sorted(p.name for p in written)
 
 

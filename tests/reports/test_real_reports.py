@@ -53,14 +53,14 @@ def test_sarif_validates_and_has_one_rule_per_control_and_one_result_per_finding
     rules = {rule["id"]: rule for rule in run["tool"]["driver"]["rules"]}
     assert list(rules) == [control["id"] for control in gate_results["controls"]]
     for control in gate_results["controls"]:
-        assert rules[control["id"]]["properties"]["pci-dss-v4.0-requirements"] == control["requirements"]
+        assert rules[control["id"]]["properties"]["pci-dss-v4.0.1-requirements"] == control["requirements"]
     findings = [(row["control"], (row["resource"] or {}).get("address")) for row in gate_results["results"]
                 if row["verdict"] != "COMPLIANT"]
     reported = [(result["ruleId"], result["locations"][0]["logicalLocations"][0]["decoratedName"]
                  if "locations" in result else None) for result in run["results"]]
     assert sorted(reported, key=str) == sorted(findings, key=str)
     hashes = {artifact["location"]["uri"].rsplit("/", 2)[-2]: artifact["hashes"]["sha-256"]
-              for artifact in run["artifacts"]}
+              for artifact in run["artifacts"] if artifact["roles"] == ["analysisTarget"]}
     assert hashes == {entry["stack"]: entry["sha256"] for entry in gate_results["inputs"]}
     for artifact in run["artifacts"]:
         assert not artifact["location"]["uri"].startswith(("/", "file:")), "artifact URIs must be relative"

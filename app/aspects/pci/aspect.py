@@ -60,10 +60,13 @@ class PciRulePack:
         verify_against_catalog(RULES, self.catalog)
         today = today or dt.datetime.now(dt.timezone.utc).date()
         register = register or load_register()
+        max_term = int(self.catalog.parameter("max_exception_term_months"))
+        # The gate alone can check compensating controls (they need every control's verdict): here an entry
+        # valid on its own turns a violation into a warning, and the gate then fails it if they do not PASS.
         self._exceptions: dict[tuple[str, str], ExceptionEntry] = {
             (entry.control, entry.resource): entry
             for entry in register.entries
-            if not entry_problems(entry, self.catalog.ids, today)
+            if not entry_problems(entry, self.catalog.ids, today, max_term)
         }
         self._rules: dict[tuple[str, str], list[Rule]] = {}
 
