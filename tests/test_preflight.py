@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.config import ENVIRONMENTS_DIR, load_environments
+from policies.register import REGISTER_FILE
 from tests.postgres_server import make_certificate_authority
 from tools import preflight
 
@@ -67,13 +68,35 @@ def no_ca_bundle(tmp_path, monkeypatch) -> Path:
     return tmp_path / CA_BUNDLE_FILE
 
 
-def test_shipped_prod_config_is_not_ready_and_says_what_to_change_where(capsys, no_ca_bundle):
+@pytest.fixture
+def committed_register():
+    """The committed exceptions register, approved by its example signatory (see `signed_register`)."""
+    return REGISTER_FILE
+
+
+@pytest.fixture(autouse=True)
+def signed_register(request, tmp_path, monkeypatch):
+    """Unless a test asks for the `committed_register`, the register's entries carry a real-looking signatory,
+    so that a filled-in environment is ready; the example signatory is its own finding."""
+    if "committed_register" in request.fixturenames:
+        return
+    signed = tmp_path / "signed-exceptions.yaml"
+    signed.write_text(REGISTER_FILE.read_text(encoding="utf-8").replace("Alex Morgan", "Dana Okafor").replace(
+        "Head of Information Security (example organisation)", "Chief Information Security Officer"), encoding="utf-8")
+    monkeypatch.setattr(preflight, "REGISTER_FILE", signed)
+
+
+def test_shipped_prod_config_is_not_ready_and_says_what_to_change_where(capsys, no_ca_bundle, committed_register):
     code, out, _ = run(capsys, "--env", "prod")
     assert code == preflight.EXIT_NOT_READY
     assert "preflight prod: NOT READY" in out
     items = numbered(out)
     assert [int(n) for n in re.findall(r"^\s*(\d+)\. ", out, re.MULTILINE)] == list(range(1, len(items) + 1))
-    assert all(item.startswith("app/environments/prod.yaml: ") for item in items)
+    config_items = [item for item in items if not item.startswith("policies/exceptions.yaml: ")]
+    assert all(item.startswith("app/environments/prod.yaml: ") for item in config_items)
+    # the committed exceptions register is approved by its example signatory: prod's entry must be signed for real
+    [approval] = [item for item in items if item.startswith("policies/exceptions.yaml: ")]
+    assert re.match(r"policies/exceptions\.yaml: exceptions\[\d+\]\.approver: .* is the example signatory", approval)
     expected = {
         "account.id": "333333333333 is a sample account id",
         "compute.vpn.customer_gateway_ip": "is in 198.51.100.0/24, an IP range reserved for documentation",
@@ -96,7 +119,7 @@ def test_shipped_prod_config_is_not_ready_and_says_what_to_change_where(capsys, 
     for field, problem in expected.items():
         matching = [item for item in items if item.startswith(f"app/environments/prod.yaml: {field}: ")]
         assert len(matching) == 1 and problem in matching[0], (field, matching)
-    assert len(items) == len(expected)
+    assert len(config_items) == len(expected)
     # each item says how to fix it
     assert "account.cross_account_arns" in out
     assert "truststore.pki.rds.amazonaws.com/us-east-1/us-east-1-bundle.pem" in out
@@ -336,3 +359,18 @@ def test_a_hostile_config_is_a_usage_error_with_a_message(capsys, tmp_path, ca_b
 def test_bad_arguments_are_a_usage_error(capsys, args):
     code, out, err = run(capsys, *args)
     assert code == preflight.EXIT_USAGE and out == "" and err
+
+
+def test_an_exception_approved_by_a_real_person_passes_and_the_example_signatory_does_not(tmp_path, configs):
+    committed = REGISTER_FILE.read_text(encoding="utf-8")
+    for environment, config in configs.items():
+        flagged = preflight.exception_approvals(config, REGISTER_FILE)
+        assert [f.field for f in flagged] and all(f.real_account for f in flagged), environment
+    signed = tmp_path / "exceptions.yaml"
+    signed.write_text(committed.replace("Alex Morgan", "Dana Okafor").replace(
+        "Head of Information Security (example organisation)", "Chief Information Security Officer"), encoding="utf-8")
+    assert all(preflight.exception_approvals(config, signed) == [] for config in configs.values())
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("exceptions: [", encoding="utf-8")
+    with pytest.raises(preflight.ConfigError):
+        preflight.exception_approvals(configs["prod"], broken)

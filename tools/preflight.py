@@ -43,6 +43,7 @@ from cryptography import x509
 
 from app.config import ENVIRONMENTS_DIR, KNOWN_ENVIRONMENTS, ConfigError, EnvironmentConfig, load_environment
 from app.packaging import REPO_ROOT as CA_BUNDLE_ROOT  # data.aurora.ca_bundle_file is relative to it, as in the synth
+from policies.register import REGISTER_FILE, RegisterError, load_register
 
 EXIT_READY, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +57,8 @@ _ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):(?P<service>[a-z0-9-]+):(?P<r
                   r"(?P<account>\d{12}|aws)?:(?P<resource>.+)$")
 _NAME = re.compile(r"(?:^|[@/.])((?:[a-z0-9-]+\.)+[a-z]{2,63})(?=$|[/:?#])", re.IGNORECASE)
 MAX_QUOTED = 80
+# How the committed register marks its sample approver (policies/exceptions.yaml).
+_EXAMPLE_APPROVER = re.compile(r"\bexample\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,25 @@ class Preflight:
                      "set `create` in exactly one of them", real_account=False)
 
 
+def exception_approvals(config: EnvironmentConfig, register_file: Path | None = None) -> list[Finding]:
+    """Exceptions of this environment's stacks approved by the register's example signatory: the gate accepts
+    their shape, but nobody of the deploying organisation has accepted the risk yet."""
+    register_file = register_file or REGISTER_FILE
+    try:
+        register = load_register(register_file)
+    except RegisterError as error:
+        raise ConfigError([str(error)]) from None
+    prefix = f"payments-{config.environment}-"
+    return [Finding(register_file, f"exceptions[{entry.index}].approver",
+                    f"{_quote(entry.approver_name)} ({_quote(entry.approver_role)}) is the example signatory, "
+                    f"not a person of this organisation",
+                    "have the risk owner review the exception and record their name, role and approval date",
+                    real_account=True)
+            for entry in register.entries
+            if entry.resource.startswith(prefix)
+            and _EXAMPLE_APPROVER.search(f"{entry.approver_name} {entry.approver_role}")]
+
+
 def peer_environments(config: EnvironmentConfig) -> list[EnvironmentConfig]:
     """The other environments whose files are beside ``config``'s; raises ConfigError if one is invalid."""
     directory = config.source.parent
@@ -272,7 +294,7 @@ def check(config: EnvironmentConfig, *, skip_real_account_checks: bool = False) 
         document = yaml.safe_load(config.source.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ConfigError([f"{config.source}: cannot be read again: {error}"]) from None
-    findings = Preflight(config, document).run(peer_environments(config))
+    findings = Preflight(config, document).run(peer_environments(config)) + exception_approvals(config)
     skipped = tuple(f for f in findings if f.real_account) if skip_real_account_checks else ()
     return Verdict(tuple(f for f in findings if f not in skipped), skipped)
 
