@@ -122,7 +122,7 @@ def test_trail_copies_to_a_cmk_log_group_kept_a_year_through_a_scoped_role(synth
     assert trail["cloud_watch_logs_group_arn"] == group.ref("arn") + ":*"
     assert key_domain(synth, audit, group.body["kms_key_id"]) == "logs"
     assert group.body["retention_in_days"] >= 365
-    assert group.body["retention_in_days"] == configs[env].network.flow_logs.retention_days
+    assert group.body["retention_in_days"] == configs[env].logging.retention_days
     role = audit.by_ref(trail["cloud_watch_logs_role_arn"].replace(".arn}", ".id}"))
     trust = json.loads(role.body["assume_role_policy"])["Statement"]
     assert [s["Principal"] for s in trust] == [{"Service": "cloudtrail.amazonaws.com"}]

@@ -380,6 +380,17 @@ def capture_logs(platform: Platform, level: int = logging.INFO) -> Iterator[Capt
     for candidate in private_loggers:
         candidate.addHandler(root_handler)
         candidate.setLevel(level)
+    # A library logger some module raised stays capturable at `level`: the rotation function sets botocore to INFO
+    # when imported, harmless in Lambda (one function per process) but not in one test process shared by all.
+    raised_loggers = [
+        candidate
+        for name, candidate in logging.root.manager.loggerDict.items()
+        if isinstance(candidate, logging.Logger) and candidate.propagate and name not in FUNCTIONS
+        and candidate.level > level
+    ]
+    raised_levels = [candidate.level for candidate in raised_loggers]
+    for candidate in raised_loggers:
+        candidate.setLevel(level)
     # pytest's own handlers on the root logger would format and keep every DEBUG record (botocore writes
     # dozens per call); below INFO they are left out, which keeps a fuzz run's time and memory bounded.
     pytest_handlers = [handler for handler in root.handlers if type(handler).__module__.startswith("_pytest")]
@@ -389,6 +400,8 @@ def capture_logs(platform: Platform, level: int = logging.INFO) -> Iterator[Capt
     try:
         yield logs
     finally:
+        for candidate, candidate_level in zip(raised_loggers, raised_levels):
+            candidate.setLevel(candidate_level)
         for handler, handler_level in zip(pytest_handlers, pytest_levels):
             handler.setLevel(handler_level)
         for candidate, candidate_level in zip(private_loggers, private_levels):
