@@ -33,6 +33,7 @@ from typing import Any
 
 from policies import iam
 from policies.scope import environment_of
+from policies.yamlfile import YamlFileError, quote, read_text
 
 STACK_FILE = "cdk.tf.json"
 AWS_MANAGED_POLICY = re.compile(r"^arn:(?:aws[a-z-]*|\$\{[^}]+\}):iam::aws:policy/(.+)$")
@@ -43,6 +44,7 @@ REMOTE_STATE = "data.terraform_remote_state"
 MAX_REMOTE_HOPS = 5
 # A synthesized stack is at most a few MB; a file over this is refused unread (parsing 200 MB takes ~5 GB).
 MAX_STACK_BYTES = 64 * 1024 * 1024
+MAX_MANIFEST_BYTES = 1024 * 1024  # a manifest of 21 stacks is ~8 KB
 
 # Where each resource type keeps IAM policy documents, and what kind of policy each one is.
 POLICY_ATTRIBUTES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -142,10 +144,12 @@ def load_synth(synth_dir: Path, environments: Sequence[str] = ()) -> list[StackF
         raise InputError(f"{manifest}: missing; without the synth's manifest the gate cannot tell whether a stack "
                          "is missing (synthesize again with `make synth`, or copy the whole synth directory)")
     try:
-        declared = json.loads(manifest.read_text())["stacks"]
+        declared = json.loads(read_text(manifest, MAX_MANIFEST_BYTES, "manifest"))["stacks"]
         expected = {(synth_dir / spec["synthesizedStackPath"]).resolve(): name for name, spec in declared.items()}
+    except YamlFileError as error:
+        raise InputError(str(error)) from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise InputError(f"{manifest}: malformed manifest ({error!r})") from None
+        raise InputError(f"{manifest}: malformed manifest ({quote(repr(error))})") from None
     found = {path.resolve() for path in paths}
     if set(expected) != found:
         missing = sorted(str(p) for p in set(expected) - found)

@@ -20,7 +20,7 @@ import pytest
 
 from policies import checkov_layer, report
 from policies.cli import EXIT_ERROR, EXIT_NONCOMPLIANT, MAX_BASELINE_BYTES, run_gate
-from policies.model import MAX_STACK_BYTES
+from policies.model import MAX_MANIFEST_BYTES, MAX_STACK_BYTES
 from tests.conftest import REPO_ROOT
 from tests.policies.test_gate import COMPLIANT_SYNTH, NONCOMPLIANT_SYNTH, copy_fixture, write_register
 
@@ -137,6 +137,25 @@ def test_checkov_without_its_package_metadata_is_exit_2(tmp_path, monkeypatch, c
     code = run_gate(COMPLIANT_SYNTH, tmp_path / "reports", register_file=register, checkov_cache=tmp_path / "cache")
     assert code == EXIT_ERROR
     assert "checkov is not installed" in capsys.readouterr().err
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize("case", ["oversized", "not-utf8", "not-json"])
+def test_a_hostile_manifest_is_exit_2_naming_it_before_any_scan(case, tmp_path, monkeypatch, capsys):
+    synth = copy_fixture(tmp_path)
+    manifest = synth / "manifest.json"
+    if case == "oversized":  # still a valid manifest: only its size is wrong
+        manifest.write_bytes(manifest.read_bytes() + b" " * MAX_MANIFEST_BYTES)
+    else:
+        manifest.write_bytes(b'{"stacks": "\xff"}' if case == "not-utf8" else b'{"stacks": {' + b"A" * 5000)
+    script, pids = hanging_checkov(tmp_path)
+    monkeypatch.setattr(checkov_layer.sys, "executable", str(script))
+    register = write_register(tmp_path / "exceptions.yaml")
+    assert run_gate(synth, tmp_path / "reports", register_file=register, checkov_timeout=5) == EXIT_ERROR
+    error = capsys.readouterr().err
+    assert str(manifest) in error and "Traceback" not in error
+    assert len(error) < 1000, "the message quotes the file's content unbounded"
+    assert not pids.exists(), "checkov was started"
     assert not (tmp_path / "reports").exists()
 
 
