@@ -176,12 +176,47 @@ def test_drift_is_judged_against_the_quirks_and_only_known_values_count():
     assert verdict.drift == ["aws_kms_key.x: update (description)", "aws_sns_topic.x: create (the whole resource)"]
 
 
-def test_every_quirk_names_type_attribute_and_reason(tmp_path):
+def test_every_quirk_names_type_attribute_and_reason():
     assert all(q.reason and q.attribute and q.resource_type.startswith("aws_") for q in drift.load_quirks())
-    incomplete = tmp_path / "quirks.yaml"
-    incomplete.write_text("quirks:\n  - {resource_type: aws_kms_key, attribute: policy}\n")
-    with pytest.raises(ValueError, match="lacks reason"):
-        drift.load_quirks(incomplete)
+
+
+HOSTILE_QUIRKS = {
+    "missing reason": ("quirks:\n  - {resource_type: aws_kms_key, attribute: policy}\n", "lacks reason"),
+    "blank reason": ("quirks:\n  - {resource_type: aws_kms_key, attribute: policy, reason: '  '}\n", "lacks reason"),
+    "number for text": ("quirks:\n  - {resource_type: 7, attribute: policy, reason: r}\n", "lacks resource_type"),
+    "entry not a mapping": ("quirks:\n  - aws_kms_key\n", "quirks\\[0\\] is 'aws_kms_key'"),
+    "unknown field": ("quirks:\n  - {resource_type: a, attribute: b, reason: c, scope: all}\n", "unknown field"),
+    "no quirks list": ("quirks: {a: 1}\n", "expected a mapping with a `quirks:` list"),
+    "top-level list": ("- 1\n", "expected a mapping"),
+    "empty file": ("", "expected a mapping"),
+    "duplicate key": ("quirks: []\nquirks: []\n", "duplicate key"),
+    "not UTF-8": (b"quirks: [\xff]\n", "not UTF-8"),
+    "alias bomb": ("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi")), "YAML"),
+}
+
+
+@pytest.mark.parametrize("text, message", HOSTILE_QUIRKS.values(), ids=HOSTILE_QUIRKS.keys())
+def test_a_malformed_quirks_file_is_refused_naming_the_problem(tmp_path, text, message):
+    quirks_file = tmp_path / "quirks.yaml"
+    quirks_file.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(drift.QuirksError, match=message) as refused:
+        drift.load_quirks(quirks_file)
+    assert str(quirks_file) in str(refused.value)
+
+
+def test_a_malformed_quirks_file_stops_the_rehearsal_before_the_emulator_starts(tmp_path, monkeypatch, capsys):
+    from tools import rehearse
+
+    synth_dir = tmp_path / "synth"
+    write_fixture(synth_dir)
+    quirks_file = tmp_path / "quirks.yaml"
+    quirks_file.write_text("quirks:\n  - {resource_type: aws_kms_key}\n")
+    monkeypatch.setattr(drift, "QUIRKS_FILE", quirks_file)
+    work_dir = tmp_path / "work"
+    assert rehearse.main(["--synth-dir", str(synth_dir), "--work-dir", str(work_dir)]) == 2
+    assert "lacks attribute, reason" in capsys.readouterr().err
+    assert not work_dir.exists()
 
 
 def test_no_synth_is_a_usage_error(tmp_path):
@@ -244,7 +279,7 @@ def rehearsed_fixture(tmp_path, configs, terraform):
     synth_dir = tmp_path / "synth"
     stack_dir = write_fixture(synth_dir)
     rehearsal = Rehearsal(load_stacks(synth_dir, "dev"), configs["dev"], "local", tmp_path / "run",
-                          skip_real_account_checks=True)
+                          quirks=drift.load_quirks(), skip_real_account_checks=True)
     return rehearsal, rehearsal.run(), stack_dir
 
 

@@ -30,8 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.config import KNOWN_ENVIRONMENTS, ConfigError, load_environments
+from app.config import ConfigError, load_environments
 from tools import preflight, terraform_cli
+from tools.arguments import add_environment_option
 from tools.plan_gate import PlanFinding, PlanGate
 from tools.rehearsal.stacks import Stack, UsageError, load_stacks
 from tools.terraform_runner import PLAN_FILE, Terraform
@@ -192,7 +193,7 @@ def main(argv: list[str] | None = None, confirm: Callable[[str, PlanSummary], bo
     parser = argparse.ArgumentParser(prog="python -m tools.deploy", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=("plan", "deploy"))
-    parser.add_argument("--env", required=True, help=f"one of {', '.join(KNOWN_ENVIRONMENTS)}")
+    add_environment_option(parser, required=True)
     parser.add_argument("--synth-dir", type=Path, default=Path("cdktf.out"))
     parser.add_argument("--report-dir", type=Path, default=Path("compliance_reports"))
     parser.add_argument("--work-dir", type=Path, default=DEPLOY_DIR, help="where the working copies go "
@@ -202,10 +203,6 @@ def main(argv: list[str] | None = None, confirm: Callable[[str, PlanSummary], bo
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code else EXIT_OK
-    if args.env not in KNOWN_ENVIRONMENTS:
-        print(f"error: --env {args.env[:80]!r} is unknown; expected one of {', '.join(KNOWN_ENVIRONMENTS)}",
-              file=sys.stderr)
-        return EXIT_USAGE
     if args.action == "deploy" and not args.auto_approve and not sys.stdin.isatty():
         print("error: deploy asks before each apply, and there is no terminal to ask on; run it interactively or "
               "set AUTO_APPROVE=1 (--auto-approve) in a pipeline", file=sys.stderr)

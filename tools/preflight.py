@@ -44,6 +44,7 @@ from cryptography import x509
 from app.config import ENVIRONMENTS_DIR, KNOWN_ENVIRONMENTS, ConfigError, EnvironmentConfig, load_environment
 from app.packaging import REPO_ROOT as CA_BUNDLE_ROOT  # data.aurora.ca_bundle_file is relative to it, as in the synth
 from policies.register import REGISTER_FILE, RegisterError, load_register
+from tools.arguments import add_environment_option
 
 EXIT_READY, EXIT_NOT_READY, EXIT_USAGE = 0, 1, 2
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -302,7 +303,7 @@ def check(config: EnvironmentConfig, *, skip_real_account_checks: bool = False) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.preflight", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env", required=True, help=f"one of {', '.join(KNOWN_ENVIRONMENTS)}")
+    add_environment_option(parser, required=True)
     parser.add_argument("--config-dir", type=Path, default=ENVIRONMENTS_DIR)
     parser.add_argument("--skip-real-account-checks", action="store_true",
                         help="leave out the checks only a real account can pass (emulator rehearsal)")
@@ -310,10 +311,6 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code else EXIT_READY
-    if args.env not in KNOWN_ENVIRONMENTS:
-        print(f"error: --env {_quote(args.env)} is unknown; expected one of {', '.join(KNOWN_ENVIRONMENTS)}",
-              file=sys.stderr)
-        return EXIT_USAGE
     try:
         config = load_environment(args.config_dir / f"{args.env}.yaml")
         verdict = check(config, skip_real_account_checks=args.skip_real_account_checks)

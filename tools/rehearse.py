@@ -34,8 +34,9 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from app.config import KNOWN_ENVIRONMENTS, ConfigError, EnvironmentConfig, load_environments
+from app.config import ConfigError, EnvironmentConfig, load_environments
 from tools import preflight, terraform_cli
+from tools.arguments import add_environment_option
 from tools.deploy import Deployment
 from tools.plan_gate import PlanGate
 from tools.rehearsal import drift, leftovers, remote_state, smoke
@@ -97,8 +98,9 @@ class Report:
 
 class Rehearsal:
     def __init__(self, stacks: list[Stack], config: EnvironmentConfig, backend: str, run_dir: Path, *,
-                 skip_real_account_checks: bool = False):
+                 quirks: list[drift.Quirk], skip_real_account_checks: bool = False):
         self.stacks = stacks
+        self.quirks = quirks
         self.config = config
         self.skip_real_account_checks = skip_real_account_checks
         self.backend_kind = backend
@@ -195,7 +197,6 @@ class Rehearsal:
 
     def _plan_all(self) -> None:
         """One plan per stack, in parallel (plans only read), each judged against the quirks."""
-        quirks = drift.load_quirks()
         used: set[drift.Quirk] = set()
 
         def timed_plan(stack: Stack) -> tuple[Result, float]:
@@ -212,13 +213,14 @@ class Rehearsal:
             if plan.returncode != 2:
                 self.report.record("drift plan", stack.name, seconds, False, plan.errors())
                 continue
-            verdict = drift.judge(drift.planned_changes(terraform.show_json("plan-json", "drift.tfplan")), quirks)
+            verdict = drift.judge(drift.planned_changes(terraform.show_json("plan-json", "drift.tfplan")),
+                                  self.quirks)
             used |= verdict.quirks_used
             self.report.tolerated.extend(f"{stack.name}: {line}" for line in verdict.tolerated)
             detail = "; ".join(verdict.drift) or f"only emulator quirks ({len(verdict.tolerated)})"
             self.report.record("drift plan", stack.name, seconds, not verdict.drift, detail)
         applied_types = set().union(*(stack.resource_types() for stack in self.stacks))
-        for quirk in quirks:
+        for quirk in self.quirks:
             if quirk.resource_type in applied_types and quirk not in used:
                 print(f"note: quirk {quirk.resource_type}.{quirk.attribute} did not occur in this rehearsal; "
                       "remove it from the allow-list if the emulator no longer shows it")
@@ -310,7 +312,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m tools.rehearse", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--env", default="dev", choices=KNOWN_ENVIRONMENTS)
+    add_environment_option(parser, default="dev")
     parser.add_argument("--synth-dir", type=Path, default=Path("cdktf.out"))
     parser.add_argument("--backend", choices=("local", "s3"), default="local")
     parser.add_argument("--work-dir", type=Path, help="where to put working copies, state and logs (default: a "
@@ -329,8 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stacks = load_stacks(args.synth_dir, args.env)
         config = load_environments(names=(args.env,))[0]
+        quirks = drift.load_quirks()
         terraform_cli.terraform_binary()
-    except (UsageError, ConfigError, terraform_cli.TerraformUnavailable) as error:
+    except (UsageError, ConfigError, drift.QuirksError, terraform_cli.TerraformUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     if args.work_dir:
@@ -340,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = Path(tempfile.mkdtemp(prefix=f"payments-rehearsal-{args.env}-"))
     handlers = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     started = time.monotonic()
-    rehearsal = Rehearsal(stacks, config, args.backend, run_dir.resolve(),
+    rehearsal = Rehearsal(stacks, config, args.backend, run_dir.resolve(), quirks=quirks,
                           skip_real_account_checks=args.skip_real_account_checks)
     print(f"rehearsing {', '.join(s.name for s in stacks)} on moto ({args.backend} state) in {run_dir}", flush=True)
     try:

@@ -17,7 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from app.config import ENVIRONMENTS_DIR, KNOWN_ENVIRONMENTS, MAX_TARGET_WEIGHT, ConfigError, parse_environment
+from app.config import ENVIRONMENTS_DIR, MAX_TARGET_WEIGHT, ConfigError, parse_environment
+from tools.arguments import add_environment_option
 
 
 def _slot_line(slot: str) -> re.Pattern:
@@ -40,12 +41,16 @@ def shifted(text: str, weights: dict[str, int], source: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--env", required=True, choices=KNOWN_ENVIRONMENTS)
+    parser = argparse.ArgumentParser(prog="python -m tools.shift_traffic", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_environment_option(parser, required=True)
     parser.add_argument("--green", required=True, type=int, help=f"green weight, 0-{MAX_TARGET_WEIGHT}")
     parser.add_argument("--blue", type=int, help="blue weight (default: 100 - green)")
     parser.add_argument("--config-dir", type=Path, default=ENVIRONMENTS_DIR)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed the usage error; the exit code is ours to return
+        return 2 if exit_.code else 0
     blue = 100 - args.green if args.blue is None else args.blue
     source = args.config_dir / f"{args.env}.yaml"
     try:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from policies.yamlfile import YamlFileError, load_yaml, quote
 
 QUIRKS_FILE = Path(__file__).resolve().parent.parent / "rehearsal_quirks.yaml"
+
+
+class QuirksError(ValueError):
+    """The emulator-quirks allow-list cannot be used (a usage error: exit 2 before anything is applied)."""
 
 
 @dataclass(frozen=True)
@@ -30,14 +34,32 @@ class Change:
         return f"{self.address}: {'/'.join(self.actions)} ({what})"
 
 
-def load_quirks(path: Path = QUIRKS_FILE) -> list[Quirk]:
-    entries = yaml.safe_load(path.read_text()).get("quirks") or []
+def load_quirks(path: Path | None = None) -> list[Quirk]:
+    """The allow-list (default :data:`QUIRKS_FILE`), read with the bounded YAML loader; a malformed file is a
+    :class:`QuirksError` naming the file and the entry."""
+    path = path or QUIRKS_FILE
+    try:
+        document = load_yaml(path)
+    except YamlFileError as error:
+        raise QuirksError(str(error)) from None
+    entries = document.get("quirks") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise QuirksError(f"{path}: expected a mapping with a `quirks:` list of entries; got {quote(document)}")
     quirks = []
     for index, entry in enumerate(entries):
-        missing = [key for key in ("resource_type", "attribute", "reason") if not str(entry.get(key, "")).strip()]
+        if not isinstance(entry, dict):
+            raise QuirksError(f"{path}: quirks[{index}] is {quote(entry)}; expected a mapping with resource_type, "
+                              "attribute and reason")
+        fields = {key: entry.get(key) for key in ("resource_type", "attribute", "reason")}
+        missing = [key for key, value in fields.items() if not isinstance(value, str) or not value.strip()]
         if missing:
-            raise ValueError(f"{path}: quirks[{index}] lacks {', '.join(missing)}: every quirk needs all three")
-        quirks.append(Quirk(entry["resource_type"], entry["attribute"], " ".join(entry["reason"].split())))
+            raise QuirksError(f"{path}: quirks[{index}] lacks {', '.join(missing)} (non-empty text): every quirk "
+                              "needs all three")
+        unknown = sorted(set(entry) - set(fields))
+        if unknown:
+            raise QuirksError(f"{path}: quirks[{index}] has unknown field(s) {', '.join(map(quote, unknown))}; "
+                              "expected resource_type, attribute and reason")
+        quirks.append(Quirk(fields["resource_type"], fields["attribute"], " ".join(fields["reason"].split())))
     return quirks
 
 
