@@ -140,8 +140,8 @@ def parse_coverage(raw: Any, source: Path, pack: tuple[PackRule, ...], catalog: 
             "enforced": {"disposition", "controls", "parameters", "scope"},
             "runtime-only": {"disposition", "requirements", "reason", "parameters", "scope"},
             "not-applicable": {"disposition", "reason"},
-        }.get(disposition)
-        if allowed is None:
+        }.get(disposition) if isinstance(disposition, str) else None  # a list or mapping is no key
+        if allowed is None or not isinstance(disposition, str):
             problem(where, f"disposition {disposition!r} is not one of {', '.join(DISPOSITIONS)}")
             continue
         for key in sorted(set(entry) - allowed):
