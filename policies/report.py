@@ -83,7 +83,7 @@ def _controls(evaluation: Evaluation) -> list[dict[str, Any]]:
 
 def compare(document: dict[str, Any], baseline: dict[str, Any], baseline_path: Path) -> dict[str, Any]:
     """What changed since a previous results.json (informational: only the register suppresses findings)."""
-    def failing(doc: dict) -> set[tuple[str, str]]:
+    def failing(doc: dict[str, Any]) -> set[tuple[str, str]]:
         return {(r["control"], (r["resource"] or {}).get("address", "")) for r in doc["results"]
                 if r["verdict"] in (NON_COMPLIANT, ERROR)}
 
@@ -136,7 +136,8 @@ def build_document(evaluation: Evaluation, *, run: dict[str, Any], inputs: list[
 
 
 def load_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_FILE.read_text())
+    schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text())
+    return schema
 
 
 def validate(document: dict[str, Any]) -> None:

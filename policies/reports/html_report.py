@@ -216,7 +216,7 @@ def _toc(context: ReportContext) -> Markup:
               el("ol", [el("li", el("a", title, href=f"#{key}")) for key, title in _sections(context)]), class_="toc")
 
 
-def _synth_provenance(synth: dict) -> str:
+def _synth_provenance(synth: dict[str, Any]) -> str:
     record = synth["provenance"] or {}
     made = (f"; synthesized at commit {record.get('commit') or 'unknown'}"
             + (" with uncommitted changes" if record.get("dirty") else "") if record else "")
@@ -353,7 +353,7 @@ def _requirements(context: ReportContext) -> Markup:
         for requirement, views in groups[principal]:
             first = True
             for view in views:
-                row = []
+                row: list[object] = []
                 if first:
                     row.append(td(el("strong", requirement), el("br"), posture.paraphrase(requirement),
                                   rowspan=len(views), id=_anchor("req", requirement)))
@@ -457,7 +457,7 @@ def _traffic(context: ReportContext) -> Markup:
             ", ".join(f"{k} {v}" for k, v in sorted((split.parameter_weights or {}).items())) or "unreadable value",
             el("br"), agreement])
         for index, slot in enumerate(split.slots):
-            row = []
+            row: list[object] = []
             if index == 0:
                 span = len(split.slots)
                 row += [td(split.environment, rowspan=span),

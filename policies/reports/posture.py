@@ -117,7 +117,8 @@ class Finding:
 
     @property
     def resource(self) -> dict[str, Any] | None:
-        return self.row["resource"]
+        resource: dict[str, Any] | None = self.row["resource"]
+        return resource
 
     @property
     def address(self) -> str:
@@ -172,7 +173,7 @@ class ControlView:
 
     @property
     def id(self) -> str:
-        return self.control["id"]
+        return str(self.control["id"])
 
     @property
     def status(self) -> str:
@@ -192,7 +193,8 @@ class Posture:
 
     @property
     def run(self) -> dict[str, Any]:
-        return self.document["run"]
+        run: dict[str, Any] = self.document["run"]
+        return run
 
     def control(self, control_id: str) -> ControlView:
         return next(view for view in self.controls if view.id == control_id)
@@ -224,7 +226,8 @@ class Posture:
 
     def paraphrase(self, requirement: str) -> str:
         """Our paraphrase of a requirement (results before schema 1.2.0 carry none)."""
-        return (self.document.get("requirements") or {}).get("paraphrases", {}).get(requirement, "")
+        paraphrase: str = (self.document.get("requirements") or {}).get("paraphrases", {}).get(requirement, "")
+        return paraphrase
 
     def supporting_only(self) -> list[tuple[str, list[tuple[ControlView, str]]]]:
         """Requirements that controls map to only as supporting evidence (no verdict), with each reason."""
@@ -290,9 +293,9 @@ def build_posture(document: dict[str, Any]) -> Posture:
                           key=environment_sort_key)
     exceptions = _exception_views(document, run_date)
     register: dict[tuple[str, str], ExceptionView] = {}
-    for view in exceptions:  # an entry in force wins over a rejected duplicate of it
-        if view.key not in register or view.state == "ACTIVE":
-            register[view.key] = view
+    for exception in exceptions:  # an entry in force wins over a rejected duplicate of it
+        if exception.key not in register or exception.state == "ACTIVE":
+            register[exception.key] = exception
     views = {control["id"]: ControlView(control) for control in document["controls"]}
     for row in document["results"]:
         resource = row["resource"]

@@ -92,7 +92,9 @@ def _rule(control: dict[str, Any]) -> dict[str, Any]:
 def render_sarif(context: ReportContext) -> dict[str, Any]:
     posture, run = context.posture, context.posture.run
     base_id, base_uri, prefix = _base(context.synth_dir)
-    artifacts, artifact_index, lines = [], {}, {}
+    artifacts: list[dict[str, Any]] = []
+    artifact_index: dict[str, int] = {}
+    lines: dict[str, dict[tuple[str, str, str], int]] = {}
     for index, entry in enumerate(context.document["inputs"]):
         uri = f"{prefix}stacks/{entry['stack']}/{STACK_FILE}"
         path = context.synth_dir / "stacks" / entry["stack"] / STACK_FILE
