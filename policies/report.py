@@ -25,6 +25,7 @@ from policies.gate import (
     Evaluation,
     Row,
 )
+from policies.results import ResultRecord
 from policies.yamlfile import quote
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "results.schema.json"
@@ -44,7 +45,7 @@ def sha256_of_tree(directory: Path, pattern: str) -> str:
     return digest.hexdigest()
 
 
-def _row(row: Row) -> dict[str, Any]:
+def _row(row: Row) -> ResultRecord:
     view = row.view
     return {
         "control": row.control.id,

@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from policies.results import EvidenceRecord, ResourceRecord, ResultRecord
 from policies.scope import environment_of
 
 COMPLIANT, NON_COMPLIANT, EXCEPTED, ERROR = "COMPLIANT", "NON_COMPLIANT", "EXCEPTED", "ERROR"
@@ -110,15 +111,14 @@ class ExceptionView:
 class Finding:
     """One results row with its effective verdict and the register entry that concerns it, if any."""
 
-    row: dict[str, Any]
+    row: ResultRecord
     verdict: str
     environments: tuple[str, ...]
     register_entry: ExceptionView | None = None
 
     @property
-    def resource(self) -> dict[str, Any] | None:
-        resource: dict[str, Any] | None = self.row["resource"]
-        return resource
+    def resource(self) -> ResourceRecord | None:
+        return self.row["resource"]
 
     @property
     def address(self) -> str:
@@ -129,7 +129,7 @@ class Finding:
         return self.environments[0] if self.resource else "all"
 
     @property
-    def failing_evidence(self) -> list[dict[str, Any]]:
+    def failing_evidence(self) -> list[EvidenceRecord]:
         return [e for e in self.row["evidence"] if e["verdict"] in FAILING]
 
     def where(self) -> str:
@@ -297,6 +297,7 @@ def build_posture(document: dict[str, Any]) -> Posture:
         if exception.key not in register or exception.state == "ACTIVE":
             register[exception.key] = exception
     views = {control["id"]: ControlView(control) for control in document["controls"]}
+    row: ResultRecord  # schema-valid (the gate validates what it writes; a baseline is validated when read)
     for row in document["results"]:
         resource = row["resource"]
         entry = register.get((row["control"], resource["address"])) if resource else None
