@@ -17,8 +17,8 @@ import datetime as dt
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
+from policies.jsontypes import JsonObject, JsonValue
 from policies.results import EvidenceRecord, ResourceRecord, ResultRecord
 from policies.scope import environment_of
 
@@ -93,7 +93,7 @@ def worst_status(statuses: list[str]) -> str:
 class ExceptionView:
     """One exceptions-register entry as the auditor sees it: applied, expired or otherwise invalid."""
 
-    entry: dict[str, Any]
+    entry: JsonObject
     state: str  # ACTIVE, EXPIRED or INVALID
     problems: tuple[str, ...]
     days_to_expiry: int | None
@@ -160,14 +160,14 @@ class Finding:
         return "\n".join([f"{self.verdict} {self.where()}", *(f"- {line}" for line in self.details())])
 
 
-def compact(value: Any, limit: int = 600) -> str:
+def compact(value: JsonValue, limit: int = 600) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass
 class ControlView:
-    control: dict[str, Any]
+    control: JsonObject
     findings: list[Finding] = field(default_factory=list)
     status_by_environment: dict[str, str] = field(default_factory=dict)
 
@@ -185,15 +185,15 @@ class ControlView:
 
 @dataclass
 class Posture:
-    document: dict[str, Any]
+    document: JsonObject
     run_date: dt.date
     environments: list[str]
     controls: list[ControlView]
     exceptions: list[ExceptionView]
 
     @property
-    def run(self) -> dict[str, Any]:
-        run: dict[str, Any] = self.document["run"]
+    def run(self) -> JsonObject:
+        run: JsonObject = self.document["run"]
         return run
 
     def control(self, control_id: str) -> ControlView:
@@ -266,10 +266,10 @@ class Posture:
         return sum(1 for exception in self.exceptions if exception.state != "ACTIVE")
 
 
-def _exception_views(document: dict[str, Any], run_date: dt.date) -> list[ExceptionView]:
+def _exception_views(document: JsonObject, run_date: dt.date) -> list[ExceptionView]:
     views = []
 
-    def days(entry: dict[str, Any]) -> int | None:
+    def days(entry: JsonObject) -> int | None:
         expires = parse_date(entry["expires"])
         return None if expires is None else (expires - run_date).days
 
@@ -287,7 +287,7 @@ def _exception_views(document: dict[str, Any], run_date: dt.date) -> list[Except
     return views
 
 
-def build_posture(document: dict[str, Any]) -> Posture:
+def build_posture(document: JsonObject) -> Posture:
     run_date = parse_timestamp(document["run"]["started_at"]).date()
     environments = sorted({environment_of(entry["stack"]) for entry in document["inputs"]},
                           key=environment_sort_key)

@@ -15,11 +15,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from policies.blocks import block_list, canonical_path, first_block
 from policies.catalog import default_catalog
-from policies.jsontypes import JsonObject
+from policies.jsontypes import JsonObject, JsonValue
 from policies.model import STACK_FILE, InputError, Model, View, interpolations, load_synth
 from policies.redaction import Redactor
 from policies.reports.posture import environment_sort_key
@@ -104,7 +103,7 @@ class SynthFacts:
         return self.model is not None and all(check.state == "verified" for check in self.inputs)
 
 
-def shown(value: Any) -> str:
+def shown(value: JsonValue) -> str:
     """A configuration value for display: unresolved ``${...}`` expressions become an ellipsis."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     for expression in set(interpolations(text)):
@@ -134,7 +133,7 @@ def tags_of(view: View) -> JsonObject:
     return tags if isinstance(tags, dict) else {}
 
 
-def _check_inputs(document: dict[str, Any], synth_dir: Path) -> list[InputCheck]:
+def _check_inputs(document: JsonObject, synth_dir: Path) -> list[InputCheck]:
     checks = []
     for entry in document["inputs"]:
         path = synth_dir / "stacks" / entry["stack"] / STACK_FILE
@@ -148,7 +147,7 @@ def _check_inputs(document: dict[str, Any], synth_dir: Path) -> list[InputCheck]
     return checks
 
 
-def _default_tags(model: Model, stack: str) -> dict[str, Any]:
+def _default_tags(model: Model, stack: str) -> JsonObject:
     for view in model.by_selector.get("provider", ()):
         attributes = view["attributes"]
         if view["stack"] == stack and view["type"] == "aws" and "alias" not in attributes:
@@ -262,7 +261,7 @@ def traffic_splits(model: Model) -> list[TrafficSplit]:
     return sorted(splits, key=lambda s: (environment_sort_key(s.environment), s.rule))
 
 
-def read_synth(document: dict[str, Any], synth_dir: Path, environments: list[str]) -> SynthFacts:
+def read_synth(document: JsonObject, synth_dir: Path, environments: list[str]) -> SynthFacts:
     """The synth as the reports show it: read through the redactor of its secrets, like the gate's evidence."""
     inputs = _check_inputs(document, synth_dir)
     parameters = default_catalog().parameters
