@@ -124,15 +124,17 @@ def snapshot(files: Iterable[str], listings: Iterable[str], root: Path = REPO_RO
             "listings": {name: _listing_digest(root / name) for name in sorted(set(listings))}}
 
 
-def changed(record: Record, root: Path = REPO_ROOT) -> list[str]:
-    """What differs between a record and the tree now (empty: every recorded input is unchanged)."""
+def changed(record: Mapping[str, JsonValue], root: Path = REPO_ROOT) -> list[str]:
+    """What differs between a record (a :class:`Record` as read back from disk) and the tree now (empty: every
+    recorded input is unchanged)."""
     current = snapshot(record.get("files", {}), record.get("listings", {}), root)
     return ([name for name, digest in record.get("files", {}).items() if current["files"][name] != digest]
             + [f"{name}/" for name, digest in record.get("listings", {}).items()
                if current["listings"][name] != digest])
 
 
-def merge(*records: Record) -> Record:
+def merge(*records: Mapping[str, JsonValue]) -> Record:
+    """One record of what several processes read (records as read back from disk)."""
     merged: Record = {"files": {}, "listings": {}}
     for record in records:
         merged["files"].update(record.get("files", {}))
