@@ -31,7 +31,7 @@ help:
 	@echo "make preflight ENV=<env>   is the environment file ready for a real account (placeholders, ARNs, ...)"
 	@echo "make plan ENV=<env>        compliance + preflight, then init + plan + summary + plan gate per stack"
 	@echo "make deploy ENV=<env>      the same, applying each saved plan after confirmation (AUTO_APPROVE=1)"
-	@echo "make lint         ruff"
+	@echo "make lint         ruff, then mypy --strict over app/ and policies/ (README \"Type checking\")"
 	@echo "make clean        remove generated output (keeps .venv and local terraform state)"
 
 $(VENV_STAMP): requirements.lock pyproject.toml
@@ -67,8 +67,11 @@ FAST_TIER := not (synth or synth_subprocess or terraform or postgres or chromium
 test-fast: $(VENV_STAMP)
 	$(PY) -m pytest -m "$(FAST_TIER)" --hypothesis-profile=fast $(PYTEST_ARGS)
 
+# mypy reads its configuration (strict, the files app/ and policies/) from pyproject.toml; .mypy_cache keeps
+# a warm run to a few seconds.
 lint: $(VENV_STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 taggable-types: $(VENV_STAMP)
 	$(PY) -m tools.extract_taggable_types
@@ -77,7 +80,7 @@ taggable-types: $(VENV_STAMP)
 SYNTH_LEFTOVERS = $(dir $(SYNTH_DIR)).$(notdir $(SYNTH_DIR)).synth-* $(dir $(SYNTH_DIR)).$(notdir $(SYNTH_DIR)).old-*
 
 clean:
-	rm -rf $(SYNTH_DIR) $(SYNTH_LEFTOVERS) .cache .terraform-cli .pytest_cache .ruff_cache .build .deploy
+	rm -rf $(SYNTH_DIR) $(SYNTH_LEFTOVERS) .cache .terraform-cli .pytest_cache .ruff_cache .mypy_cache .build .deploy
 	find compliance_reports -mindepth 1 ! -name README.md -delete 2>/dev/null || true
 
 # Blue/green traffic shift, e.g. `make shift ENV=prod GREEN=10` (blue = 100 - GREEN unless BLUE= is given).

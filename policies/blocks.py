@@ -11,19 +11,20 @@ both shapes give the same verdicts and the same reports.
 from __future__ import annotations
 
 import re
-from typing import Any
+
+from policies.jsontypes import JsonObject, JsonValue
 
 _FIRST_INDEX = re.compile(r"\[0\](?=\.|\[|$)")
 
 
-def block_list(value: Any) -> list:
+def block_list(value: JsonValue) -> list[JsonValue]:
     """A nested block as a list: absent (null) -> [], one block (object) -> [it], a list -> the list."""
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
 
 
-def first_block(value: Any) -> dict:
+def first_block(value: JsonValue) -> JsonObject:
     """The first (for a single block: the only) block of a nested block in either shape; {} when absent."""
     return next((block for block in block_list(value) if isinstance(block, dict)), {})
 

@@ -22,9 +22,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from policies.catalog import POLICIES_DIR, REQUIREMENT_ID, Catalog
+from policies.jsontypes import JsonValue
 from policies.yamlfile import YamlFileError, load_yaml
 
 COVERAGE_FILE = POLICIES_DIR / "coverage.yaml"
@@ -58,7 +58,7 @@ class Disposition:
     controls: tuple[str, ...]
     requirements: tuple[str, ...]
     reason: str
-    parameters: Mapping[str, Any]  # overrides of the pack defaults (see module docstring)
+    parameters: Mapping[str, JsonValue]  # overrides of the pack defaults (see module docstring)
     scope: str | None
 
     @property
@@ -114,7 +114,7 @@ def load_pack(path: Path = PACK_FILE) -> tuple[PackRule, ...]:
     return tuple(rules)
 
 
-def parse_coverage(raw: Any, source: Path, pack: tuple[PackRule, ...], catalog: Catalog) -> Coverage:
+def parse_coverage(raw: JsonValue, source: Path, pack: tuple[PackRule, ...], catalog: Catalog) -> Coverage:
     problems: list[str] = []
 
     def problem(where: str, message: str) -> None:
@@ -140,8 +140,8 @@ def parse_coverage(raw: Any, source: Path, pack: tuple[PackRule, ...], catalog: 
             "enforced": {"disposition", "controls", "parameters", "scope"},
             "runtime-only": {"disposition", "requirements", "reason", "parameters", "scope"},
             "not-applicable": {"disposition", "reason"},
-        }.get(disposition)
-        if allowed is None:
+        }.get(disposition) if isinstance(disposition, str) else None  # a list or mapping is no key
+        if allowed is None or not isinstance(disposition, str):
             problem(where, f"disposition {disposition!r} is not one of {', '.join(DISPOSITIONS)}")
             continue
         for key in sorted(set(entry) - allowed):
@@ -201,7 +201,7 @@ def input_parameters(rule: Disposition, catalog: Catalog, runtime_values: Mappin
     return resolved
 
 
-def _as_text(value: Any) -> str:
+def _as_text(value: JsonValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
@@ -230,7 +230,7 @@ def _environment(stack: str) -> str:
     return match.group(1) if match else stack
 
 
-def render_matrix(coverage: Coverage, document: Mapping[str, Any]) -> str:
+def render_matrix(coverage: Coverage, document: Mapping[str, JsonValue]) -> str:
     """Markdown: every pack rule -> disposition -> controls -> the gate's verdict per environment."""
     verdicts: dict[tuple[str, str], set[str]] = {}
     environments: list[str] = []

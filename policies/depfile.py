@@ -21,13 +21,23 @@ import os
 import runpy
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TypedDict
+
+from policies.jsontypes import JsonValue
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What the project's own stages read; everything else (the venv, caches, generated output) is not an input.
 SOURCE_ROOTS = ("app", "lambda_src", "policies", "tools", "cdktf.json", "requirements.lock", "pyproject.toml")
 WATCHED_EVENTS = {"open", "os.listdir", "os.scandir"}
+
+
+class Record(TypedDict):
+    """What a process read: content hash of each file and of each directory listing (None: it is gone)."""
+
+    files: dict[str, str | None]
+    listings: dict[str, str | None]
 
 
 def _source_of(path: str) -> str:
@@ -47,15 +57,15 @@ class Recorder:
         self.files: set[str] = set()
         self.listings: set[str] = set()
 
-    def _relative(self, path) -> str | None:
-        if isinstance(path, int) or path is None:
+    def _relative(self, path: object) -> str | None:
+        if not isinstance(path, (str, bytes, os.PathLike)):  # a file descriptor, or no path at all
             return None
         absolute = os.path.abspath(os.fsdecode(path))
         if not any(absolute == prefix or absolute.startswith(prefix + os.sep) for prefix in self.prefixes):
             return None
         return os.path.relpath(_source_of(absolute), self.root)
 
-    def hook(self, event: str, args: tuple) -> None:
+    def hook(self, event: str, args: tuple[object, ...]) -> None:
         if event not in WATCHED_EVENTS:
             return
         if event == "open":
@@ -78,7 +88,7 @@ class Recorder:
                 self.hook("open", (module.__file__, "r", 0))
         return self
 
-    def record(self) -> dict:
+    def record(self) -> Record:
         return snapshot(self.files, self.listings, Path(self.root))
 
 
@@ -108,29 +118,31 @@ def _listing_digest(path: Path) -> str | None:
     return hashlib.sha256("\0".join(names).encode()).hexdigest()
 
 
-def snapshot(files: Iterable[str], listings: Iterable[str], root: Path = REPO_ROOT) -> dict:
+def snapshot(files: Iterable[str], listings: Iterable[str], root: Path = REPO_ROOT) -> Record:
     """Content hashes of files and of directory listings (relative to root); a missing one hashes to None."""
     return {"files": {name: _file_digest(root / name) for name in sorted(set(files))},
             "listings": {name: _listing_digest(root / name) for name in sorted(set(listings))}}
 
 
-def changed(record: dict, root: Path = REPO_ROOT) -> list[str]:
-    """What differs between a record and the tree now (empty: every recorded input is unchanged)."""
+def changed(record: Mapping[str, JsonValue], root: Path = REPO_ROOT) -> list[str]:
+    """What differs between a record (a :class:`Record` as read back from disk) and the tree now (empty: every
+    recorded input is unchanged)."""
     current = snapshot(record.get("files", {}), record.get("listings", {}), root)
     return ([name for name, digest in record.get("files", {}).items() if current["files"][name] != digest]
             + [f"{name}/" for name, digest in record.get("listings", {}).items()
                if current["listings"][name] != digest])
 
 
-def merge(*records: dict) -> dict:
-    merged: dict = {"files": {}, "listings": {}}
+def merge(*records: Mapping[str, JsonValue]) -> Record:
+    """One record of what several processes read (records as read back from disk)."""
+    merged: Record = {"files": {}, "listings": {}}
     for record in records:
         merged["files"].update(record.get("files", {}))
         merged["listings"].update(record.get("listings", {}))
     return merged
 
 
-def write_record(path: Path, record: dict) -> None:
+def write_record(path: Path, record: Mapping[str, JsonValue]) -> None:
     """Atomically (concurrent runs may write the same record)."""
     with tempfile.NamedTemporaryFile("w", dir=Path(path).parent, prefix=f".{Path(path).name}.", delete=False) as out:
         out.write(json.dumps(record, indent=1, sort_keys=True) + "\n")

@@ -18,9 +18,10 @@ ERROR of the rule's control, never a pass.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 import jmespath
 from jmespath import visitor
@@ -28,7 +29,8 @@ from jmespath.exceptions import JMESPathError
 
 from policies.catalog import SELECTOR, Catalog
 from policies.functions import PolicyFunctions
-from policies.model import Model, collector_paused
+from policies.jsontypes import JsonValue
+from policies.model import Model, View, collector_paused
 from policies.yamlfile import YamlFileError, load_yaml
 
 RULES_DIR = Path(__file__).resolve().parent / "jmespath"
@@ -37,6 +39,9 @@ RULE_KEYS = ("id", "control", "resource_types", "attribute", "expected", "offend
 OPTIONAL_RULE_KEYS = ("applies_to", "description", "resolve")
 # Our functions whose result is always a list (policies/functions.py).
 LIST_FUNCTIONS = frozenset({"find_leaves", "missing_keys", "invalid_values", "blocks"})
+# A node of jmespath's parsed AST: a plain dict at run time ({type, value, children}). The stubs' TypedDict for it
+# cannot express the in-place rewrites below (a not_expression node has no value), so the AST is read as a dict.
+AstNode: TypeAlias = dict[str, Any]
 
 
 class RuleError(Exception):
@@ -56,7 +61,7 @@ class Rule:
     expected: str
     source: Path
     expressions: dict[str, str]
-    compiled: dict[str, Any] = field(compare=False)
+    compiled: dict[str, jmespath.parser.ParsedResult] = field(compare=False)
     compile_error: str | None = None
     # Attribute paths (model.values_at syntax) whose ${...} references must resolve within the synth: a value
     # the gate cannot know there makes the resource an ERROR of the rule, never COMPLIANT (policies/gate.py).
@@ -66,22 +71,22 @@ class Rule:
 @dataclass
 class RuleOutcome:
     rule: Rule
-    applicable: list[dict] = field(default_factory=list)
-    offenders: list[tuple[dict, Any]] = field(default_factory=list)
+    applicable: list[View] = field(default_factory=list)
+    offenders: list[tuple[View, JsonValue]] = field(default_factory=list)
     # id(view) -> the rule's observed value on every applicable view that evaluated, offenders included
-    observed: dict[int, Any] = field(default_factory=dict)
+    observed: dict[int, JsonValue] = field(default_factory=dict)
     # (view or None for the whole rule, message)
-    errors: list[tuple[dict | None, str]] = field(default_factory=list)
+    errors: list[tuple[View | None, str]] = field(default_factory=list)
 
 
-def _function_calls(node: dict) -> list[dict]:
+def _function_calls(node: AstNode) -> list[AstNode]:
     calls = [node] if node.get("type") == "function_expression" else []
     for child in node.get("children", []):
         calls.extend(_function_calls(child))
     return calls
 
 
-def _simplify_condition(node: dict) -> None:
+def _simplify_condition(node: AstNode) -> None:
     """Rewrite a filter condition in place: ``length(f(...)) > `0``` becomes ``f(...)`` and ``length(f(...)) ==
     `0``` becomes ``!f(...)`` where f is one of our functions that always return a list (an empty list is false
     in JMESPath). Only conditions are rewritten, where nothing but truthiness counts; a value that might not be a
@@ -104,7 +109,7 @@ def _simplify_condition(node: dict) -> None:
     node.update(replacement)
 
 
-def _optimize(node: dict) -> None:
+def _optimize(node: AstNode) -> None:
     """Compile-time rewrites that keep every result and error identical (see tests/policies/test_engine.py)."""
     if node.get("type") == "filter_projection":
         _simplify_condition(node["children"][2])
@@ -112,18 +117,20 @@ def _optimize(node: dict) -> None:
         _optimize(child)
 
 
-def _compile(expressions: dict[str, str], catalog: Catalog) -> tuple[dict[str, Any], str | None]:
+def _compile(expressions: dict[str, str],
+             catalog: Catalog) -> tuple[dict[str, jmespath.parser.ParsedResult], str | None]:
     """Compile, and reject calls of unknown functions or parameters now: evaluated over an empty selection
     they would never run, and a rule that cannot run must not pass. Each param('name') becomes the
     parameter's value (a constant), so it is not called again for every resource."""
-    compiled = {}
+    compiled: dict[str, jmespath.parser.ParsedResult] = {}
     known = PolicyFunctions(catalog.parameters).FUNCTION_TABLE
     for name, expression in expressions.items():
         try:
             compiled[name] = jmespath.compile(expression)
         except JMESPathError as error:
             return {}, f"{name}: {expression!r} does not compile: {error}"
-        for call in _function_calls(compiled[name].parsed):
+        tree = cast(AstNode, compiled[name].parsed)  # see AstNode
+        for call in _function_calls(tree):
             if call["value"] not in known:
                 return {}, f"{name}: unknown function {call['value']}()"
             if call["value"] != "param":
@@ -134,7 +141,7 @@ def _compile(expressions: dict[str, str], catalog: Catalog) -> tuple[dict[str, A
             value = catalog.parameters[argument["value"]]
             call.clear()
             call.update({"type": "literal", "value": value, "children": []})
-        _optimize(compiled[name].parsed)
+        _optimize(tree)
     return compiled, None
 
 
@@ -170,7 +177,7 @@ def load_rules(catalog: Catalog, directory: Path = RULES_DIR) -> list[Rule]:
     return rules
 
 
-def _rule(item: Any, where: str, path: Path, catalog: Catalog, problems: list[str]) -> Rule | None:
+def _rule(item: JsonValue, where: str, path: Path, catalog: Catalog, problems: list[str]) -> Rule | None:
     if not isinstance(item, dict):
         problems.append(f"{where}: expected a mapping")
         return None
@@ -202,7 +209,7 @@ def _rule(item: Any, where: str, path: Path, catalog: Catalog, problems: list[st
                 compile_error=error, resolve=tuple(resolve))
 
 
-def _views_only(result: Any, allowed: dict[int, dict], what: str) -> list[dict]:
+def _views_only(result: JsonValue, allowed: dict[int, View], what: str) -> list[View]:
     if not isinstance(result, list):
         raise TypeError(f"{what} returned {type(result).__name__}, expected a list of the resources it was given")
     for item in result:
@@ -220,16 +227,17 @@ class _Interpreter(visitor.TreeInterpreter):
         super().__init__(options)
         self._visitors = _VisitorTable(self)
 
-    def visit(self, node, value):
+    # Narrower than jmespath's visit(node, *args, **kwargs) on purpose (see the class docstring).
+    def visit(self, node: AstNode, value: JsonValue) -> JsonValue:  # type: ignore[override]
         return self._visitors[node["type"]](node, value)
 
 
-class _VisitorTable(dict):
+class _VisitorTable(dict[str, Callable[..., JsonValue]]):  # node type -> the interpreter's visit_<type>
     def __init__(self, interpreter: visitor.TreeInterpreter):
         super().__init__()
         self.interpreter = interpreter
 
-    def __missing__(self, node_type: str):
+    def __missing__(self, node_type: str) -> Callable[..., JsonValue]:
         method = self[node_type] = getattr(self.interpreter, f"visit_{node_type}", self.interpreter.default_visit)
         return method
 
@@ -241,16 +249,16 @@ class Engine:
         self.options = jmespath.Options(custom_functions=PolicyFunctions(catalog.parameters))
         self._interpreter = _Interpreter(self.options)
 
-    def search(self, expression: Any, value: Any) -> Any:
+    def search(self, expression: jmespath.parser.ParsedResult, value: JsonValue) -> JsonValue:
         """An expression compiled by this module, evaluated as ``expression.search(value, self.options)``."""
-        return self._interpreter.visit(expression.parsed, value)
+        return self._interpreter.visit(cast(AstNode, expression.parsed), value)
 
     def evaluate(self, model: Model) -> list[RuleOutcome]:
         with collector_paused():
             return self._evaluate(model)
 
     def _evaluate(self, model: Model) -> list[RuleOutcome]:
-        selections: dict[tuple[str, ...], list[dict]] = {}
+        selections: dict[tuple[str, ...], list[View]] = {}
         outcomes = []
         for rule in self.rules:
             if rule.resource_types not in selections:
@@ -260,14 +268,16 @@ class Engine:
             outcomes.append(self._evaluate_rule(rule, selections[rule.resource_types]))
         return outcomes
 
-    def _filter(self, expression: Any, views: list[dict], what: str) -> tuple[list[dict], list[tuple[dict, str]]]:
+    def _filter(self, expression: jmespath.parser.ParsedResult, views: list[View],
+                what: str) -> tuple[list[View], list[tuple[View, str]]]:
         """Evaluate a filter over all views at once; if that fails, view by view, so one resource whose value
         breaks the expression (e.g. a string where a number is compared) is an ERROR only for itself."""
         allowed = {id(view): view for view in views}
         try:
             return list(_views_only(self.search(expression, views), allowed, what)), []
         except EVALUATION_ERRORS:
-            kept, errors = [], []
+            kept: list[View] = []
+            errors: list[tuple[View, str]] = []
             for view in views:
                 try:
                     kept.extend(_views_only(self.search(expression, [view]), {id(view): view}, what))
@@ -275,7 +285,7 @@ class Engine:
                     errors.append((view, f"{what} failed: {error.__class__.__name__}: {error}"))
             return kept, errors
 
-    def _evaluate_rule(self, rule: Rule, candidates: list[dict]) -> RuleOutcome:
+    def _evaluate_rule(self, rule: Rule, candidates: list[View]) -> RuleOutcome:
         outcome = RuleOutcome(rule)
         if rule.compile_error:
             outcome.errors.append((None, rule.compile_error))

@@ -22,20 +22,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
-from typing import Any
 
 from jmespath import functions
 
 from policies.blocks import block_list
+from policies.jsontypes import JsonObject, JsonValue
 from policies.model import is_pure_reference
 
 
 @lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern:
+def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def leaves(value: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
+def leaves(value: JsonValue, path: str = "") -> Iterator[tuple[str, str, JsonValue]]:
     """(path, key, value) of every scalar under value; key is "" for list items. Skips "//" metadata."""
     if isinstance(value, dict):
         for key, item in value.items():
@@ -80,12 +80,12 @@ def find_leaves(strings: list[list[str]], key_pattern: str, value_pattern: str) 
 
 
 class PolicyFunctions(functions.Functions):
-    def __init__(self, parameters: Mapping[str, Any]):
+    def __init__(self, parameters: Mapping[str, JsonValue]):
         super().__init__()
         self._parameters = parameters
         self._plans: dict[str, tuple[frozenset[str] | None, ...] | None] = {}
 
-    def _validate_arguments(self, args, signature, function_name):
+    def _validate_arguments(self, args: list[JsonValue], signature: list[JsonObject], function_name: str) -> None:
         # jmespath re-derives the allowed types from the (fixed) signature on every call of every function, a
         # fifth of the engine's time. Decided once per function instead: a call whose arguments all have an
         # allowed top-level type (and no element types to check) passes at once; anything else (wrong arity,
@@ -99,9 +99,10 @@ class PolicyFunctions(functions.Functions):
                     break
             else:
                 return
-        super()._validate_arguments(args, signature, function_name)
+        # jmespath's private hooks (this one, _get_allowed_pytypes) are not in its stubs.
+        super()._validate_arguments(args, signature, function_name)  # type: ignore[misc]
 
-    def _plan(self, signature: list[dict]) -> tuple[frozenset[str] | None, ...] | None:
+    def _plan(self, signature: list[JsonObject]) -> tuple[frozenset[str] | None, ...] | None:
         if not signature or signature[-1].get("variadic"):
             return None
         plan: list[frozenset[str] | None] = []
@@ -109,45 +110,45 @@ class PolicyFunctions(functions.Functions):
             if not spec["types"]:
                 plan.append(None)
                 continue
-            allowed, element_types = self._get_allowed_pytypes(spec["types"])
+            allowed, element_types = self._get_allowed_pytypes(spec["types"])  # type: ignore[attr-defined]
             if element_types:
                 return None
             plan.append(frozenset(allowed))
         return tuple(plan)
 
     @functions.signature({"types": ["string"]})
-    def _func_param(self, name):
+    def _func_param(self, name: str) -> JsonValue:
         if name not in self._parameters:
             raise KeyError(f"unknown catalog parameter {name!r}")
         return self._parameters[name]
 
     @functions.signature({"types": []})
-    def _func_blocks(self, value):
+    def _func_blocks(self, value: JsonValue) -> list[JsonValue]:
         return block_list(value)
 
     @functions.signature({"types": ["object", "null"]}, {"types": ["array"]})
-    def _func_missing_keys(self, mapping, keys):
+    def _func_missing_keys(self, mapping: JsonObject | None, keys: list[JsonValue]) -> list[JsonValue]:
         mapping = mapping or {}
         return [key for key in keys if mapping.get(key) in (None, "")]
 
     @functions.signature({"types": ["string"]}, {"types": []})
-    def _func_regex_search(self, pattern, value):
+    def _func_regex_search(self, pattern: str, value: JsonValue) -> bool:
         return isinstance(value, str) and _compiled(pattern).search(value) is not None
 
     @functions.signature({"types": ["string"]}, {"types": []})
-    def _func_regex_capture(self, pattern, value):
+    def _func_regex_capture(self, pattern: str, value: JsonValue) -> str | None:
         match = _compiled(pattern).search(value) if isinstance(value, str) else None
         return match.group(1) if match else None
 
     @functions.signature({"types": []})
-    def _func_is_reference(self, value):
+    def _func_is_reference(self, value: JsonValue) -> bool:
         return is_pure_reference(value)
 
     @functions.signature({"types": ["array"]}, {"types": ["string"]}, {"types": ["string"]})
-    def _func_find_leaves(self, strings, key_pattern, value_pattern):
+    def _func_find_leaves(self, strings: list[list[str]], key_pattern: str, value_pattern: str) -> list[dict[str, str]]:
         return find_leaves(strings, key_pattern, value_pattern)
 
     @functions.signature({"types": ["object", "null"]}, {"types": ["object"]})
-    def _func_invalid_values(self, mapping, allowed):
+    def _func_invalid_values(self, mapping: JsonObject | None, allowed: JsonObject) -> list[str]:
         mapping = mapping or {}
         return [key for key, values in allowed.items() if mapping.get(key) not in values]

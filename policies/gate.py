@@ -15,12 +15,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypeAlias
 
 from policies.catalog import Catalog, Control
 from policies.checkov_layer import CheckovRecord, ToolError
 from policies.engine import RuleOutcome
-from policies.model import Model, string_leaves, values_at
+from policies.jsontypes import JsonObject, JsonValue
+from policies.model import Model, View, string_leaves, values_at
 from policies.redaction import Redactor
 from policies.register import ExceptionEntry, Register, entry_problems
 
@@ -35,7 +36,7 @@ class Evidence:
     check: str
     verdict: str
     attribute: str
-    observed: Any
+    observed: JsonValue  # JSON-safe (see plain)
     expected: str
     message: str
 
@@ -43,7 +44,7 @@ class Evidence:
 @dataclass
 class Row:
     control: Control
-    view: dict | None
+    view: View | None  # None: the rule itself failed, on no resource
     evidence: list[Evidence] = field(default_factory=list)
     exception: ExceptionEntry | None = None
 
@@ -63,6 +64,12 @@ class Row:
     @property
     def address(self) -> str | None:
         return self.view["address"] if self.view else None
+
+
+# (control id, id(view) or None for a rule that failed on no resource) -> its row
+Rows: TypeAlias = dict[tuple[str, int | None], Row]
+# control id -> (selectors its JMESPath rules cover, ids of the views they found applicable)
+Coverage: TypeAlias = dict[str, tuple[set[str], set[int]]]
 
 
 @dataclass
@@ -97,7 +104,7 @@ class Evaluation:
         return [row for row in self.rows if row.control.id == control_id]
 
 
-def plain(value: Any, depth: int = 0) -> Any:
+def plain(value: object, depth: int = 0) -> JsonValue:
     """A JSON-safe copy of an observed value: views become their address, edges a readable arrow."""
     if isinstance(value, dict):
         if "address" in value and "refs" in value:
@@ -114,7 +121,7 @@ def plain(value: Any, depth: int = 0) -> Any:
     return str(value)
 
 
-def _checkov_observed(view: dict, keys: tuple[str, ...]) -> dict:
+def _checkov_observed(view: View, keys: tuple[str, ...]) -> JsonObject:
     """``path -> value`` for each key checkov evaluated, read from the resource or, when the value lives on a
     companion resource (one that references it, like the bucket's encryption configuration, or one it
     references, like the cluster's parameter group), from that companion, named ``<type>.<name>.<key>``. A
@@ -124,7 +131,7 @@ def _checkov_observed(view: dict, keys: tuple[str, ...]) -> dict:
     if not keys:
         return {"attributes": plain({k: v for k, v in view["attributes"].items() if k != "//"})}
     companions = _companions(view)
-    observed: dict[str, Any] = {}
+    observed: JsonObject = {}
     for key in keys:
         if key == "resource_type":
             observed["connected resource types"] = sorted({c["selector"] for c in companions})
@@ -140,14 +147,14 @@ def _checkov_observed(view: dict, keys: tuple[str, ...]) -> dict:
     return observed
 
 
-def _companions(view: dict) -> list[dict]:
+def _companions(view: View) -> list[View]:
     edges = [edge["source"] for edge in view["referenced_by"]] + [edge["target"] for edge in view["refs"]]
     unique = {id(c): c for c in edges if c["kind"] in ("resource", "data") and c is not view}
     return sorted(unique.values(), key=lambda companion: companion["address"])
 
 
-def _value_at(attributes: dict, key: str) -> Any:
-    value: Any = attributes
+def _value_at(attributes: JsonObject, key: str) -> JsonValue:
+    value: JsonValue = attributes
     for segment in (s for s in key.split("/") if not re.fullmatch(r"\[?\d+\]?", s)):
         while isinstance(value, list) and len(value) == 1:
             value = value[0]
@@ -161,7 +168,7 @@ class CheckovIndex:
     def __init__(self, model: Model, records: Iterable[CheckovRecord], stack_of_file: dict[Path, str],
                  catalog: Catalog):
         self.results: dict[tuple[str, int], list[CheckovRecord]] = {}
-        self._by_name: dict[tuple[str, str, str], list[dict]] = {}
+        self._by_name: dict[tuple[str, str, str], list[View]] = {}
         for view in model.views:
             self._by_name.setdefault((view["stack"], view["kind"], view["name"]), []).append(view)
         for record in records:
@@ -176,7 +183,7 @@ class CheckovIndex:
             view = self._view(stack, record, types)
             self.results.setdefault((record.check_id, id(view)), []).append(record)
 
-    def _view(self, stack: str, record: CheckovRecord, types: frozenset[str] | None) -> dict:
+    def _view(self, stack: str, record: CheckovRecord, types: frozenset[str] | None) -> View:
         # Python checks report resource.<name> / data.<name>; graph checks <type>.<name> / data.<type>.<name>.
         kind, _, rest = record.resource.partition(".")
         if kind in ("resource", "data"):
@@ -194,7 +201,7 @@ class CheckovIndex:
         return candidates[0]
 
 
-def _unresolved(model: Model, view: dict, paths: tuple[str, ...]) -> list[str]:
+def _unresolved(model: Model, view: View, paths: tuple[str, ...]) -> list[str]:
     """``path: ${...}`` for every reference under the given attributes that the synth cannot resolve."""
     found = []
     for attribute in paths:
@@ -204,10 +211,9 @@ def _unresolved(model: Model, view: dict, paths: tuple[str, ...]) -> list[str]:
     return found
 
 
-def _jmespath_evidence(rows: dict, outcomes: list[RuleOutcome], catalog: Catalog,
-                       model: Model) -> dict[str, tuple[set, set]]:
+def _jmespath_evidence(rows: Rows, outcomes: list[RuleOutcome], catalog: Catalog, model: Model) -> Coverage:
     """Adds JMESPath evidence; returns per control (selectors its rules cover, ids of applicable views)."""
-    coverage: dict[str, tuple[set, set]] = {}
+    coverage: Coverage = {}
     for outcome in outcomes:
         rule = outcome.rule
         control = catalog.control(rule.control)
@@ -215,7 +221,7 @@ def _jmespath_evidence(rows: dict, outcomes: list[RuleOutcome], catalog: Catalog
         expanded = catalog.expand(rule.resource_types)
         selectors.update(expanded if expanded is not None else {"*"})
         offenders = {id(view): observed for view, observed in outcome.offenders}
-        errors = {}
+        errors: dict[int | None, tuple[View | None, str]] = {}
         for view, message in outcome.errors:
             errors.setdefault(id(view) if view else None, (view, message))
         for view in outcome.applicable:
@@ -240,8 +246,7 @@ def _jmespath_evidence(rows: dict, outcomes: list[RuleOutcome], catalog: Catalog
     return coverage
 
 
-def _checkov_evidence(rows: dict, index: CheckovIndex, model: Model, catalog: Catalog,
-                      coverage: dict[str, tuple[set, set]]) -> None:
+def _checkov_evidence(rows: Rows, index: CheckovIndex, model: Model, catalog: Catalog, coverage: Coverage) -> None:
     for control in catalog.controls:
         selectors, applicable = coverage.get(control.id, (set(), set()))
         for check_id, types in control.layers.checkov:
@@ -273,41 +278,41 @@ def _checkov_evidence(rows: dict, index: CheckovIndex, model: Model, catalog: Ca
 def _apply_register(rows: list[Row], register: Register, catalog: Catalog,
                     today: dt.date) -> tuple[list[RegisterProblem], list[ExceptionEntry]]:
     problems: dict[int, RegisterProblem] = {}
-    applied: dict[int, tuple[ExceptionEntry, Row]] = {}
-    seen = set()
-    by_key = {(row.control.id, row.address): row for row in rows if row.view is not None}
+    applied: dict[int, tuple[ExceptionEntry, Row, str]] = {}  # entry index -> (entry, its row, its environment)
+    seen: set[tuple[str, str]] = set()
+    by_key = {(row.control.id, row.view["address"]): (row, row.view["environment"]) for row in rows
+              if row.view is not None}
     for entry in register.entries:
         found = entry_problems(entry, catalog.ids, today, int(catalog.parameter("max_exception_term_months")))
         key = (entry.control, entry.resource)
         if key in seen:
             found.append("duplicates an earlier entry for the same control and resource")
         seen.add(key)
-        row = by_key.get(key)
+        row, environment = by_key.get(key, (None, ""))
         if row is None or row.raw_verdict != NON_COMPLIANT:
             state = "no finding" if row is None else f"a {row.raw_verdict} finding (only NON_COMPLIANT is exceptable)"
             found.append(f"matches {state}; remove the entry")
-        if found:
+        if found or row is None:  # (no row: found says so)
             problems[entry.index] = RegisterProblem(entry, found)
         else:
             row.exception = entry
-            applied[entry.index] = (entry, row)
+            applied[entry.index] = (entry, row, environment)
     # A compensating control compensates only where it PASSes: in the excepted resource's environment, with at
     # least one row there and every row COMPLIANT (an excepted compensating control compensates nothing).
     # Withdrawing an exception can fail a control another entry relies on, so repeat until nothing changes.
     changed = True
     while changed:
         changed = False
-        for index, (entry, row) in sorted(applied.items()):
+        for index, (entry, row, environment) in sorted(applied.items()):
             failing = [control for control in entry.compensating_controls
-                       if not _passes_in(rows, control, row.view["environment"])]
+                       if not _passes_in(rows, control, environment)]
             if failing:
                 row.exception = None
                 del applied[index]
-                environment = row.view["environment"]
                 problems[index] = RegisterProblem(entry, [f"compensating control {control} does not PASS in "
                                                           f"{environment}" for control in failing])
                 changed = True
-    return ([problems[index] for index in sorted(problems)], [entry for _, (entry, _) in sorted(applied.items())])
+    return ([problems[index] for index in sorted(problems)], [entry for _, (entry, _, _) in sorted(applied.items())])
 
 
 def _passes_in(rows: list[Row], control_id: str, environment: str) -> bool:
@@ -318,7 +323,7 @@ def _passes_in(rows: list[Row], control_id: str, environment: str) -> bool:
 
 def evaluate(catalog: Catalog, model: Model, outcomes: list[RuleOutcome], records: Iterable[CheckovRecord],
              stack_of_file: dict[Path, str], register: Register, today: dt.date) -> Evaluation:
-    rows: dict[tuple[str, int | None], Row] = {}
+    rows: Rows = {}
     coverage = _jmespath_evidence(rows, outcomes, catalog, model)
     _checkov_evidence(rows, CheckovIndex(model, records, stack_of_file, catalog), model, catalog, coverage)
     order = {control.id: index for index, control in enumerate(catalog.controls)}

@@ -20,15 +20,52 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from policies.blocks import block_list
+from policies.jsontypes import JsonObject, JsonValue
 from policies.yamlfile import YamlFileError, load_yaml, quote
 
 ALLOWLIST_FILE = Path(__file__).resolve().parent / "iam_wildcard_allowlist.yaml"
 # identity: attached to a principal; trust: who may assume a role; resource: attached to a resource (bucket,
 # topic, queue, secret, API); key: a KMS key policy, where "Resource": "*" means the key itself.
 POLICY_KINDS = ("identity", "trust", "resource", "key")
+
+
+class Principal(TypedDict):
+    type: str | None  # AWS, Service, Federated, CanonicalUser or *; None when a policy document block omits it
+    identifiers: list[str]
+
+
+class Condition(TypedDict):
+    test: str | None  # None when a policy document block omits it
+    variable: str | None
+    values: list[str]
+
+
+class Statement(TypedDict):
+    """A policy statement in the normalized shape of the module docstring (both sources read the same)."""
+
+    sid: str | None
+    effect: str
+    actions: list[str]
+    not_actions: list[str]
+    resources: list[str]
+    not_resources: list[str]
+    principals: list[Principal]
+    not_principals: list[Principal]
+    conditions: list[Condition]
+
+
+class AnnotatedStatement(Statement):
+    """A statement with its policy kind and the wildcard facts every layer decides on (:func:`annotate`)."""
+
+    kind: str
+    wildcard_actions: list[str]
+    wildcard_actions_allowed_by: list[str]
+    resource_wildcard: bool
+    resource_wildcard_allowed_by: list[str]
+    wildcard_principal: bool
 
 
 class PolicyError(Exception):
@@ -45,10 +82,10 @@ class AllowlistEntry:
     policy_kinds: tuple[str, ...]
     actions: tuple[str, ...]  # glob patterns every action of the statement must match
     wildcard_actions: tuple[str, ...]  # service-wide actions the entry permits verbatim, e.g. kms:*
-    principal_patterns: tuple[re.Pattern, ...]  # when set, every principal must match one
+    principal_patterns: tuple[re.Pattern[str], ...]  # when set, every principal must match one
     reason: str
 
-    def covers_principals(self, statement: Mapping[str, Any]) -> bool:
+    def covers_principals(self, statement: Statement) -> bool:
         if not self.principal_patterns:
             return True
         identifiers = [(p["type"], i) for p in statement["principals"] for i in p["identifiers"]]
@@ -63,19 +100,19 @@ class Allowlist:
     aws_managed_policies: Mapping[str, str]  # AWS-managed policy name -> why it is acceptable
     source: Path
 
-    def resource_wildcard_allowed_by(self, statement: Mapping[str, Any]) -> list[str]:
+    def resource_wildcard_allowed_by(self, statement: Statement, kind: str) -> list[str]:
         actions = statement["actions"]
         return [entry.name for entry in self.entries
-                if statement["kind"] in entry.policy_kinds and actions and entry.covers_principals(statement)
+                if kind in entry.policy_kinds and actions and entry.covers_principals(statement)
                 and all(any(fnmatchcase(action, pattern) for pattern in entry.actions) for action in actions)]
 
-    def wildcard_actions_allowed_by(self, statement: Mapping[str, Any], wildcards: list[str]) -> list[str]:
+    def wildcard_actions_allowed_by(self, statement: Statement, kind: str, wildcards: list[str]) -> list[str]:
         return [entry.name for entry in self.entries
-                if wildcards and statement["kind"] in entry.policy_kinds and entry.covers_principals(statement)
+                if wildcards and kind in entry.policy_kinds and entry.covers_principals(statement)
                 and all(action in entry.wildcard_actions for action in wildcards)]
 
 
-def _entry(raw: Any, index: int, source: Path) -> AllowlistEntry:
+def _entry(raw: JsonValue, index: int, source: Path) -> AllowlistEntry:
     where = f"{source}: statements[{index}]"
     known = {"name", "policy_kinds", "actions", "wildcard_actions", "principals", "reason"}
     if not isinstance(raw, dict) or set(raw) - known or not {"name", "policy_kinds", "actions", "reason"} <= set(raw):
@@ -116,7 +153,7 @@ def default_allowlist() -> Allowlist:
     return load_allowlist(ALLOWLIST_FILE)
 
 
-def _strings(value: Any) -> list[str]:
+def _strings(value: JsonValue) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -126,7 +163,7 @@ def _strings(value: Any) -> list[str]:
     raise PolicyError(f"expected a string or a list of strings, got {value!r}")
 
 
-def _json_principals(value: Any) -> list[dict]:
+def _json_principals(value: JsonValue) -> list[Principal]:
     if value is None:
         return []
     if value == "*":
@@ -136,12 +173,12 @@ def _json_principals(value: Any) -> list[dict]:
     return [{"type": kind, "identifiers": _strings(ids)} for kind, ids in sorted(value.items())]
 
 
-def _json_conditions(value: Any) -> list[dict]:
+def _json_conditions(value: JsonValue) -> list[Condition]:
     if value is None:
         return []
     if not isinstance(value, dict):
         raise PolicyError(f"unexpected Condition {value!r}")
-    conditions = []
+    conditions: list[Condition] = []
     for test, by_key in value.items():
         if not isinstance(by_key, dict):
             raise PolicyError(f"unexpected Condition operator block {test}: {by_key!r}")
@@ -150,12 +187,12 @@ def _json_conditions(value: Any) -> list[dict]:
     return conditions
 
 
-def _condition_values(value: Any) -> list[str]:
+def _condition_values(value: JsonValue) -> list[str]:
     # JSON conditions may hold booleans and numbers; compare them as the strings IAM evaluates.
     return [str(v).lower() if isinstance(v, bool) else str(v) for v in (value if isinstance(value, list) else [value])]
 
 
-def statements_from_json(document: Any) -> list[dict]:
+def statements_from_json(document: JsonValue) -> list[Statement]:
     """Statements of a parsed JSON policy document, in the normalized shape (without kind and facts)."""
     if not isinstance(document, dict):
         raise PolicyError(f"a policy document must be a JSON object, got {type(document).__name__}")
@@ -163,7 +200,7 @@ def statements_from_json(document: Any) -> list[dict]:
     raw = [raw] if isinstance(raw, dict) else raw
     if not isinstance(raw, list):
         raise PolicyError("Statement must be an object or a list of objects")
-    statements = []
+    statements: list[Statement] = []
     for item in raw:
         if not isinstance(item, dict):
             raise PolicyError(f"a statement must be an object, got {item!r}")
@@ -177,7 +214,7 @@ def statements_from_json(document: Any) -> list[dict]:
     return statements
 
 
-def parse_policy_json(text: str) -> list[dict]:
+def parse_policy_json(text: str) -> list[Statement]:
     try:
         document = json.loads(text)
     except ValueError as error:
@@ -185,16 +222,16 @@ def parse_policy_json(text: str) -> list[dict]:
     return statements_from_json(document)
 
 
-def _blocks(value: Any) -> list[dict]:
+def _blocks(value: JsonValue) -> list[JsonObject]:
     blocks = block_list(value)
     if not all(isinstance(block, dict) for block in blocks):
         raise PolicyError(f"expected blocks, got {quote(value)}")
     return blocks
 
 
-def statements_from_policy_document_data(body: Mapping[str, Any]) -> list[dict]:
+def statements_from_policy_document_data(body: Mapping[str, JsonValue]) -> list[Statement]:
     """Statements of a ``data.aws_iam_policy_document`` block (HCL attribute names, blocks as lists)."""
-    statements = []
+    statements: list[Statement] = []
     for item in _blocks(body.get("statement")):
         statements.append({
             "sid": item.get("sid"), "effect": item.get("effect", "Allow"),
@@ -215,21 +252,19 @@ def is_wildcard_action(action: str) -> bool:
     return "*" in service or name == "*"
 
 
-def annotate(statement: dict, kind: str, allowlist: Allowlist) -> dict:
+def annotate(statement: Statement, kind: str, allowlist: Allowlist) -> AnnotatedStatement:
     """The statement with its policy kind and the wildcard facts the layers decide on."""
-    annotated = {**statement, "kind": kind}
     wildcards = [action for action in statement["actions"] if is_wildcard_action(action)]
-    annotated["wildcard_actions"] = wildcards
-    annotated["wildcard_actions_allowed_by"] = allowlist.wildcard_actions_allowed_by(annotated, wildcards)
-    annotated["resource_wildcard"] = "*" in statement["resources"]
-    annotated["resource_wildcard_allowed_by"] = (
-        allowlist.resource_wildcard_allowed_by(annotated) if annotated["resource_wildcard"] else [])
-    annotated["wildcard_principal"] = any(
-        p["type"] == "*" or "*" in p["identifiers"] for p in statement["principals"])
-    return annotated
+    resource_wildcard = "*" in statement["resources"]
+    return {**statement, "kind": kind, "wildcard_actions": wildcards,
+            "wildcard_actions_allowed_by": allowlist.wildcard_actions_allowed_by(statement, kind, wildcards),
+            "resource_wildcard": resource_wildcard,
+            "resource_wildcard_allowed_by": (
+                allowlist.resource_wildcard_allowed_by(statement, kind) if resource_wildcard else []),
+            "wildcard_principal": any(p["type"] == "*" or "*" in p["identifiers"] for p in statement["principals"])}
 
 
-def violations(statement: Mapping[str, Any], *, include_principals: bool = True) -> list[str]:
+def violations(statement: AnnotatedStatement, *, include_principals: bool = True) -> list[str]:
     """Why an annotated statement is not least-privilege; empty when it is (Deny statements always are)."""
     if statement["effect"] != "Allow":
         return []

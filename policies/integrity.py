@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+
+from policies.jsontypes import JsonObject
 
 PROVENANCE_FILE = "provenance.json"
 VERIFIED, MODIFIED, MISSING = "verified", "modified after synth", "no provenance"
 
 
-def check_synth(synth_dir: Path) -> dict[str, Any]:
+def check_synth(synth_dir: Path) -> JsonObject:
     """``{state, problems, provenance}``: the synth's own record, and how the directory differs from it now."""
     synth_dir = Path(synth_dir)
     source = synth_dir / PROVENANCE_FILE

@@ -29,9 +29,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TypedDict
 
 from policies import iam
+from policies.jsontypes import JsonObject, JsonValue
 from policies.scope import environment_of
 from policies.yamlfile import YamlFileError, quote, read_text
 
@@ -79,6 +80,44 @@ SEGMENT_SEPARATOR = re.compile(r"\.|\[\d+\]|\*")
 ROOT_SEPARATOR = re.compile(r"[.\[]")
 
 
+class Edge(TypedDict):
+    """``source.<via>`` holds ``${target.<attribute>}`` (see the module docstring)."""
+
+    via: str
+    via_root: str
+    attribute: str
+    source: View
+    target: View
+
+
+class PolicyDocument(TypedDict):
+    """One policy of a block: where it is, what kind, its annotated statements or why they cannot be known."""
+
+    attribute: str
+    kind: str  # policies.iam.POLICY_KINDS, or managed (an attached managed policy)
+    source: JsonValue  # "inline JSON", the policy document's address, or the managed policy's ARN as written
+    statements: list[iam.AnnotatedStatement]
+    error: str | None
+
+
+class View(TypedDict):
+    """One block of one stack (see the module docstring); a dict so that JMESPath can query it."""
+
+    address: str
+    stack: str
+    environment: str
+    kind: str
+    type: str
+    selector: str
+    name: str
+    path: str
+    attributes: JsonObject
+    refs: list[Edge]
+    referenced_by: list[Edge]
+    policy_documents: list[PolicyDocument]
+    strings: list[list[str]]
+
+
 class InputError(Exception):
     """The synth directory cannot be evaluated (missing, malformed, incomplete); the gate exits 2."""
 
@@ -88,10 +127,10 @@ class StackFile:
     name: str
     path: Path
     sha256: str
-    document: dict
+    document: JsonObject
 
 
-def _shape_problem(document: Any) -> str | None:
+def _shape_problem(document: JsonValue) -> str | None:
     if not isinstance(document, dict):
         return f"the document is a {type(document).__name__}, expected a JSON object"
     if "module" in document:
@@ -197,7 +236,7 @@ def interpolations(text: str) -> Iterator[str]:
         start = text.find("${", index)
 
 
-def is_pure_reference(value: Any) -> bool:
+def is_pure_reference(value: JsonValue) -> bool:
     """A string that is exactly one ``${...}`` expression: a value known only at apply time."""
     if not isinstance(value, str) or not value.startswith("${") or not value.endswith("}"):
         return False
@@ -205,11 +244,11 @@ def is_pure_reference(value: Any) -> bool:
     return len(expressions) == 1 and len(expressions[0]) == len(value) - 3
 
 
-def string_leaves(value: Any) -> list[list[str]]:
+def string_leaves(value: JsonValue) -> list[list[str]]:
     """[path, key, string] for every string under value (key is "" for list items), "//" metadata excluded.
     Plain loops over an explicit stack: this walks every block of every stack."""
     found: list[list[str]] = []
-    stack: list[tuple[str, Any]] = [("", value)]
+    stack: list[tuple[str, JsonValue]] = [("", value)]
     while stack:
         path, node = stack.pop()
         if isinstance(node, dict):
@@ -242,7 +281,7 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _remote_stack(config: dict) -> str | None:
+def _remote_stack(config: JsonObject) -> str | None:
     state = config.get("path") or config.get("key")
     if not isinstance(state, str) or not state.endswith(".tfstate"):
         return None
@@ -255,12 +294,12 @@ class Model:
     def __init__(self, stacks: list[StackFile], allowlist: iam.Allowlist | None = None):
         self.stacks = {stack.name: stack for stack in stacks}
         self.allowlist = allowlist or iam.default_allowlist()
-        self.views: list[dict] = []
-        self.by_selector: dict[str, list[dict]] = {}
-        self.by_address: dict[str, dict] = {}
-        self._index: dict[tuple[str, str, str], dict] = {}
+        self.views: list[View] = []
+        self.by_selector: dict[str, list[View]] = {}
+        self.by_address: dict[str, View] = {}
+        self._index: dict[tuple[str, str, str], View] = {}
         self._remote: dict[tuple[str, str], str] = {}
-        self._resolved: dict[tuple[str, str], list[tuple[dict, str]]] = {}
+        self._resolved: dict[tuple[str, str], list[tuple[View, str]]] = {}
         with collector_paused():
             for stack in stacks:
                 self._add_stack(stack)
@@ -269,7 +308,7 @@ class Model:
             for view in self.views:
                 view["policy_documents"] = self._policy_documents(view)
 
-    def set_attributes(self, view: dict, attributes: dict) -> None:
+    def set_attributes(self, view: View, attributes: JsonObject) -> None:
         """Give a view other attribute values (a plan's known values, tools/plan_gate.py) while keeping the edges
         its synthesized references made: what is derived from the values is derived again."""
         with collector_paused():
@@ -277,16 +316,16 @@ class Model:
             view["strings"] = string_leaves(attributes)
             view["policy_documents"] = self._policy_documents(view)
 
-    def select(self, types: frozenset[str] | None) -> list[dict]:
+    def select(self, types: frozenset[str] | None) -> list[View]:
         if types is None:
             return list(self.views)
         return [view for selector in sorted(types) for view in self.by_selector.get(selector, ())]
 
-    def _add(self, stack: str, kind: str, rtype: str, name: str, body: Any, address: str) -> None:
+    def _add(self, stack: str, kind: str, rtype: str, name: str, body: JsonValue, address: str) -> None:
         selector = {"resource": rtype, "data": f"data.{rtype}"}.get(kind, kind)
         meta = body.get("//", {}) if isinstance(body, dict) else {}
         attributes = {k: v for k, v in body.items() if k != "//"} if isinstance(body, dict) else {"value": body}
-        view = {"address": address, "stack": stack, "environment": environment_of(stack), "kind": kind,
+        view: View = {"address": address, "stack": stack, "environment": environment_of(stack), "kind": kind,
                 "type": rtype, "selector": selector, "name": name, "path": meta.get("metadata", {}).get("path", name),
                 "attributes": attributes,
                 "refs": [], "referenced_by": [], "policy_documents": [], "strings": []}
@@ -317,25 +356,25 @@ class Model:
         for backend, config in sorted(document.get("terraform", {}).get("backend", {}).items()):
             self._add(name, "backend", backend, backend, config, f"{name}:terraform.backend.{backend}")
 
-    def resolve(self, stack: str, expression: str, hops: int = 0) -> list[tuple[dict, str]]:
+    def resolve(self, stack: str, expression: str, hops: int = 0) -> list[tuple[View, str]]:
         """The blocks an expression references, with the referenced attribute, following remote state."""
         key = (stack, expression)
         if key not in self._resolved:  # the same expressions recur in every stack (account id, partition...)
             self._resolved[key] = self._resolve(stack, expression, hops)
         return self._resolved[key]
 
-    def _resolve(self, stack: str, expression: str, hops: int) -> list[tuple[dict, str]]:
-        found = []
+    def _resolve(self, stack: str, expression: str, hops: int) -> list[tuple[View, str]]:
+        found: list[tuple[View, str]] = []
         for selector, name, rest in REFERENCE.findall(expression):
             segments = [s for s in SEGMENT_SEPARATOR.split(rest) if s]
             if selector == REMOTE_STATE and segments[:1] == ["outputs"] and len(segments) > 1:
                 source = self._remote.get((stack, name))
-                output = self.stacks[source].document.get("output", {}).get(segments[1]) if (
-                    source in self.stacks) else None
+                read = self.stacks.get(source) if source is not None else None
+                output = read.document.get("output", {}).get(segments[1]) if read is not None else None
                 value = output.get("value") if isinstance(output, dict) else None
-                if isinstance(value, str) and hops < MAX_REMOTE_HOPS:
+                if read is not None and isinstance(value, str) and hops < MAX_REMOTE_HOPS:
                     for inner in interpolations(value):
-                        found.extend(self.resolve(source, inner, hops + 1))
+                        found.extend(self.resolve(read.name, inner, hops + 1))
                 continue
             target = self._index.get((stack, selector, name))
             if target is not None:
@@ -362,8 +401,8 @@ class Model:
                     and segments[1] in self.stacks[source].document.get("output", {}))
         return (stack, "variable" if selector == "var" else selector, name) in self._index
 
-    def _link(self, view: dict) -> None:
-        seen = set()
+    def _link(self, view: View) -> None:
+        seen: set[tuple[str, int, str]] = set()
         view["strings"] = string_leaves(view["attributes"])
         for path, _, text in view["strings"]:
             if "${" not in text:
@@ -374,12 +413,13 @@ class Model:
                     if key in seen or target is view:
                         continue
                     seen.add(key)
-                    edge = {"via": path, "via_root": ROOT_SEPARATOR.split(path, maxsplit=1)[0],
+                    edge: Edge = {"via": path, "via_root": ROOT_SEPARATOR.split(path, maxsplit=1)[0],
                             "attribute": attribute, "source": view, "target": target}
                     view["refs"].append(edge)
                     target["referenced_by"].append(edge)
 
-    def policy_document_statements(self, view: dict, value: Any, depth: int = 0) -> tuple[list[dict], str]:
+    def policy_document_statements(self, view: View, value: JsonValue,
+                                   depth: int = 0) -> tuple[list[iam.Statement], str]:
         """Raw statements of a policy value (JSON text or a reference to a policy document data source),
         with a description of where they came from; raises PolicyError when they cannot be known."""
         if not isinstance(value, str):
@@ -391,7 +431,7 @@ class Model:
                 raise iam.PolicyError(f"{value} is not a policy document the gate can read: use a JSON string or "
                                       "a data.aws_iam_policy_document of the synth")
             document = targets[0][0]
-            statements = []
+            statements: list[iam.Statement] = []
             for key in ("source_policy_documents", "override_policy_documents"):
                 for nested in document["attributes"].get(key) or []:
                     statements.extend(self.policy_document_statements(document, nested, depth + 1)[0])
@@ -399,13 +439,14 @@ class Model:
             return statements, document["address"]
         return iam.parse_policy_json(value), "inline JSON"
 
-    def _policy_documents(self, view: dict) -> list[dict]:
+    def _policy_documents(self, view: View) -> list[PolicyDocument]:
         if view["kind"] != "resource":
             return []
-        documents = []
+        documents: list[PolicyDocument] = []
         for attribute, kind in POLICY_ATTRIBUTES.get(view["type"], ()):
             for path, value in values_at(view["attributes"], attribute):
-                document = {"attribute": path, "kind": kind, "source": None, "statements": [], "error": None}
+                document: PolicyDocument = {"attribute": path, "kind": kind, "source": None, "statements": [],
+                                            "error": None}
                 try:
                     statements, document["source"] = self.policy_document_statements(view, value)
                     document["statements"] = [iam.annotate(s, kind, self.allowlist) for s in statements]
@@ -420,11 +461,12 @@ class Model:
                                                       else managed, arn))
         return documents
 
-    def _managed_policy(self, view: dict, path: str, arn: Any) -> list[dict]:
+    def _managed_policy(self, view: View, path: str, arn: JsonValue) -> list[PolicyDocument]:
         if isinstance(arn, str) and is_pure_reference(arn) and any(
                 t["selector"] == "aws_iam_policy" for t, _ in self.resolve(view["stack"], arn[2:-1])):
             return []  # defined in the synth: its own policy_documents are evaluated
-        document = {"attribute": path, "kind": "managed", "source": arn, "statements": [], "error": None}
+        document: PolicyDocument = {"attribute": path, "kind": "managed", "source": arn, "statements": [],
+                                    "error": None}
         match = AWS_MANAGED_POLICY.match(arn) if isinstance(arn, str) else None
         if match is None:
             document["error"] = (f"{arn!r} is a managed policy outside the synth; its statements cannot be "
@@ -435,7 +477,7 @@ class Model:
         return [document]
 
 
-def values_at(attributes: dict, path: str) -> Iterator[tuple[str, Any]]:
+def values_at(attributes: JsonObject, path: str) -> Iterator[tuple[str, JsonValue]]:
     """Values at a path such as ``inline_policy[].policy`` (``[]`` = every element of a list or block)."""
     head, _, rest = path.partition(".")
     if head.endswith("[]"):

@@ -17,16 +17,16 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import jmespath
 
 from policies.catalog import Catalog, Control, Edit, Mutation, MutationOp
-from policies.checkov_layer import run_checkov
+from policies.checkov_layer import CheckovRecord, run_checkov
 from policies.evaluation import Policies, evaluate_stacks
 from policies.functions import PolicyFunctions
 from policies.gate import FAILING, NON_COMPLIANT, Evaluation
-from policies.model import DATA_POLICY_DOCUMENT, Model, StackFile, is_pure_reference
+from policies.jsontypes import JsonObject, JsonValue
+from policies.model import DATA_POLICY_DOCUMENT, Model, StackFile, View, is_pure_reference
 
 PATH_SEGMENT = re.compile(r"[^.]+")
 
@@ -39,7 +39,7 @@ class MutationError(Exception):
 class Mutant:
     control: Control
     mutation: Mutation
-    documents: dict[str, dict]  # mutated stack name -> mutated document
+    documents: dict[str, JsonObject]  # mutated stack name -> mutated document
     targets: list[str]
     files: dict[str, Path] = field(default_factory=dict)  # mutated stack name -> its mutant file
 
@@ -73,7 +73,7 @@ def _segments(path: str) -> list[str]:
     return PATH_SEGMENT.findall(path)
 
 
-def _containers(value: Any, segments: list[str]) -> list[dict]:
+def _containers(value: JsonValue, segments: list[str]) -> list[JsonObject]:
     """The dicts holding the last segment, broadcasting over lists (blocks may be lists or objects)."""
     nodes = [value]
     for segment in segments[:-1]:
@@ -87,12 +87,13 @@ def _containers(value: Any, segments: list[str]) -> list[dict]:
     return [item for node in nodes for item in (node if isinstance(node, list) else [node]) if isinstance(item, dict)]
 
 
-def _hcl_statement(statement: dict) -> dict:
-    def as_list(value: Any) -> list:
+def _hcl_statement(statement: JsonObject) -> JsonObject:
+    def as_list(value: JsonValue) -> list[JsonValue]:
         return value if isinstance(value, list) else [value]
 
-    converted = {"effect": statement.get("Effect", "Allow"), "actions": as_list(statement.get("Action", [])),
-                 "resources": as_list(statement.get("Resource", []))}
+    converted: JsonObject = {"effect": statement.get("Effect", "Allow"),
+                             "actions": as_list(statement.get("Action", [])),
+                             "resources": as_list(statement.get("Resource", []))}
     if "Sid" in statement:
         converted["sid"] = statement["Sid"]
     principal = statement.get("Principal")
@@ -110,14 +111,14 @@ class Mutator:
         self.model = model
         self.options = jmespath.Options(custom_functions=PolicyFunctions(catalog.parameters))
 
-    def _targets(self, edit: Edit) -> list[dict]:
+    def _targets(self, edit: Edit) -> list[View]:
         views = [v for v in self.model.by_selector.get(edit.target_type, []) if v["kind"] in ("resource", "data")]
         if edit.where:
             views = jmespath.search(edit.where, views, options=self.options) or []
         return views if edit.all else views[:1]
 
     def mutant(self, control: Control, mutation: Mutation) -> Mutant | None:
-        documents: dict[str, dict] = {}
+        documents: dict[str, JsonObject] = {}
         targets: list[str] = []
         for edit in mutation.edits:
             for view in self._targets(edit):
@@ -131,16 +132,17 @@ class Mutator:
             raise MutationError(f"{control.id}: mutation {mutation.description!r} changes nothing on {targets}")
         return Mutant(control=control, mutation=mutation, documents=changed, targets=targets)
 
-    def _document(self, stack: str, documents: dict[str, dict]) -> dict:
+    def _document(self, stack: str, documents: dict[str, JsonObject]) -> JsonObject:
         if stack not in documents:
             documents[stack] = copy.deepcopy(self.stacks[stack].document)
         return documents[stack]
 
-    def _body(self, view: dict, documents: dict[str, dict]) -> dict | None:
+    def _body(self, view: View, documents: dict[str, JsonObject]) -> JsonObject | None:
         block = "resource" if view["kind"] == "resource" else "data"
-        return self._document(view["stack"], documents).get(block, {}).get(view["type"], {}).get(view["name"])
+        body = self._document(view["stack"], documents).get(block, {}).get(view["type"], {}).get(view["name"])
+        return body if isinstance(body, dict) else None  # None: deleted by an earlier edit of the mutation
 
-    def _apply(self, op: MutationOp, view: dict, documents: dict[str, dict]) -> None:
+    def _apply(self, op: MutationOp, view: View, documents: dict[str, JsonObject]) -> None:
         body = self._body(view, documents)
         if body is None:
             return  # deleted by an earlier edit of the same mutation
@@ -160,6 +162,8 @@ class Mutator:
                 container.pop(segments[-1], None)
         elif op.op == "set_reference":
             spec = op.reference
+            if spec is None:
+                raise MutationError(f"set_reference of {op.path} on {view['address']} names no reference")
             candidates = [v for v in self.model.by_selector.get(spec.type, []) if v["stack"] == view["stack"]]
             if spec.where:
                 candidates = jmespath.search(spec.where, candidates, options=self.options) or []
@@ -168,15 +172,20 @@ class Mutator:
             for container in _containers(body, segments):
                 container[segments[-1]] = f"${{{spec.type}.{candidates[0]['name']}.{spec.attribute}}}"
         elif op.op == "add_policy_statement":
+            if op.statement is None:
+                raise MutationError(f"add_policy_statement of {op.path} on {view['address']} names no statement")
             self._add_statement(body, segments[-1], dict(op.statement), view, documents)
 
-    def _add_statement(self, body: dict, attribute: str, statement: dict, view: dict,
-                       documents: dict[str, dict]) -> None:
+    def _add_statement(self, body: JsonObject, attribute: str, statement: JsonObject, view: View,
+                       documents: dict[str, JsonObject]) -> None:
         value = body.get(attribute)
         if isinstance(value, str) and is_pure_reference(value):
             for target, _ in self.model.resolve(view["stack"], value[2:-1]):
                 if target["selector"] == DATA_POLICY_DOCUMENT:
                     data = self._body(target, documents)
+                    if data is None:
+                        raise MutationError(f"{view['address']}.{attribute} references {target['address']}, which an "
+                                            "earlier edit of the same mutation deleted: add the statement first")
                     statements = data.get("statement")
                     data["statement"] = ([*statements] if isinstance(statements, list)
                                          else [statements] if statements else []) + [_hcl_statement(statement)]
@@ -192,7 +201,8 @@ def run_mutations(policies: Policies, stacks: list[StackFile], workdir: Path) ->
     """Build every mutant, run checkov once for all of them, and evaluate each with the gate."""
     catalog = policies.catalog
     mutator = Mutator(catalog, stacks, Model(stacks))
-    mutants, unexercised = [], {}
+    mutants: list[Mutant] = []
+    unexercised: dict[str, str] = {}
     for control in catalog.controls:
         built = [m for mutation in control.mutations if (m := mutator.mutant(control, mutation)) is not None]
         if not built:
@@ -207,7 +217,7 @@ def run_mutations(policies: Policies, stacks: list[StackFile], workdir: Path) ->
             mutant.files[name] = path.resolve()
     checkov = run_checkov([s.path for s in stacks] + [p for m in mutants for p in m.files.values()],
                           policies.checkov_ids)
-    by_file: dict[Path, list] = {}
+    by_file: dict[Path, list[CheckovRecord]] = {}
     for record in checkov.records:
         by_file.setdefault(record.file, []).append(record)
 
@@ -221,8 +231,10 @@ def run_mutations(policies: Policies, stacks: list[StackFile], workdir: Path) ->
 
 
 def _evaluate_mutant(policies: Policies, stacks: list[StackFile], mutant: Mutant,
-                     by_file: dict[Path, list]) -> MutantResult:
-    mutated_stacks, records, stack_of_file = [], [], {}
+                     by_file: dict[Path, list[CheckovRecord]]) -> MutantResult:
+    mutated_stacks: list[StackFile] = []
+    records: list[CheckovRecord] = []
+    stack_of_file: dict[Path, str] = {}
     for stack in stacks:
         path = mutant.files.get(stack.name, stack.path)
         document = mutant.documents.get(stack.name, stack.document)

@@ -96,7 +96,7 @@ def clean_stale(destination: Path, owner: str) -> list[Path]:
     """Put back a directory parked by a publish that died between its renames; remove the staging and parked
     directories of processes that are gone. Returns what was removed."""
     destination = Path(destination)
-    removed = []
+    removed: list[Path] = []
     if not destination.parent.is_dir():
         return removed
     parked_prefix, staging_prefix = f".{destination.name}.old-", f".{destination.name}.{owner}-"

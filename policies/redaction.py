@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from policies.functions import find_leaves
+from policies.jsontypes import JsonValue
 from policies.model import string_leaves
 
 # Shorter secrets are redacted where they are a whole value, not searched for inside longer texts (a
@@ -37,7 +37,7 @@ class Redactor:
         self._shape = re.compile(value_pattern)
 
     @classmethod
-    def for_documents(cls, documents: Iterable[Any], parameters: Mapping[str, Any]) -> Redactor:
+    def for_documents(cls, documents: Iterable[JsonValue], parameters: Mapping[str, JsonValue]) -> Redactor:
         """The redactor of a synth: every secret the scan finds in its stack documents."""
         keys, values = parameters["secret_attribute_pattern"], parameters["secret_value_pattern"]
         secrets = {leaf["value"] for document in documents for leaf in find_leaves(string_leaves(document), keys,
@@ -56,7 +56,7 @@ class Redactor:
         """A rendered text redacted line by line (a leftover secret shape blanks its line, not the whole text)."""
         return "\n".join(self.text(line) for line in text.split("\n"))
 
-    def value(self, value: Any) -> Any:
+    def value(self, value: JsonValue) -> JsonValue:
         """A copy of a JSON-like value with every string (and every mapping key) redacted."""
         if isinstance(value, str):
             return self.text(value)

@@ -19,9 +19,9 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from policies.catalog import POLICIES_DIR, REPO_ROOT
+from policies.jsontypes import JsonObject
 from policies.yamlfile import YamlFileError, load_yaml, quote
 
 REGISTER_FILE = POLICIES_DIR / "exceptions.yaml"
@@ -58,7 +58,7 @@ class ExceptionEntry:
         """The approver as a reader sees it: ``name (role)``."""
         return f"{self.approver_name} ({self.approver_role})" if self.approver_role else self.approver_name
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> JsonObject:
         return {"control": self.control, "resource": self.resource, "justification": self.justification,
                 "approver": self.approver, "expires": self.expires.isoformat() if self.expires else None,
                 "reference": self.reference, "approver_name": self.approver_name,

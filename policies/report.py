@@ -11,7 +11,6 @@ import hashlib
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 
@@ -25,6 +24,8 @@ from policies.gate import (
     Evaluation,
     Row,
 )
+from policies.jsontypes import JsonObject, JsonValue
+from policies.results import ResultRecord
 from policies.yamlfile import quote
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "results.schema.json"
@@ -44,7 +45,7 @@ def sha256_of_tree(directory: Path, pattern: str) -> str:
     return digest.hexdigest()
 
 
-def _row(row: Row) -> dict[str, Any]:
+def _row(row: Row) -> ResultRecord:
     view = row.view
     return {
         "control": row.control.id,
@@ -60,7 +61,7 @@ def _row(row: Row) -> dict[str, Any]:
     }
 
 
-def _controls(evaluation: Evaluation) -> list[dict[str, Any]]:
+def _controls(evaluation: Evaluation) -> list[JsonObject]:
     controls = []
     for control in evaluation.catalog.controls:
         rows = evaluation.rows_of(control.id)
@@ -81,9 +82,9 @@ def _controls(evaluation: Evaluation) -> list[dict[str, Any]]:
     return controls
 
 
-def compare(document: dict[str, Any], baseline: dict[str, Any], baseline_path: Path) -> dict[str, Any]:
+def compare(document: JsonObject, baseline: JsonObject, baseline_path: Path) -> JsonObject:
     """What changed since a previous results.json (informational: only the register suppresses findings)."""
-    def failing(doc: dict) -> set[tuple[str, str]]:
+    def failing(doc: JsonObject) -> set[tuple[str, str]]:
         return {(r["control"], (r["resource"] or {}).get("address", "")) for r in doc["results"]
                 if r["verdict"] in (NON_COMPLIANT, ERROR)}
 
@@ -98,7 +99,7 @@ def compare(document: dict[str, Any], baseline: dict[str, Any], baseline_path: P
     }
 
 
-def baseline_problems(baseline: dict[str, Any]) -> list[str]:
+def baseline_problems(baseline: JsonObject) -> list[str]:
     """References a schema-valid results document gets wrong (what :func:`compare` and the diff rely on)."""
     ids = [control["id"] for control in baseline["controls"]]
     known = set(ids)
@@ -108,7 +109,7 @@ def baseline_problems(baseline: dict[str, Any]) -> list[str]:
     return problems
 
 
-def build_document(evaluation: Evaluation, *, run: dict[str, Any], inputs: list[dict[str, Any]]) -> dict[str, Any]:
+def build_document(evaluation: Evaluation, *, run: JsonObject, inputs: list[JsonObject]) -> JsonObject:
     controls = _controls(evaluation)
     rows = [_row(row) for row in evaluation.rows]
     return {
@@ -135,20 +136,21 @@ def build_document(evaluation: Evaluation, *, run: dict[str, Any], inputs: list[
     }
 
 
-def load_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_FILE.read_text())
+def load_schema() -> JsonObject:
+    schema: JsonObject = json.loads(SCHEMA_FILE.read_text())
+    return schema
 
 
-def validate(document: dict[str, Any]) -> None:
+def validate(document: JsonObject) -> None:
     jsonschema.validate(document, load_schema())
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: JsonValue) -> str:
     text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def render_summary(evaluation: Evaluation, document: dict[str, Any]) -> str:
+def render_summary(evaluation: Evaluation, document: JsonObject) -> str:
     run, summary = document["run"], document["summary"]
     synth = run["provenance"]["synth"]
     lines = [f"# PCI DSS policy gate: {run['outcome']} (exit {run['exit_code']})", "",

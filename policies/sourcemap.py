@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TypedDict
 
 SOURCE_MAP_FILE = "source-map.json"
 SOURCE_MAP_FORMAT = 1
 
 
-def load_source_map(synth_dir: Path) -> dict[str, dict]:
+class Place(TypedDict):
+    file: str  # repository-relative, under app/
+    line: int  # 1-based
+
+
+def load_source_map(synth_dir: Path) -> dict[str, Place]:
     """construct path -> {"file": repository-relative path, "line": 1-based}; empty when the synth has no map
     (an older synth) or the map is not of this format (then findings point at the stack file only)."""
     try:
@@ -24,6 +30,6 @@ def load_source_map(synth_dir: Path) -> dict[str, dict]:
     constructs = document.get("constructs")
     if not isinstance(constructs, dict):
         return {}
-    return {path: place for path, place in constructs.items()
+    return {path: {"file": place["file"], "line": place["line"]} for path, place in constructs.items()
             if isinstance(place, dict) and isinstance(place.get("file"), str) and place["file"].startswith("app/")
             and isinstance(place.get("line"), int) and place["line"] >= 1}

@@ -17,10 +17,13 @@ Every failure is a :class:`YamlFileError` naming the file, and the line where it
 from __future__ import annotations
 
 import reprlib
+from collections.abc import Hashable
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import yaml
+
+from policies.jsontypes import JsonValue
 
 MAX_YAML_BYTES = 1024 * 1024  # the largest file we load, the catalog, is ~50 KB
 MAX_DEPTH = 64
@@ -42,14 +45,21 @@ _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 8
 _REPR.maxlevel = 3
 
 
-def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
+def quote(value: object, limit: int = QUOTE_CHARS) -> str:
     """``repr(value)`` cut to about ``limit`` characters, in time bounded by the limit, not by the value."""
     text = _REPR.repr(value)
     return text if len(text) <= limit else f"{text[:limit - 3]}..."
 
 
+class _Mark(Protocol):
+    """Where an event starts (PyYAML's pure and libyaml marks alike)."""
+
+    line: int
+    column: int
+
+
 class _BudgetError(yaml.YAMLError):
-    def __init__(self, problem: str, mark: yaml.Mark | None):
+    def __init__(self, problem: str, mark: _Mark | None):
         super().__init__(problem)
         self.problem, self.problem_mark = problem, mark
 
@@ -68,8 +78,8 @@ class BoundedLoader(yaml.SafeLoader):
         self._expanded = 0
         self._weights: dict[int, int] = {}
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the PyYAML stubs
         if self._depth >= MAX_DEPTH:
             raise _BudgetError(f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
         before = self._expanded
@@ -92,7 +102,7 @@ class BoundedLoader(yaml.SafeLoader):
         return node
 
 
-def _construct_mapping(loader: BoundedLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _construct_mapping(loader: BoundedLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, JsonValue]:
     seen = set()
     for key_node, _ in node.value:
         if not isinstance(key_node, yaml.ScalarNode):
@@ -127,7 +137,7 @@ def read_text(path: Path, limit: int = MAX_YAML_BYTES, what: str = "file") -> st
                             f"{error.start}); save it as UTF-8", line=line) from None
 
 
-def parse_yaml(path: Path, text: str) -> Any:
+def parse_yaml(path: Path, text: str) -> JsonValue:
     """Parse YAML text read from ``path`` with :class:`BoundedLoader`; errors name the file and line."""
     loader = BoundedLoader(text)
     try:
@@ -140,5 +150,5 @@ def parse_yaml(path: Path, text: str) -> Any:
         loader.dispose()
 
 
-def load_yaml(path: Path, limit: int = MAX_YAML_BYTES) -> Any:
+def load_yaml(path: Path, limit: int = MAX_YAML_BYTES) -> JsonValue:
     return parse_yaml(path, read_text(path, limit, "YAML file"))

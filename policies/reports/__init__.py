@@ -25,8 +25,8 @@ import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
+from policies.jsontypes import JsonObject, JsonValue
 from policies.reports.context import ReportContext
 from policies.reports.diff import posture_diff
 from policies.reports.evidence_csv import render_evidence_csv
@@ -48,11 +48,11 @@ DIFF_FILE, PDF_FILE, RESULTS_FILE = "diff.json", "report.pdf", "results.json"
 __all__ = ["write_reports"]
 
 
-def _json(value: Any) -> bytes:
+def _json(value: JsonValue) -> bytes:
     return (json.dumps(value, indent=1, sort_keys=False, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def write_reports(results: dict[str, Any], report_dir: Path, *, baseline: dict[str, Any] | None,
+def write_reports(results: JsonObject, report_dir: Path, *, baseline: JsonObject | None,
                   synth_dir: Path, pdf: bool = True, gate_files: Mapping[str, bytes] | None = None) -> list[Path]:
     """Write every report of one gate run, with ``gate_files`` (the gate's results.json and summary.md) and
     SHA256SUMS, as one set (policies/reports/publishing.py); return the paths written, in a stable order.

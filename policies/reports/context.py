@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from policies.jsontypes import JsonObject
 from policies.reports.posture import Posture
 from policies.reports.provenance import Revision
 from policies.reports.synth import SynthFacts
@@ -22,9 +22,9 @@ class ReportContext:
     versions: dict[str, str]  # every tool that produced the evidence or the reports
     generated_at: dt.datetime
     synth_dir: Path
-    diff: dict[str, Any] | None
+    diff: JsonObject | None
     files: tuple[str, ...]  # the sibling reports of this run, for cross-references
 
     @property
-    def document(self) -> dict[str, Any]:
+    def document(self) -> JsonObject:
         return self.posture.document

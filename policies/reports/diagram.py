@@ -176,7 +176,7 @@ def render_svg(topology: Topology, diagram_id: str) -> Markup:
     boxes: dict[str, _Box] = {}
     parts: list[Markup] = []
     band_boxes: dict[str, tuple[float, float]] = {}
-    y = MARGIN
+    y: float = MARGIN
     vpc_bands = topology.vpc_bands
     for band in topology.bands:
         if vpc_bands and band == vpc_bands[0]:
@@ -209,10 +209,10 @@ def render_svg(topology: Topology, diagram_id: str) -> Markup:
                         stroke_dasharray="8 4", rx="6"))
         parts.append(_text(MARGIN + 2, top + 15, topology.vpc_note or "VPC", size=11, weight="bold", fill="#0f172a"))
 
-    pairs: dict[frozenset, int] = {}
+    pairs: dict[frozenset[str], int] = {}
     for edge in topology.edges:
         pairs[frozenset((edge.source, edge.target))] = pairs.get(frozenset((edge.source, edge.target)), 0) + 1
-    seen: dict[frozenset, int] = {}
+    seen: dict[frozenset[str], int] = {}
     detours: dict[float, int] = {}
     obstacles = list(boxes.values())
     for edge in topology.edges:

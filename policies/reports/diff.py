@@ -8,8 +8,7 @@ moved is left out.
 
 from __future__ import annotations
 
-from typing import Any
-
+from policies.jsontypes import JsonObject
 from policies.reports.posture import EXCEPTED, FAIL, FAILING, PASS, Posture, build_posture, parse_date
 
 DIFF_FORMAT = "payments-policy-gate/posture-diff/1"
@@ -20,12 +19,12 @@ def _statuses(posture: Posture) -> dict[tuple[str, str], str]:
             for environment, status in view.status_by_environment.items()}
 
 
-def _exception(entry: dict[str, Any], environment: str) -> dict[str, Any]:
+def _exception(entry: JsonObject, environment: str) -> JsonObject:
     return {"control": entry["control"], "resource": entry["resource"], "environment": environment,
             "approver": entry["approver"], "expires": entry["expires"], "justification": entry["justification"]}
 
 
-def posture_diff(current: Posture, baseline_document: dict[str, Any]) -> dict[str, Any]:
+def posture_diff(current: Posture, baseline_document: JsonObject) -> JsonObject:
     baseline = build_posture(baseline_document)
     before, now = _statuses(baseline), _statuses(current)
     titles = {view.id: view.control["title"] for view in baseline.controls + current.controls}

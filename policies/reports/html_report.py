@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from policies.jsontypes import JsonObject, JsonValue
 from policies.reports.context import ReportContext
 from policies.reports.diagram import render_svg
 from policies.reports.markup import Markup, el, join
@@ -154,12 +155,12 @@ class Td(Markup):
     """A table cell made by the caller (to span rows); ``_table`` wraps every other value in one."""
 
 
-def td(*children: Any, **attributes: Any) -> Td:
+def td(*children: object, **attributes: object) -> Td:
     return Td(el("td", *children, **attributes))
 
 
-def _table(headers: list[Any], rows: list[list[Any]], numeric: tuple[int, ...] = (), class_: str | None = None,
-           empty: str = "none") -> Markup:
+def _table(headers: Sequence[object], rows: Sequence[Sequence[object]], numeric: tuple[int, ...] = (),
+           class_: str | None = None, empty: str = "none") -> Markup:
     if not rows:
         return el("p", empty, class_="note")
     head = el("thead", el("tr", [el("th", h, class_="num" if i in numeric else None) for i, h in enumerate(headers)]))
@@ -216,7 +217,7 @@ def _toc(context: ReportContext) -> Markup:
               el("ol", [el("li", el("a", title, href=f"#{key}")) for key, title in _sections(context)]), class_="toc")
 
 
-def _synth_provenance(synth: dict) -> str:
+def _synth_provenance(synth: JsonObject) -> str:
     record = synth["provenance"] or {}
     made = (f"; synthesized at commit {record.get('commit') or 'unknown'}"
             + (" with uncommitted changes" if record.get("dirty") else "") if record else "")
@@ -308,7 +309,7 @@ def _diff(context: ReportContext) -> Markup:
     if diff is None:
         return Markup("")
 
-    def changes(items: list[dict[str, Any]], resources: bool = False) -> Markup:
+    def changes(items: list[JsonObject], resources: bool = False) -> Markup:
         headers = ["Control", "Title", "Environment", "Before", "Now"] + (["Failing resources"] if resources else [])
         return _table(headers,
                       [[_control_link(c["control"]), c["title"], c["environment"],
@@ -316,7 +317,7 @@ def _diff(context: ReportContext) -> Markup:
                        + ([join([el("code", r) for r in c["failing_resources"]], el("br"))] if resources else [])
                        for c in items])
 
-    def exceptions(items: list[dict[str, Any]]) -> Markup:
+    def exceptions(items: list[JsonObject]) -> Markup:
         return _table(["Control", "Resource", "Environment", "Expires", "Approver", "Justification"],
                       [[_control_link(e["control"]), el("code", e["resource"]), e["environment"], e["expires"] or "-",
                         e["approver"], e["justification"]] for e in items])
@@ -353,7 +354,7 @@ def _requirements(context: ReportContext) -> Markup:
         for requirement, views in groups[principal]:
             first = True
             for view in views:
-                row = []
+                row: list[object] = []
                 if first:
                     row.append(td(el("strong", requirement), el("br"), posture.paraphrase(requirement),
                                   rowspan=len(views), id=_anchor("req", requirement)))
@@ -457,7 +458,7 @@ def _traffic(context: ReportContext) -> Markup:
             ", ".join(f"{k} {v}" for k, v in sorted((split.parameter_weights or {}).items())) or "unreadable value",
             el("br"), agreement])
         for index, slot in enumerate(split.slots):
-            row = []
+            row: list[object] = []
             if index == 0:
                 span = len(split.slots)
                 row += [td(split.environment, rowspan=span),
@@ -494,7 +495,7 @@ def _architecture(context: ReportContext) -> Markup:
     return join(parts)
 
 
-def _observed(value: Any) -> Markup:
+def _observed(value: JsonValue) -> Markup:
     text = value if isinstance(value, str) else json.dumps(value, indent=1, sort_keys=True)
     if len(text) > OBSERVED_LIMIT:
         text = text[:OBSERVED_LIMIT] + f"\n… ({len(text) - OBSERVED_LIMIT} more characters in results.json)"

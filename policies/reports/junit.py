@@ -87,4 +87,5 @@ def render_junit(context: ReportContext) -> bytes:
     for key in ("tests", "failures", "errors", "skipped"):
         root.set(key, str(sum(t[key] for t in totals)))
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)  # bytes: an encoding is given
+    return document + b"\n"

@@ -7,8 +7,8 @@ Values are escaped so that a resource name cannot become a link, an HTML tag or 
 from __future__ import annotations
 
 import re
-from typing import Any
 
+from policies.jsontypes import JsonObject
 from policies.reports.context import ReportContext
 from policies.reports.posture import (
     EXCEPTED,
@@ -24,7 +24,7 @@ _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#!])")
 _STATUS_TEXT = {NOT_APPLICABLE: "N/A"}
 
 
-def md(value: Any) -> str:
+def md(value: object) -> str:
     """Literal text: Markdown punctuation backslash-escaped, line breaks folded into spaces."""
     return _SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
 
@@ -113,13 +113,13 @@ def render_markdown(context: ReportContext) -> str:
     return "\n".join(lines)
 
 
-def _diff(diff: dict[str, Any]) -> list[str]:
-    def changes(items: list[dict[str, Any]]) -> list[str]:
+def _diff(diff: JsonObject) -> list[str]:
+    def changes(items: list[JsonObject]) -> list[str]:
         return _table(["Control", "Environment", "Before", "Now"],
                       [[md(c["control"]), md(c["environment"]), _status(c["before"]), _status(c["after"])]
                        for c in items])
 
-    def exceptions(items: list[dict[str, Any]]) -> list[str]:
+    def exceptions(items: list[JsonObject]) -> list[str]:
         return _table(["Control", "Resource", "Expires", "Approver"],
                       [[md(e["control"]), md(e["resource"]), md(e["expires"] or "-"), md(e["approver"])]
                        for e in items])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
-from typing import Any
 
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _VOID = frozenset({"meta", "br", "col", "hr", "wbr"})
@@ -24,13 +23,13 @@ def clean(text: str) -> str:
     return _FORBIDDEN.sub("", text)
 
 
-def escape(value: Any) -> Markup:
+def escape(value: object) -> Markup:
     if isinstance(value, Markup):
         return value
     return Markup(html.escape(clean(str(value)), quote=True))
 
 
-def _children(children: Iterable[Any]) -> Iterable[Markup]:
+def _children(children: Iterable[object]) -> Iterable[Markup]:
     for child in children:
         if child is None or child is False:
             continue
@@ -45,7 +44,7 @@ def _attribute_name(name: str) -> str:
     return name.rstrip("_").replace("_", "-")
 
 
-def el(tag: str, *children: Any, **attributes: Any) -> Markup:
+def el(tag: str, *children: object, **attributes: object) -> Markup:
     rendered = "".join(
         f' {_attribute_name(name)}' if value is True else f' {_attribute_name(name)}="{escape(value)}"'
         for name, value in attributes.items() if value is not None and value is not False)
@@ -54,5 +53,5 @@ def el(tag: str, *children: Any, **attributes: Any) -> Markup:
     return Markup(f"<{tag}{rendered}>{''.join(_children(children))}</{tag}>")
 
 
-def join(parts: Iterable[Any], separator: Any = "") -> Markup:
+def join(parts: Iterable[object], separator: object = "") -> Markup:
     return Markup(escape(separator).join(_children(parts)))

@@ -17,8 +17,9 @@ import datetime as dt
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
+from policies.jsontypes import JsonObject, JsonValue
+from policies.results import EvidenceRecord, ResourceRecord, ResultRecord
 from policies.scope import environment_of
 
 COMPLIANT, NON_COMPLIANT, EXCEPTED, ERROR = "COMPLIANT", "NON_COMPLIANT", "EXCEPTED", "ERROR"
@@ -92,7 +93,7 @@ def worst_status(statuses: list[str]) -> str:
 class ExceptionView:
     """One exceptions-register entry as the auditor sees it: applied, expired or otherwise invalid."""
 
-    entry: dict[str, Any]
+    entry: JsonObject
     state: str  # ACTIVE, EXPIRED or INVALID
     problems: tuple[str, ...]
     days_to_expiry: int | None
@@ -110,13 +111,13 @@ class ExceptionView:
 class Finding:
     """One results row with its effective verdict and the register entry that concerns it, if any."""
 
-    row: dict[str, Any]
+    row: ResultRecord
     verdict: str
     environments: tuple[str, ...]
     register_entry: ExceptionView | None = None
 
     @property
-    def resource(self) -> dict[str, Any] | None:
+    def resource(self) -> ResourceRecord | None:
         return self.row["resource"]
 
     @property
@@ -128,7 +129,7 @@ class Finding:
         return self.environments[0] if self.resource else "all"
 
     @property
-    def failing_evidence(self) -> list[dict[str, Any]]:
+    def failing_evidence(self) -> list[EvidenceRecord]:
         return [e for e in self.row["evidence"] if e["verdict"] in FAILING]
 
     def where(self) -> str:
@@ -159,20 +160,20 @@ class Finding:
         return "\n".join([f"{self.verdict} {self.where()}", *(f"- {line}" for line in self.details())])
 
 
-def compact(value: Any, limit: int = 600) -> str:
+def compact(value: JsonValue, limit: int = 600) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass
 class ControlView:
-    control: dict[str, Any]
+    control: JsonObject
     findings: list[Finding] = field(default_factory=list)
     status_by_environment: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
-        return self.control["id"]
+        return str(self.control["id"])
 
     @property
     def status(self) -> str:
@@ -184,15 +185,16 @@ class ControlView:
 
 @dataclass
 class Posture:
-    document: dict[str, Any]
+    document: JsonObject
     run_date: dt.date
     environments: list[str]
     controls: list[ControlView]
     exceptions: list[ExceptionView]
 
     @property
-    def run(self) -> dict[str, Any]:
-        return self.document["run"]
+    def run(self) -> JsonObject:
+        run: JsonObject = self.document["run"]
+        return run
 
     def control(self, control_id: str) -> ControlView:
         return next(view for view in self.controls if view.id == control_id)
@@ -224,7 +226,8 @@ class Posture:
 
     def paraphrase(self, requirement: str) -> str:
         """Our paraphrase of a requirement (results before schema 1.2.0 carry none)."""
-        return (self.document.get("requirements") or {}).get("paraphrases", {}).get(requirement, "")
+        paraphrase: str = (self.document.get("requirements") or {}).get("paraphrases", {}).get(requirement, "")
+        return paraphrase
 
     def supporting_only(self) -> list[tuple[str, list[tuple[ControlView, str]]]]:
         """Requirements that controls map to only as supporting evidence (no verdict), with each reason."""
@@ -263,10 +266,10 @@ class Posture:
         return sum(1 for exception in self.exceptions if exception.state != "ACTIVE")
 
 
-def _exception_views(document: dict[str, Any], run_date: dt.date) -> list[ExceptionView]:
+def _exception_views(document: JsonObject, run_date: dt.date) -> list[ExceptionView]:
     views = []
 
-    def days(entry: dict[str, Any]) -> int | None:
+    def days(entry: JsonObject) -> int | None:
         expires = parse_date(entry["expires"])
         return None if expires is None else (expires - run_date).days
 
@@ -284,16 +287,17 @@ def _exception_views(document: dict[str, Any], run_date: dt.date) -> list[Except
     return views
 
 
-def build_posture(document: dict[str, Any]) -> Posture:
+def build_posture(document: JsonObject) -> Posture:
     run_date = parse_timestamp(document["run"]["started_at"]).date()
     environments = sorted({environment_of(entry["stack"]) for entry in document["inputs"]},
                           key=environment_sort_key)
     exceptions = _exception_views(document, run_date)
     register: dict[tuple[str, str], ExceptionView] = {}
-    for view in exceptions:  # an entry in force wins over a rejected duplicate of it
-        if view.key not in register or view.state == "ACTIVE":
-            register[view.key] = view
+    for exception in exceptions:  # an entry in force wins over a rejected duplicate of it
+        if exception.key not in register or exception.state == "ACTIVE":
+            register[exception.key] = exception
     views = {control["id"]: ControlView(control) for control in document["controls"]}
+    row: ResultRecord  # schema-valid (the gate validates what it writes; a baseline is validated when read)
     for row in document["results"]:
         resource = row["resource"]
         entry = register.get((row["control"], resource["address"])) if resource else None

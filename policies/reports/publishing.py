@@ -15,6 +15,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from types import TracebackType
 
 # Reports are read by people other than the account that ran the gate, whatever its umask: exactly 0644.
 REPORT_MODE = 0o644
@@ -37,7 +38,8 @@ class ReportSet:
     def __enter__(self) -> ReportSet:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         self.discard()
 
     def stage(self, name: str, content: bytes) -> Path:

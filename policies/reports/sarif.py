@@ -15,9 +15,9 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any
 
 from policies.catalog import REPO_ROOT
+from policies.jsontypes import JsonObject
 from policies.model import STACK_FILE
 from policies.reports.context import ReportContext
 from policies.reports.posture import ERROR, EXCEPTED, FAILING, NON_COMPLIANT
@@ -60,7 +60,7 @@ def _base(synth_dir: Path) -> tuple[str, str, str]:
     return "SYNTHDIR", Path(synth_dir).resolve().as_uri() + "/", ""
 
 
-def _help_markdown(control: dict[str, Any]) -> str:
+def _help_markdown(control: JsonObject) -> str:
     mappings = control.get("mappings") or [{"requirement": r, "strength": "", "reason": ""}
                                            for r in control["requirements"]]
     lines = [f"**{control['id']}: {control['title']}** (severity {control['severity']})", "",
@@ -70,7 +70,7 @@ def _help_markdown(control: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _rule(control: dict[str, Any]) -> dict[str, Any]:
+def _rule(control: JsonObject) -> JsonObject:
     requirements = control["requirements"]
     return {
         "id": control["id"],
@@ -89,10 +89,12 @@ def _rule(control: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render_sarif(context: ReportContext) -> dict[str, Any]:
+def render_sarif(context: ReportContext) -> JsonObject:
     posture, run = context.posture, context.posture.run
     base_id, base_uri, prefix = _base(context.synth_dir)
-    artifacts, artifact_index, lines = [], {}, {}
+    artifacts: list[JsonObject] = []
+    artifact_index: dict[str, int] = {}
+    lines: dict[str, dict[tuple[str, str, str], int]] = {}
     for index, entry in enumerate(context.document["inputs"]):
         uri = f"{prefix}stacks/{entry['stack']}/{STACK_FILE}"
         path = context.synth_dir / "stacks" / entry["stack"] / STACK_FILE
@@ -112,7 +114,7 @@ def render_sarif(context: ReportContext) -> dict[str, Any]:
         if finding.verdict not in (*FAILING, EXCEPTED):
             continue
         resource = finding.resource
-        result: dict[str, Any] = {
+        result: JsonObject = {
             "ruleId": finding.row["control"], "ruleIndex": rule_index[finding.row["control"]],
             "kind": "fail", "message": {"text": finding.summary()},
             "level": "error" if finding.verdict == ERROR else LEVEL[severity[finding.row["control"]]],
@@ -123,7 +125,7 @@ def render_sarif(context: ReportContext) -> dict[str, Any]:
         if resource is not None:
             kind = "data" if resource["address"].split(":", 1)[1].startswith("data.") else "resource"
             index = artifact_index[resource["stack"]]
-            location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {
+            location: JsonObject = {"physicalLocation": {"artifactLocation": {
                 **artifacts[index]["location"], "index": index}},
                 "logicalLocations": [{"name": f"{resource['type']}.{resource['name']}",
                                       "fullyQualifiedName": resource["construct_path"],

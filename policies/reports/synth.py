@@ -15,13 +15,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from policies.blocks import block_list, canonical_path, first_block
 from policies.catalog import default_catalog
-from policies.model import STACK_FILE, InputError, Model, interpolations, load_synth
+from policies.jsontypes import JsonObject, JsonValue
+from policies.model import STACK_FILE, InputError, Model, View, interpolations, load_synth
 from policies.redaction import Redactor
-from policies.reports.posture import environment_of, environment_sort_key
+from policies.reports.posture import environment_sort_key
+from policies.scope import environment_of
 
 # The runbook mirrors the weights in SSM at /payments/<env>/traffic/weights (README, "Blue/green").
 WEIGHTS_PARAMETER = re.compile(r"/traffic/weights$")
@@ -102,7 +103,7 @@ class SynthFacts:
         return self.model is not None and all(check.state == "verified" for check in self.inputs)
 
 
-def shown(value: Any) -> str:
+def shown(value: JsonValue) -> str:
     """A configuration value for display: unresolved ``${...}`` expressions become an ellipsis."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
     for expression in set(interpolations(text)):
@@ -110,7 +111,7 @@ def shown(value: Any) -> str:
     return text
 
 
-def refs(view: dict, via: str | None = None, types: tuple[str, ...] | None = None) -> Iterator[dict]:
+def refs(view: View, via: str | None = None, types: tuple[str, ...] | None = None) -> Iterator[View]:
     """The blocks a view references (optionally through one attribute path, or of some types)."""
     for edge in view["refs"]:
         if via is not None and edge["via_root"] != via and canonical_path(edge["via"]) != canonical_path(via):
@@ -119,7 +120,7 @@ def refs(view: dict, via: str | None = None, types: tuple[str, ...] | None = Non
             yield edge["target"]
 
 
-def referrers(view: dict, types: tuple[str, ...], via: str | None = None) -> Iterator[dict]:
+def referrers(view: View, types: tuple[str, ...], via: str | None = None) -> Iterator[View]:
     """The blocks of some types that reference a view (optionally through one attribute)."""
     for edge in view["referenced_by"]:
         if edge["source"]["type"] in types and edge["source"]["kind"] == "resource" and (
@@ -127,12 +128,12 @@ def referrers(view: dict, types: tuple[str, ...], via: str | None = None) -> Ite
             yield edge["source"]
 
 
-def tags_of(view: dict) -> dict[str, Any]:
+def tags_of(view: View) -> JsonObject:
     tags = view["attributes"].get("tags")
     return tags if isinstance(tags, dict) else {}
 
 
-def _check_inputs(document: dict[str, Any], synth_dir: Path) -> list[InputCheck]:
+def _check_inputs(document: JsonObject, synth_dir: Path) -> list[InputCheck]:
     checks = []
     for entry in document["inputs"]:
         path = synth_dir / "stacks" / entry["stack"] / STACK_FILE
@@ -146,7 +147,7 @@ def _check_inputs(document: dict[str, Any], synth_dir: Path) -> list[InputCheck]
     return checks
 
 
-def _default_tags(model: Model, stack: str) -> dict[str, Any]:
+def _default_tags(model: Model, stack: str) -> JsonObject:
     for view in model.by_selector.get("provider", ()):
         attributes = view["attributes"]
         if view["stack"] == stack and view["type"] == "aws" and "alias" not in attributes:
@@ -179,7 +180,7 @@ def tag_coverage(model: Model, environments: list[str]) -> list[TagCoverage]:
     return sorted(coverage.values(), key=lambda c: environment_sort_key(c.environment))
 
 
-def _target_description(attachment: dict) -> str:
+def _target_description(attachment: View) -> str:
     attributes = attachment["attributes"]
     for target in refs(attachment, via="target_id"):
         if target["type"] == "aws_lambda_alias":
@@ -200,8 +201,11 @@ def _weights_parameter(model: Model, environment: str) -> tuple[str | None, dict
         if environment_of(view["stack"]) != environment or not isinstance(name, str) or \
                 not WEIGHTS_PARAMETER.search(name):
             continue
+        text = view["attributes"].get("value") or view["attributes"].get("insecure_value")
+        if not isinstance(text, str):
+            return name, None
         try:
-            value = json.loads(view["attributes"].get("value") or view["attributes"].get("insecure_value"))
+            value = json.loads(text)
             weights = {str(slot): int(spec["weight"]) for slot, spec in value.items()}
         except (TypeError, ValueError, KeyError, AttributeError):
             return name, None
@@ -209,13 +213,13 @@ def _weights_parameter(model: Model, environment: str) -> tuple[str | None, dict
     return None, None
 
 
-def slot_name(target_group: dict) -> str:
+def slot_name(target_group: View) -> str:
     """The slot a target group serves: its ``Slot`` tag, else its name."""
     return str(tags_of(target_group).get("Slot") or shown(target_group["attributes"].get("name",
                                                                                           target_group["name"])))
 
 
-def weighted_forwards(rule: dict) -> list[list[tuple[dict, int]]]:
+def weighted_forwards(rule: View) -> list[list[tuple[View, int]]]:
     """Per forward action of a listener rule with several target groups: (target group, weight) pairs."""
     forwards = []
     for index, action in enumerate(block_list(rule["attributes"].get("action"))):
@@ -257,7 +261,7 @@ def traffic_splits(model: Model) -> list[TrafficSplit]:
     return sorted(splits, key=lambda s: (environment_sort_key(s.environment), s.rule))
 
 
-def read_synth(document: dict[str, Any], synth_dir: Path, environments: list[str]) -> SynthFacts:
+def read_synth(document: JsonObject, synth_dir: Path, environments: list[str]) -> SynthFacts:
     """The synth as the reports show it: read through the redactor of its secrets, like the gate's evidence."""
     inputs = _check_inputs(document, synth_dir)
     parameters = default_catalog().parameters

@@ -17,9 +17,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from policies.blocks import block_list, first_block
-from policies.model import Model, interpolations
-from policies.reports.posture import environment_of
+from policies.iam import AnnotatedStatement
+from policies.model import Model, View, interpolations
 from policies.reports.synth import referrers, refs, shown, slot_name, tags_of, weighted_forwards
+from policies.scope import environment_of
 
 EDGE, REGIONAL, ONPREM = "edge", "regional", "onprem"
 TIER_ORDER = ("public", "private", "database")
@@ -75,17 +76,17 @@ class Topology:
         return [band for band in self.bands if band not in (EDGE, REGIONAL, ONPREM)]
 
 
-def _attr(view: dict, key: str, default: str = "") -> str:
+def _attr(view: View, key: str, default: str = "") -> str:
     value = view["attributes"].get(key)
     return default if value is None else shown(value)
 
 
-def _references(view: dict, target: dict, via: str) -> bool:
+def _references(view: View, target: View, via: str) -> bool:
     # Identity, not ==: views link to each other, so comparing them by value would walk the whole graph.
     return any(found is target for found in refs(view, via=via))
 
 
-def _label(view: dict) -> str:
+def _label(view: View) -> str:
     for key in ("name", "function_name", "bucket", "cluster_identifier", "replication_instance_id", "identifier"):
         if isinstance(view["attributes"].get(key), str):
             return shown(view["attributes"][key])
@@ -108,12 +109,12 @@ class _Builder:
             except ValueError:
                 continue
 
-    def of(self, *types: str) -> list[dict]:
+    def of(self, *types: str) -> list[View]:
         return [view for view in self.views if view["type"] in types]
 
-    def tier(self, view: dict) -> str | None:
+    def tier(self, view: View) -> str | None:
         """The most common Tier of the subnets a block is placed in, directly or through a subnet group."""
-        tiers: Counter = Counter()
+        tiers: Counter[str] = Counter()
         for target in refs(view):
             if id(target) in self.subnet_tier:
                 tiers[self.subnet_tier[id(target)]] += 1
@@ -121,7 +122,7 @@ class _Builder:
                 tiers.update(self.subnet_tier[id(t)] for t in refs(target) if id(t) in self.subnet_tier)
         return tiers.most_common(1)[0][0] if tiers else None
 
-    def node(self, view: dict, kind: str, style: str, details: list[str], band: str | None = None) -> Node:
+    def node(self, view: View, kind: str, style: str, details: list[str], band: str | None = None) -> Node:
         return self.topology.add(Node(id=view["address"], band=band or self.tier(view) or REGIONAL, kind=kind,
                                       title=_label(view), details=details, style=style, address=view["address"]))
 
@@ -145,11 +146,11 @@ class _Builder:
         self.network()
         return self.topology
 
-    def waf(self, view: dict) -> list[str]:
+    def waf(self, view: View) -> list[str]:
         return [f"WAF {_label(acl)}" for association in self.of("aws_wafv2_web_acl_association")
                 if _references(association, view, "resource_arn") for acl in refs(association, via="web_acl_arn")]
 
-    def api(self, api: dict) -> None:
+    def api(self, api: View) -> None:
         methods = self.of("aws_api_gateway_method")
         auth = sorted({_attr(m, "authorization") for m in methods if _references(m, api, "rest_api_id")})
         endpoint = first_block(api["attributes"].get("endpoint_configuration"))
@@ -169,7 +170,7 @@ class _Builder:
                 for balancer in balancers:
                     self.topology.connect(link_node.id, self.balancer(balancer).id, "", "request")
 
-    def balancer(self, balancer: dict) -> Node:
+    def balancer(self, balancer: View) -> Node:
         if balancer["address"] in self.expanded:
             return self.topology.nodes[balancer["address"]]
         self.expanded.add(balancer["address"])
@@ -199,14 +200,14 @@ class _Builder:
                         self.targets(group_node, group)
         return node
 
-    def forward(self, source: Node, group: dict, label: str) -> None:
+    def forward(self, source: Node, group: View, label: str) -> None:
         """A single target group behind a listener is drawn as an edge to what it holds."""
         for attachment in referrers(group, ATTACHMENT_TYPES, via="target_group_arn"):
             for target in refs(attachment, via="target_id"):
                 if target["type"] in LB_TYPES:
                     self.topology.connect(source.id, self.balancer(target).id, label, "request")
 
-    def targets(self, group_node: Node, group: dict) -> None:
+    def targets(self, group_node: Node, group: View) -> None:
         addresses = []
         for attachment in referrers(group, ATTACHMENT_TYPES, via="target_group_arn"):
             targets = list(refs(attachment, via="target_id"))
@@ -235,7 +236,7 @@ class _Builder:
         return any(ip in network for network in self.networks)
 
     # ------------------------------------------------------------------ compute and data
-    def function(self, function: dict) -> Node:
+    def function(self, function: View) -> Node:
         if function["address"] in self.topology.nodes:
             return self.topology.nodes[function["address"]]
         attributes = function["attributes"]
@@ -250,13 +251,13 @@ class _Builder:
             self.permissions(node, role)
         return node
 
-    def statements(self, role: dict) -> list[tuple[dict, dict]]:
+    def statements(self, role: View) -> list[tuple[View, AnnotatedStatement]]:
         holders = [role, *referrers(role, ("aws_iam_role_policy",), via="role")]
         return [(holder, statement) for holder in holders for document in holder["policy_documents"]
                 if document.get("kind") == "identity" for statement in document.get("statements", [])
                 if statement.get("effect") == "Allow"]
 
-    def permissions(self, node: Node, role: dict) -> None:
+    def permissions(self, node: Node, role: View) -> None:
         topics = {_attr(t, "name"): t for t in self.of("aws_sns_topic")}
         for holder, statement in self.statements(role):
             actions = statement.get("actions", [])
@@ -278,7 +279,7 @@ class _Builder:
                         self.topology.connect(node.id, self.store(target).id, ", ".join(verbs[:3]) + (
                             "…" if len(verbs) > 3 else ""), "data")
 
-    def store(self, view: dict) -> Node:
+    def store(self, view: View) -> Node:
         attributes = view["attributes"]
         if view["type"] == "aws_rds_cluster":
             instances = list(referrers(view, ("aws_rds_cluster_instance",), via="cluster_identifier"))
@@ -312,7 +313,7 @@ class _Builder:
                                 self.topology.connect(client["address"], self.store(store).id,
                                                       f"{protocol}/{port}", "network")
 
-    def migration(self, task: dict) -> None:
+    def migration(self, task: View) -> None:
         instances = list(refs(task, via="replication_instance_arn"))
         if not instances:
             return
@@ -347,11 +348,11 @@ class _Builder:
                                   ("transit_gateway_id", "transit gateway")):
                     if key in route["attributes"]:
                         default_routes.setdefault(id(table), set()).add(name)
-        tiers: dict[str, list[dict]] = {}
+        tiers: dict[str, list[View]] = {}
         for subnet in self.of("aws_subnet"):
             tiers.setdefault(self.subnet_tier[id(subnet)], []).append(subnet)
         for tier, subnets in tiers.items():
-            routes = set()
+            routes: set[str] = set()
             for subnet in subnets:
                 for association in referrers(subnet, ("aws_route_table_association",), via="subnet_id"):
                     for table in refs(association, via="route_table_id"):

@@ -95,6 +95,8 @@ def test_an_unknown_control_or_rule_is_named():
     [
         ("ACCESS_KEYS_ROTATED", {"disposition": "runtime-only", "reason": "x"}, "names the PCI DSS requirements"),
         ("ACCESS_KEYS_ROTATED", {"disposition": "ignored"}, "disposition 'ignored' is not one of"),
+        ("ACCESS_KEYS_ROTATED", {"disposition": ["enforced"]}, "disposition ['enforced'] is not one of"),
+        ("ACCESS_KEYS_ROTATED", {"disposition": {"enforced": None}}, "disposition {'enforced': None} is not one of"),
         ("ACM_PCA_ROOT_CA_DISABLED", {"disposition": "not-applicable"}, "says why (reason)"),
         ("S3_BUCKET_VERSIONING_ENABLED", {"disposition": "enforced"}, "names the catalog controls"),
         (
