@@ -114,8 +114,8 @@ tracer = Tracer()
 metrics = EphemeralMetrics()
 protect_log_handlers()
 
-# Bounded so that the worst case after the claim (fraud invoke 2 x 4 s, then the DynamoDB update 3 x 2 s)
-# stays inside PROCESSING_LEASE_MS.
+# Bounded so that validation (2 x 4 s) and the worst case of settling (fraud invoke 2 x 4 s, then the DynamoDB
+# update 3 x 2 s) fit the 28 s function timeout: a request answers before Lambda ends it.
 lambda_client = boto3.client(
     "lambda", config=Config(connect_timeout=1, read_timeout=4, retries={"total_max_attempts": 2, "mode": "standard"})
 )
