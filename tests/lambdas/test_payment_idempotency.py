@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -202,3 +203,32 @@ def test_no_card_data_reaches_the_idempotency_table_or_the_debug_logs(platform):
         assert VERIFICATION_CODE_TEXT.search(text) is None
     for token in tokens:
         assert token not in table_text
+
+
+def test_a_failure_after_creating_the_transaction_is_not_processed_again_by_the_retry(platform, monkeypatch):
+    """Powertools deletes its record when the settling raises, so the retry is let in at once: it must find the
+    transaction PENDING and record it FAILED instead of scoring and recording the payment a second time."""
+    platform.failure_notices()
+    request, key = payment_request(), unique_id("outage")
+    before = set(platform.idempotency_records(SETTLEMENT_RECORDS))
+
+    def outage(**kwargs):
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, "UpdateItem")
+
+    with fraud_scorings(platform) as scorings:
+        with monkeypatch.context() as patched:
+            patched.setattr(platform.processing.dynamodb, "update_item", outage)
+            first = send(platform, request, key)
+        assert set(platform.idempotency_records(SETTLEMENT_RECORDS)) == before
+        retry = send(platform, request, key)
+        again = send(platform, request, key)
+
+    assert (first["statusCode"], response_json(first)["error"]) == (500, "internal_error")
+    [record] = records_of(platform, key)
+    assert scorings == [record["transaction_id"]]
+    assert record["status"] == "FAILED"
+    assert record["failure_reason"] == "processing did not finish in time"
+    body = response_json(retry)
+    assert (retry["statusCode"], body["transaction"]["status"]) == (500, "FAILED")
+    assert again == retry
+    assert [notice["transaction_id"] for notice in platform.failure_notices()] == [record["transaction_id"]]
