@@ -344,3 +344,24 @@ def test_waf_logs_go_to_an_aws_waf_logs_group(synth, env):
             group = referenced(stack, destination)
             assert group.type == "aws_cloudwatch_log_group" and group.body["name"].startswith("aws-waf-logs-")
             assert destination == group.ref("arn"), "the log group ARN without a :* suffix"
+
+
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html: "Role policy size cannot exceed
+# 10,240 characters" (the aggregate of all inline policies of one role; IAM does not count white space).
+ROLE_INLINE_POLICIES_QUOTA = 10_240
+# What one ${...} reference may cost once applied: more than any ARN these names produce (a KMS key ARN in the
+# longest region name, or a Lambda alias ARN, is about 110 characters).
+APPLIED_REFERENCE_CHARACTERS = 256
+
+
+def test_each_roles_inline_policies_fit_the_aggregate_quota(synth):
+    by_role: defaultdict[str, int] = defaultdict(int)
+    for stack in synth.stacks.values():
+        for policy in stack.resources("aws_iam_role_policy"):
+            text = re.sub(r"\s", "", policy.body["policy"])
+            references = re.findall(r"\$\{[^}]+\}", text)
+            size = len(text) - sum(map(len, references)) + APPLIED_REFERENCE_CHARACTERS * len(references)
+            by_role[f"{stack.name}:{policy.body['role']}"] += size
+    assert len(by_role) >= 9, sorted(by_role)
+    oversized = {role: size for role, size in by_role.items() if size > ROLE_INLINE_POLICIES_QUOTA}
+    assert oversized == {}

@@ -270,7 +270,10 @@ def test_table_access_matches_what_each_function_does(synth, env):
                 written |= {synth.resolve(compute, r)[0].body["name"] for r in statement["Resource"]}
         return written
 
-    assert tables_written_by("transaction_processing") == {f"payments-{env}-transactions"}
+    assert tables_written_by("transaction_processing") == {
+        f"payments-{env}-transactions",
+        f"payments-{env}-idempotency",
+    }
     assert tables_written_by("fraud_detection") == {f"payments-{env}-idempotency"}
     assert tables_written_by("payment_validation") == set()
 

@@ -75,7 +75,12 @@ class ComputeStack(PaymentsStack):
             return statement("ReadOwnConfiguration", ["ssm:GetParameter"], arns)
 
         decrypt_parameters = statement("DecryptSecureParameters", ["kms:Decrypt"], [key("parameters").arn])
-        transactions, idempotency = data.tables.transactions, data.tables.idempotency
+        transactions = data.tables.transactions
+        idempotency_records = statement(
+            "IdempotencyRecords",
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            [data.tables.idempotency.arn],
+        )
         functions = config.compute.functions
         blue = config.compute.blue
         self.validation = build_payment_function(
@@ -105,11 +110,7 @@ class ComputeStack(PaymentsStack):
                     [f"{transactions.arn}/index/by-card-token", f"{transactions.arn}/index/by-customer"],
                 ),
                 # Powertools idempotency keyed on transaction_id: a retried call returns the same decision.
-                statement(
-                    "IdempotencyRecords",
-                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-                    [idempotency.arn],
-                ),
+                idempotency_records,
                 statement("EncryptTableData", ["kms:Decrypt", "kms:GenerateDataKey"], [key("dynamodb").arn]),
             ],
             **shared,
@@ -133,6 +134,9 @@ class ComputeStack(PaymentsStack):
                     ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                     [transactions.arn],
                 ),
+                # Powertools idempotency keyed on merchant and idempotency-key: one payment per key, its answer
+                # replayed.
+                idempotency_records,
                 statement("EncryptTableData", ["kms:Decrypt", "kms:GenerateDataKey"], [key("dynamodb").arn]),
                 statement("InvokeValidationAndFraud", ["lambda:InvokeFunction"], downstream),
                 statement("PublishFailedTransactions", ["sns:Publish"], [self.topic_arn]),

@@ -40,7 +40,9 @@ def parameter_path(environment: str) -> str:
 TRANSACTIONS_TABLE = Parameter(
     "dynamodb/transactions-table", STRING, TEXT, readers=("fraud_detection", "transaction_processing")
 )
-IDEMPOTENCY_TABLE = Parameter("dynamodb/idempotency-table", STRING, TEXT, readers=("fraud_detection",))
+IDEMPOTENCY_TABLE = Parameter(
+    "dynamodb/idempotency-table", STRING, TEXT, readers=("fraud_detection", "transaction_processing")
+)
 AURORA_WRITER_ENDPOINT = Parameter("aurora/writer-endpoint", STRING, TEXT)
 AURORA_READER_ENDPOINT = Parameter("aurora/reader-endpoint", STRING, TEXT)
 AURORA_PORT = Parameter("aurora/port", STRING, TEXT)

@@ -8,23 +8,32 @@ A POST:
 
 1. invokes payment_validation, which checks the request and replaces the card with a token. A rejection
    answers 400 with the field errors and records nothing, so a corrected request may reuse the key;
-2. names the transaction `uuid5(TRANSACTION_NAMESPACE, "<merchant_id>:<idempotency-key>")`: a merchant's
-   retries with one key always name the same transaction, and keys of different merchants never collide;
-3. creates the PENDING record with a conditional put (`attribute_not_exists`). DynamoDB lets exactly one
-   request win it, however many arrive at once, and only the winner goes on:
-4. it invokes fraud_detection and stores the outcome together with the exact response (status code and
-   body) in one update that is conditional on the record still being PENDING;
-5. every other request with the key reads the record: if its fingerprint differs, the key was reused for a
-   different payment (409); otherwise it polls (consistent reads) until the response is stored and returns
-   it verbatim. All callers thus get identical responses, and only the winner emits metrics and
-   notifications. No caller is told "in progress" unless its own Lambda time is about to run out (503).
-6. The PENDING record carries a lease. If the winner dies before finishing (timeout, crash), the first
-   request to find the lease expired marks the transaction FAILED, conditional on it still being PENDING;
-   it does not process the payment again, because it cannot know how far the dead attempt got.
-
-The fingerprint is the SHA-256 of payment_validation's normalized answer (amount, currency, parties,
-countries, card token), so "10.5" and "10.50", or a card number typed with or without spaces, are the same
-request. Verification code and expiry date are not part of it: they are never stored in any form.
+2. hands the validated payment to `settle_payment`, made idempotent by Powertools (`DynamoDBPersistenceLayer`
+   on the idempotency table, the one idempotency mechanism of the functions). The key is the pair
+   (merchant_id, idempotency-key), so keys of different merchants never collide; the payload checked against
+   a reused key is payment_validation's normalized answer (amount, currency, parties, countries, card token),
+   so "10.5" and "10.50", or a card number typed with or without spaces, are the same request, and a
+   different payment under a used key is a 409 `idempotency_key_reused`. Verification code and expiry date are
+   not part of it: they are never stored in any form. The key's prefix is fixed (`IDEMPOTENCY_KEY_PREFIX`), not
+   derived from module and function names, so that the blue and the green slot, which may run different
+   releases, share every key;
+3. exactly one request per key is let in at a time: Powertools' conditional put of the INPROGRESS record.
+   It names the transaction `uuid5(TRANSACTION_NAMESPACE, "<merchant_id>:<idempotency-key>")` and creates
+   the PENDING record with a conditional put (`attribute_not_exists`), invokes fraud_detection and records
+   the outcome in one update conditional on the record still being PENDING; its return value, the response
+   (status code and body, which show brand and last four digits of the card and nothing more), is what
+   Powertools stores and replays;
+4. a request that finds the key in progress waits (polling with back-off) until the response is stored and
+   returns it verbatim. All callers thus get identical responses, and only the first emits metrics and
+   notifications. No caller is told "in progress" unless its own Lambda time is about to run out (503);
+5. the INPROGRESS record expires at the Lambda deadline of the request holding it (the lambda context is
+   registered), so only once that invocation is certainly over is another request let in. If that one finds
+   the transaction PENDING, the first attempt died (timeout, crash) or failed before answering: it marks the
+   transaction FAILED, conditional on it still being PENDING, and does not process the payment again,
+   because it cannot know how far the dead attempt got;
+6. a response is replayed for `REPLAY_WINDOW_SECONDS` (24 h). Afterwards the key is spent: a request with it
+   finds the transaction recorded and answers 409 `idempotency_key_expired` with its transaction_id (to read
+   it with GET), without processing anything.
 
 Outcomes: fraud "approve" -> AUTHORIZED, 201; "review" -> AUTHORIZED with `review_required: true`, 201 (the
 rules that only raise doubt must not cost the sale; the flag on the record and the PaymentFlaggedForReview
@@ -44,12 +53,11 @@ Bodies: 201 and GET answer the transaction (`transaction_view`); every other sta
 `{"error": <code>, "message": <text>}`, plus `transaction` for 402 and recorded FAILED outcomes and `errors`
 (field, message) for validation errors. Clients see risk rule names only; the details, with thresholds and
 the customer's averages, stay on the record for analysts. Other statuses: 400 for a malformed request, body or
-idempotency-key and for validation errors; 404 for an unknown route or transaction; 409 for a reused key;
+idempotency-key and for validation errors; 404 for an unknown route or transaction; 409 for a reused or expired key;
 500 (generic message) for anything unexpected.
 
-Timing: `PROCESSING_LEASE_MS` (15 s) exceeds the worst case of step 4 (see the clients' timeouts), and the
-function timeout should exceed validation (at most 8 s) plus the lease: 28 s fits, just below API Gateway's
-29 s integration timeout.
+Timing: the function timeout should exceed validation (at most 8 s) plus the worst case of step 3 (see the
+clients' timeouts): 28 s fits, just below API Gateway's 29 s integration timeout.
 
 Metrics: PaymentApproved, PaymentDeclined, PaymentFailed, PaymentFlaggedForReview (Count) and PaymentLatency
 (Milliseconds, request start to recorded outcome), once per transaction.
@@ -57,14 +65,13 @@ Metrics: PaymentApproved, PaymentDeclined, PaymentFailed, PaymentFlaggedForRevie
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
 import re
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
 from decimal import Decimal
 from http import HTTPStatus
 from typing import Any, Callable, NamedTuple
@@ -72,6 +79,15 @@ from typing import Any, Callable, NamedTuple
 import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -98,8 +114,8 @@ tracer = Tracer()
 metrics = EphemeralMetrics()
 protect_log_handlers()
 
-# Bounded so that the worst case after the claim (fraud invoke 2 x 4 s, then the DynamoDB update 3 x 2 s)
-# stays inside PROCESSING_LEASE_MS.
+# Bounded so that validation (2 x 4 s) and the worst case of settling (fraud invoke 2 x 4 s, then the DynamoDB
+# update 3 x 2 s) fit the 28 s function timeout: a request answers before Lambda ends it.
 lambda_client = boto3.client(
     "lambda", config=Config(connect_timeout=1, read_timeout=4, retries={"total_max_attempts": 2, "mode": "standard"})
 )
@@ -107,9 +123,18 @@ _AWS_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"total_max_atte
 dynamodb = boto3.client("dynamodb", config=_AWS_CONFIG)
 sns = boto3.client("sns", config=_AWS_CONFIG)
 
-# Changing it would give every idempotency key a new transaction id, i.e. break retries across the change.
+# Changing either would give every idempotency key a new transaction id or idempotency record, i.e. let a
+# retry across the change process the payment again.
 TRANSACTION_NAMESPACE = uuid.UUID("6f1c7a52-3f5e-4b8e-9a57-0c2d9e41b7d3")
-PROCESSING_LEASE_MS = 15_000
+IDEMPOTENCY_KEY_PREFIX = "transaction_processing.settle_payment"
+# How long a key's response is replayed; clients retry within minutes, and the transaction stays readable.
+REPLAY_WINDOW_SECONDS = 24 * 60 * 60
+idempotency_config = IdempotencyConfig(
+    event_key_jmespath="[merchant_id, idempotency_key]",
+    payload_validation_jmespath="payment",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=REPLAY_WINDOW_SECONDS,
+)
 FIRST_POLL_DELAY_S = 0.05
 LONGEST_POLL_DELAY_S = 0.5
 # Kept back from the function's remaining time so that a waiting request can still answer 503.
@@ -264,23 +289,12 @@ def assess_risk(config: ProcessingConfig, validated: ValidatedPayment, transacti
     return Outcome(status=AUTHORIZED, http_status=HTTPStatus.CREATED, risk=risk)
 
 
-def _epoch_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def request_fingerprint(validated: ValidatedPayment) -> str:
-    canonical = json.dumps(validated.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def pending_record(
-    transaction_id: str, idempotency_key: str, validated: ValidatedPayment, now: datetime
-) -> dict[str, Any]:
+def pending_record(transaction_id: str, idempotency_key: str, validated: ValidatedPayment) -> dict[str, Any]:
     payment, card = validated.payment, validated.card
+    now = iso_timestamp(utc_now())
     return {
         "transaction_id": transaction_id,
         "idempotency_key": idempotency_key,
-        "request_fingerprint": request_fingerprint(validated),
         "status": PENDING,
         "merchant_id": payment.merchant_id,
         "customer_id": payment.customer_id,
@@ -292,9 +306,8 @@ def pending_record(
         "card_token": card.token,
         "card_last4": card.last4,
         "card_brand": card.brand,
-        "created_at": iso_timestamp(now),
-        "updated_at": iso_timestamp(now),
-        "lease_expires_at": _epoch_ms(now) + PROCESSING_LEASE_MS,
+        "created_at": now,
+        "updated_at": now,
     }
 
 
@@ -324,10 +337,10 @@ def transaction_view(record: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-def _outcome_attributes(record: dict[str, Any], outcome: Outcome, now: datetime) -> dict[str, Any]:
+def _outcome_attributes(outcome: Outcome) -> dict[str, Any]:
     attributes: dict[str, Any] = {
         "status": outcome.status,
-        "updated_at": iso_timestamp(now),
+        "updated_at": iso_timestamp(utc_now()),
         "review_required": outcome.review_required,
         "failure_stage": outcome.failure_stage,
         "failure_reason": outcome.failure_reason,
@@ -338,16 +351,19 @@ def _outcome_attributes(record: dict[str, Any], outcome: Outcome, now: datetime)
             fraud_decision=outcome.risk.decision,
             fraud_reasons=[reason.model_dump() for reason in outcome.risk.reasons],
         )
-    attributes = {name: value for name, value in attributes.items() if value is not None}
-    view = transaction_view({**record, **attributes})
-    if outcome.status == AUTHORIZED:
-        body = view
-    else:
-        error, message = _OUTCOME_ERRORS[(outcome.status, outcome.http_status)]
-        body = {"error": error, "message": message, "transaction": view}
+    # The status code stays on the record: it is what tells a FAILED 502 (a downstream function) from a 500.
     attributes["response_status"] = int(outcome.http_status)
-    attributes["response_body"] = json.dumps(body, separators=(",", ":"))
-    return attributes
+    return {name: value for name, value in attributes.items() if value is not None}
+
+
+def outcome_response(record: dict[str, Any]) -> dict[str, Any]:
+    """The answer to the request that recorded a transaction's outcome, which Powertools replays."""
+    status = HTTPStatus(int(record["response_status"]))
+    view = transaction_view(record)
+    if record["status"] == AUTHORIZED:
+        return json_response(status, view)
+    error, message = _OUTCOME_ERRORS[(record["status"], status)]
+    return json_response(status, {"error": error, "message": message, "transaction": view})
 
 
 def read_record(table: str, transaction_id: str) -> dict[str, Any] | None:
@@ -374,34 +390,26 @@ def claim(table: str, record: dict[str, Any]) -> bool:
     return True
 
 
-def record_outcome(
-    table: str, record: dict[str, Any], outcome: Outcome, *, lease_expired_before: int | None = None
-) -> dict[str, Any] | None:
-    """Stores the outcome and response on a PENDING record (whose lease expired before the given epoch ms,
-    if given) and returns the finished record; None if the record was not in that state any more."""
-    attributes = _outcome_attributes(record, outcome, utc_now())
-    names = {f"#{name}": name for name in attributes}
-    values = {f":{name}": value for name, value in attributes.items()}
-    condition = "#status = :pending"
-    if lease_expired_before is not None:
-        condition += " AND #lease_expires_at < :lease_expired_before"
-        values[":lease_expired_before"] = lease_expired_before
+def record_outcome(table: str, record: dict[str, Any], outcome: Outcome) -> dict[str, Any] | None:
+    """Stores the outcome on a PENDING record and returns the finished record; None if the record was not
+    PENDING any more."""
+    attributes = _outcome_attributes(outcome)
     try:
         dynamodb.update_item(
             TableName=table,
             Key={"transaction_id": {"S": record["transaction_id"]}},
-            UpdateExpression=f"SET {', '.join(f'#{name} = :{name}' for name in attributes)} REMOVE #lease_expires_at",
-            ConditionExpression=condition,
-            ExpressionAttributeNames={**names, "#lease_expires_at": "lease_expires_at"},
-            ExpressionAttributeValues=to_attribute_values({**values, ":pending": PENDING}),
+            UpdateExpression=f"SET {', '.join(f'#{name} = :{name}' for name in attributes)}",
+            ConditionExpression="#status = :pending",
+            ExpressionAttributeNames={f"#{name}": name for name in attributes},
+            ExpressionAttributeValues=to_attribute_values(
+                {**{f":{name}": value for name, value in attributes.items()}, ":pending": PENDING}
+            ),
         )
     except ClientError as error:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return None
         raise
-    finished = {**record, **attributes}
-    del finished["lease_expires_at"]
-    return finished
+    return {**record, **attributes}
 
 
 def notify_failure(
@@ -456,65 +464,109 @@ def report(config: ProcessingConfig, record: dict[str, Any], outcome: Outcome, s
     )
 
 
-def stored_response(record: dict[str, Any]) -> dict[str, Any]:
-    return json_response(int(record["response_status"]), record["response_body"])
-
-
 def process(
     config: ProcessingConfig, record: dict[str, Any], validated: ValidatedPayment, started: float
 ) -> dict[str, Any]:
-    """Finishes a transaction this request claimed."""
+    """Finishes a transaction this request created."""
     try:
         outcome = assess_risk(config, validated, record["transaction_id"])
     except Exception:
         logger.exception("payment processing failed unexpectedly")
         outcome = _failed(HTTPStatus.INTERNAL_SERVER_ERROR, "transaction_processing", "unexpected error")
+    return finish(config, record, outcome, started)
+
+
+def finish(config: ProcessingConfig, record: dict[str, Any], outcome: Outcome, started: float | None) -> dict[str, Any]:
+    """Records the outcome on the PENDING record, reports it and answers it; if another request recorded one
+    first (a dead attempt's last write landing late), answers that one instead."""
     finished = record_outcome(config.transactions_table, record, outcome)
     if finished is None:
-        # The lease ran out and a waiting duplicate has recorded FAILED meanwhile: answer what it recorded.
-        logger.warning("processing outlived its lease; answering the recorded outcome")
-        return stored_response(read_record(config.transactions_table, record["transaction_id"]))
+        logger.warning("the transaction was finished meanwhile; answering the recorded outcome")
+        return outcome_response(read_record(config.transactions_table, record["transaction_id"]))
     report(config, finished, outcome, started)
-    return stored_response(finished)
+    return outcome_response(finished)
 
 
-def await_recorded_response(
-    config: ProcessingConfig, transaction_id: str, fingerprint: str, context: LambdaContext
+def transaction_id_of(merchant_id: str, idempotency_key: str) -> str:
+    """A merchant's retries with one key always name the same transaction; other merchants' keys never do."""
+    return str(uuid.uuid5(TRANSACTION_NAMESPACE, f"{merchant_id}:{idempotency_key}"))
+
+
+def settle_payment(
+    attempt: dict[str, Any], config: ProcessingConfig, validated: ValidatedPayment, started: float
 ) -> dict[str, Any]:
-    """The response of a transaction another request claimed, once that request has stored it."""
+    """Records and answers the payment of an idempotency key. Powertools runs it for one request of a key at a
+    time (see `_idempotent_settle_payment`); `attempt` is what it keys and checks: merchant_id,
+    idempotency_key and the validated payment."""
+    transaction_id = transaction_id_of(attempt["merchant_id"], attempt["idempotency_key"])
+    record = pending_record(transaction_id, attempt["idempotency_key"], validated)
+    if claim(config.transactions_table, record):
+        return process(config, record, validated, started)
+    existing = read_record(config.transactions_table, transaction_id)
+    if existing is None:
+        raise RuntimeError("a transaction record that exists cannot be read")
+    if existing["status"] == PENDING:
+        # Powertools let this request in, so the attempt that created the record is over without an answer.
+        logger.warning("took over a transaction whose first attempt did not finish")
+        outcome = _failed(
+            HTTPStatus.INTERNAL_SERVER_ERROR, "transaction_processing", "processing did not finish in time"
+        )
+        return finish(config, existing, outcome, started=None)
+    raise HttpError(
+        HTTPStatus.CONFLICT,
+        "idempotency_key_expired",
+        "This idempotency-key was used for a payment whose answer is no longer kept; read it with GET "
+        "/v1/payments/{transaction_id}, or send a new payment with a new idempotency-key",
+        transaction_id=transaction_id,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _idempotent_settle_payment(idempotency_table: str) -> Callable[..., dict[str, Any]]:
+    # The table name is configuration read at run time, so the idempotent wrapper is built on first use.
+    persistence = DynamoDBPersistenceLayer(table_name=idempotency_table, boto3_client=dynamodb)
+    return idempotent_function(
+        data_keyword_argument="attempt",
+        persistence_store=persistence,
+        config=idempotency_config,
+        key_prefix=IDEMPOTENCY_KEY_PREFIX,
+    )(settle_payment)
+
+
+def settle_once(
+    config: ProcessingConfig, idempotency_key: str, validated: ValidatedPayment, context: LambdaContext, started: float
+) -> dict[str, Any]:
+    """The response of the key's payment: settled by this request, or by the one that holds the key, once that
+    one has answered."""
+    attempt = {
+        "merchant_id": validated.payment.merchant_id,
+        "idempotency_key": idempotency_key,
+        "payment": validated.model_dump(mode="json"),
+    }
+    settle = _idempotent_settle_payment(settings.read(ssm_contract.IDEMPOTENCY_TABLE))
+    # The INPROGRESS record then expires at this invocation's deadline, when Lambda has certainly ended it.
+    idempotency_config.register_lambda_context(context)
     delay = FIRST_POLL_DELAY_S
-    while True:
-        record = read_record(config.transactions_table, transaction_id)
-        if record is None:
-            raise RuntimeError("a claimed transaction record is missing")
-        if record["request_fingerprint"] != fingerprint:
-            raise HttpError(
-                HTTPStatus.CONFLICT,
-                "idempotency_key_reused",
-                "This idempotency-key was already used for a different payment request",
-            )
-        if "response_body" in record:
-            return stored_response(record)
-        now_ms = _epoch_ms(utc_now())
-        if record["lease_expires_at"] < now_ms:
-            outcome = _failed(
-                HTTPStatus.INTERNAL_SERVER_ERROR, "transaction_processing", "processing did not finish in time"
-            )
-            finished = record_outcome(config.transactions_table, record, outcome, lease_expired_before=now_ms)
-            if finished is not None:
-                logger.warning("took over a transaction whose processing lease expired")
-                report(config, finished, outcome, started=None)
-                return stored_response(finished)
-            continue
-        if context.get_remaining_time_in_millis() < ANSWER_RESERVE_MS + delay * 1000:
-            raise HttpError(
-                HTTPStatus.SERVICE_UNAVAILABLE,
-                "payment_in_progress",
-                "This payment is still being processed; retry with the same idempotency-key",
-                headers={"retry-after": "1"},
-            )
-        time.sleep(delay)
-        delay = min(delay * 2, LONGEST_POLL_DELAY_S)
+    with logger.append_context_keys(transaction_id=transaction_id_of(attempt["merchant_id"], idempotency_key)):
+        while True:
+            try:
+                return settle(attempt=attempt, config=config, validated=validated, started=started)
+            except IdempotencyValidationError:
+                raise HttpError(
+                    HTTPStatus.CONFLICT,
+                    "idempotency_key_reused",
+                    "This idempotency-key was already used for a different payment request",
+                ) from None
+            except IdempotencyAlreadyInProgressError:
+                if context.get_remaining_time_in_millis() < ANSWER_RESERVE_MS + delay * 1000:
+                    raise HttpError(
+                        HTTPStatus.SERVICE_UNAVAILABLE,
+                        "payment_in_progress",
+                        "This payment is still being processed; retry with the same idempotency-key",
+                        headers={"retry-after": "1"},
+                    ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, LONGEST_POLL_DELAY_S)
 
 
 def _idempotency_key(headers: Mapping[str, str]) -> str:
@@ -563,12 +615,7 @@ def create_payment(request: AlbRequest, context: LambdaContext, started: float) 
             "The payment request is invalid",
             errors=[error.model_dump() for error in validation.errors],
         )
-    transaction_id = str(uuid.uuid5(TRANSACTION_NAMESPACE, f"{validation.payment.merchant_id}:{idempotency_key}"))
-    with logger.append_context_keys(transaction_id=transaction_id):
-        record = pending_record(transaction_id, idempotency_key, validation, utc_now())
-        if claim(config.transactions_table, record):
-            return process(config, record, validation, started)
-        return await_recorded_response(config, transaction_id, record["request_fingerprint"], context)
+    return settle_once(config, idempotency_key, validation, context, started)
 
 
 def get_payment(transaction_id: str) -> dict[str, Any]:

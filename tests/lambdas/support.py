@@ -50,6 +50,8 @@ CONFIG_PATH = ssm_contract.parameter_path("test")
 TRANSACTIONS_TABLE = "payments-test-transactions"
 IDEMPOTENCY_TABLE = "payments-test-idempotency"
 PAYMENT_VALIDATION_FUNCTION = "payments-test-payment-validation:live"
+# transaction_processing's idempotency record ids: fixed, so that every release (blue and green) shares them.
+SETTLEMENT_RECORDS = "transaction_processing.settle_payment#"
 FRAUD_DETECTION_FUNCTION = "payments-test-fraud-detection:live"
 CARD_TOKEN_KEY = "test-only-card-token-key-0123456789abcdef"
 LIMITS = {"max_amount": {"USD": "25000.00", "EUR": "25000.00", "GBP": "20000.00", "JPY": "3000000", "CAD": "30000.00"}}
@@ -171,12 +173,30 @@ class Platform:
     sqs: Any
     failed_queue_url: str
 
-    def transactions(self) -> list[dict[str, Any]]:
+    def _scan(self, table: str) -> list[dict[str, Any]]:
         deserializer = TypeDeserializer()
         items: list[dict[str, Any]] = []
-        for page in self.dynamodb.get_paginator("scan").paginate(TableName=TRANSACTIONS_TABLE):
+        for page in self.dynamodb.get_paginator("scan").paginate(TableName=table):
             items.extend({k: deserializer.deserialize(v) for k, v in item.items()} for item in page["Items"])
         return items
+
+    def transactions(self) -> list[dict[str, Any]]:
+        return self._scan(TRANSACTIONS_TABLE)
+
+    def idempotency_records(self, prefix: str = "") -> dict[str, dict[str, Any]]:
+        """Powertools' records (status, expiration, data, validation) by id, of every function or of the ids
+        that start with `prefix`."""
+        return {item["id"]: item for item in self._scan(IDEMPOTENCY_TABLE) if item["id"].startswith(prefix)}
+
+    def expire_idempotency_record(self, record_id: str, attribute: str) -> None:
+        """Moves a record's `expiration` (epoch seconds) or `in_progress_expiration` (epoch ms) into the past."""
+        self.dynamodb.update_item(
+            TableName=IDEMPOTENCY_TABLE,
+            Key={"id": {"S": record_id}},
+            UpdateExpression="SET #moment = :past",
+            ExpressionAttributeNames={"#moment": attribute},
+            ExpressionAttributeValues={":past": {"N": "1"}},
+        )
 
     def transaction(self, transaction_id: str) -> dict[str, Any] | None:
         return next((item for item in self.transactions() if item["transaction_id"] == transaction_id), None)

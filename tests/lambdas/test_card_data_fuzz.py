@@ -55,6 +55,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publis
 EXAMPLES = 2_100
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+MD5_DIGEST = re.compile(r"[0-9a-f]{32}")
+# Idempotency records expire within a day (transaction_processing replays a key's answer for 24 h).
+LONGEST_EXPIRY_SECONDS = 86_400
 IDEMPOTENCY_RECORD_ID = re.compile(r"[A-Za-z0-9_.-]+#[0-9a-f]{32}")
 INJECTED_FAILURES = ("validation invoke error", "validation crash", "fraud invoke error", "fraud crash")
 
@@ -154,13 +157,18 @@ def generated_identifiers(value: Any) -> set[str]:
             for key, child in item.items():
                 if key == "transaction_id" and isinstance(child, str) and UUID.fullmatch(child):
                     found.add(child)
-                elif key in ("token", "card_token", "request_fingerprint") and isinstance(child, str):
+                elif key in ("token", "card_token") and isinstance(child, str):
                     assert HEX_DIGEST.fullmatch(child), (key, child)
+                    found.add(child)
+                elif key == "validation" and isinstance(child, str):
+                    # The payload hash Powertools keeps of a transaction_processing request (md5).
+                    assert MD5_DIGEST.fullmatch(child), (key, child)
                     found.add(child)
                 elif key == "id" and isinstance(child, str) and IDEMPOTENCY_RECORD_ID.fullmatch(child):
                     found.add(child)
                 elif key in ("expiration", "in_progress_expiration"):
-                    assert abs(int(child) / (1000 if key == "in_progress_expiration" else 1) - time.time()) < 86_400
+                    seconds_away = int(child) / (1000 if key == "in_progress_expiration" else 1) - time.time()
+                    assert abs(seconds_away) <= LONGEST_EXPIRY_SECONDS, (key, child)
                     found.add(str(child))
                 else:
                     pending.append(child)

@@ -1,11 +1,14 @@
-"""The same POST from 20 clients at once: one transaction, one fraud check, 20 identical responses.
+"""The same POST from 20 clients at once: one transaction, one fraud check, one idempotency record and 20
+identical responses.
 
 Each thread plays a separate Lambda container: it gets its own copy of the transaction_processing module
-(its own clients and metrics), as concurrent invocations would, and all share one emulated DynamoDB.
+(its own clients, metrics and Powertools persistence layer, under its own module name, as a release in the
+other blue/green slot would have), as concurrent invocations would, and all share one emulated DynamoDB.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +18,7 @@ import pytest
 from tests.lambdas.support import (
     FRAUD_DETECTION_FUNCTION,
     PAYMENT_VALIDATION_FUNCTION,
+    SETTLEMENT_RECORDS,
     FakeLambdaContext,
     alb_event,
     load_handler,
@@ -69,6 +73,7 @@ def send_concurrently(containers, transport, event) -> list[dict]:
 def test_concurrent_duplicates_create_one_transaction_and_get_identical_responses(platform, containers, fraud_delay_s):
     key = unique_id("concurrent")
     transport = CountingTransport(platform.invoker, fraud_delay_s)
+    before = platform.idempotency_records(SETTLEMENT_RECORDS)
 
     responses = send_concurrently(containers, transport, alb_event(body=payment_request(), idempotency_key=key))
 
@@ -77,12 +82,19 @@ def test_concurrent_duplicates_create_one_transaction_and_get_identical_response
     assert responses[0]["statusCode"] == 201
     assert response_json(responses[0])["status"] == "AUTHORIZED"
     assert transport.calls == {PAYMENT_VALIDATION_FUNCTION: CLIENTS, FRAUD_DETECTION_FUNCTION: 1}
+    [stored] = [
+        record
+        for record_id, record in platform.idempotency_records(SETTLEMENT_RECORDS).items()
+        if record_id not in before
+    ]
+    assert (stored["status"], json.loads(stored["data"])) == ("COMPLETED", responses[0])
 
 
 def test_concurrent_requests_with_one_key_but_different_payments(platform, containers):
     key = unique_id("concurrent-conflict")
     base = payment_request()
     transport = CountingTransport(platform.invoker, 0.1)
+    before = platform.idempotency_records(SETTLEMENT_RECORDS)
     for container in containers:
         container.invoke_function = transport
     start = threading.Barrier(len(containers))
@@ -105,3 +117,12 @@ def test_concurrent_requests_with_one_key_but_different_payments(platform, conta
     assert all(response == winners[0] for response in winners)
     assert response_json(winners[0])["amount"] == winning_amount
     assert sorted(response["statusCode"] for response in responses) == [201] * 10 + [409] * 10
+    assert {response_json(response)["error"] for response in responses if response["statusCode"] == 409} == {
+        "idempotency_key_reused"
+    }
+    [stored] = [
+        record
+        for record_id, record in platform.idempotency_records(SETTLEMENT_RECORDS).items()
+        if record_id not in before
+    ]
+    assert json.loads(stored["data"]) == winners[0]

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, event, given, settings
 from tests.lambdas import strategies
 from tests.lambdas.support import (
     FRAUD_DETECTION_FUNCTION,
+    SETTLEMENT_RECORDS,
     THRESHOLDS,
     FakeLambdaContext,
     alb_event,
@@ -54,7 +55,6 @@ def test_payment_is_authorized_recorded_and_readable(platform, capsys):
     assert record["idempotency_key"] == "order-4711-attempt-1"
     assert record["card_last4"] == pan[-4:]
     assert len(record["card_token"]) == 64
-    assert "lease_expires_at" not in record
     assert pan not in json.dumps(record, default=str)
     assert "cvv" not in json.dumps(record, default=str)
 
@@ -274,31 +274,32 @@ def test_unexpected_error_before_recording_is_a_generic_500(platform):
     assert response_json(response) == {"error": "internal_error", "message": "An unexpected error occurred"}
 
 
-def _crash_in_fraud_detection(platform, monkeypatch, request, key) -> str:
+def _crash_in_fraud_detection(platform, monkeypatch, request, key) -> tuple[str, str]:
+    """(transaction id, idempotency record id) of a request that died while fraud detection ran."""
     def crashing_transport(function_name, payload):
         if function_name == FRAUD_DETECTION_FUNCTION:
             raise SimulatedCrash
         return platform.invoker(function_name, payload)
 
+    before = set(platform.idempotency_records(SETTLEMENT_RECORDS))
     with monkeypatch.context() as patched:
         patched.setattr(platform.processing, "invoke_function", crashing_transport)
         with pytest.raises(SimulatedCrash):
             platform.call_processing(alb_event(body=request, idempotency_key=key))
     [record] = [item for item in platform.transactions() if item["idempotency_key"] == key]
     assert record["status"] == "PENDING"
-    return record["transaction_id"]
+    records = platform.idempotency_records(SETTLEMENT_RECORDS)
+    [record_id] = set(records) - before
+    assert records[record_id]["status"] == "INPROGRESS"
+    return record["transaction_id"], record_id
 
 
-def test_abandoned_transaction_is_failed_once_its_lease_expires(platform, monkeypatch):
+def test_abandoned_transaction_is_failed_once_its_first_attempt_is_over(platform, monkeypatch):
     platform.failure_notices()
     request, key = payment_request(), unique_id("crash")
-    transaction_id = _crash_in_fraud_detection(platform, monkeypatch, request, key)
-    platform.dynamodb.update_item(
-        TableName="payments-test-transactions",
-        Key={"transaction_id": {"S": transaction_id}},
-        UpdateExpression="SET lease_expires_at = :past",
-        ExpressionAttributeValues={":past": {"N": "1"}},
-    )
+    transaction_id, record_id = _crash_in_fraud_detection(platform, monkeypatch, request, key)
+    # Powertools sets the expiry to the crashed invocation's deadline; here that deadline has passed.
+    platform.expire_idempotency_record(record_id, "in_progress_expiration")
 
     status, body = post(platform, request, key=key)
 
@@ -309,11 +310,15 @@ def test_abandoned_transaction_is_failed_once_its_lease_expires(platform, monkey
     )
     assert platform.transaction(transaction_id)["failure_reason"] == "processing did not finish in time"
     assert [notice["transaction_id"] for notice in platform.failure_notices()] == [transaction_id]
+    # The takeover's answer is the key's answer from now on; the payment is not processed again.
+    assert post(platform, request, key=key) == (status, body)
+    assert platform.idempotency_records(SETTLEMENT_RECORDS)[record_id]["status"] == "COMPLETED"
+    assert platform.failure_notices() == []
 
 
 def test_waiting_duplicate_answers_503_before_its_own_timeout(platform, monkeypatch):
     request, key = payment_request(), unique_id("stuck")
-    _crash_in_fraud_detection(platform, monkeypatch, request, key)
+    transaction_id, _ = _crash_in_fraud_detection(platform, monkeypatch, request, key)
 
     response = platform.processing.lambda_handler(
         alb_event(body=request, idempotency_key=key), FakeLambdaContext("transaction-processing", timeout_ms=1_400)
@@ -322,6 +327,7 @@ def test_waiting_duplicate_answers_503_before_its_own_timeout(platform, monkeypa
     assert response["statusCode"] == 503
     assert response["headers"]["retry-after"] == "1"
     assert response_json(response)["error"] == "payment_in_progress"
+    assert platform.transaction(transaction_id)["status"] == "PENDING"
 
 
 def test_unknown_transaction_is_404(platform):
