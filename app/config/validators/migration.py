@@ -1,0 +1,117 @@
+"""``data.migration``: AWS DMS full load + CDC from the on-prem database while enabled."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+from app.config.model import MigrationConfig, MigrationSourceConfig
+from app.config.reader import ARN_RE, FieldReader, int_between, is_bool, is_text
+
+ACCOUNT_ROLE_OWNERSHIP = ("create", "existing")
+DMS_INSTANCE_CLASS_RE = re.compile(r"^dms\.[a-z0-9]+\.[a-z0-9]+$")
+
+
+def validate_migration(reader: FieldReader, raw: Any) -> MigrationConfig | None:
+    field = "data.migration"
+    data = reader.mapping(
+        raw,
+        field,
+        ("enabled", "replication_instance_class", "allocated_storage_gb", "multi_az", "table_mappings"),
+        optional=("source", "account_dms_roles"),
+    )
+    enabled = reader.value(data, field, "enabled", is_bool, "true or false")
+    account_roles = None
+    if enabled and "account_dms_roles" not in data:
+        reader.missing(
+            f"{field}.account_dms_roles",
+            "required when migration is enabled "
+            "(create: this environment owns the account's dms-vpc-role and dms-cloudwatch-logs-role; "
+            "existing: another environment of the same account does)"
+        )
+    elif "account_dms_roles" in data:
+        account_roles = reader.value(
+            data, field, "account_dms_roles", lambda v: v in ACCOUNT_ROLE_OWNERSHIP,
+            "one of " + ", ".join(ACCOUNT_ROLE_OWNERSHIP),
+        )
+    instance = reader.value(
+        data,
+        field,
+        "replication_instance_class",
+        lambda v: isinstance(v, str) and bool(DMS_INSTANCE_CLASS_RE.match(v)),
+        "a DMS instance class such as dms.r6i.large",
+    )
+    storage = reader.value(data, field, "allocated_storage_gb", int_between(20, 6144), "20 to 6144 GB")
+    multi_az = reader.value(data, field, "multi_az", is_bool, "true or false")
+    mappings: Any = data.get("table_mappings")
+    if "table_mappings" in data and not (
+        isinstance(mappings, list)
+        and mappings
+        and all(
+            isinstance(m, dict) and set(m) == {"schema", "table"} and all(is_text(v) for v in m.values())
+            for m in mappings
+        )
+    ):
+        reader.problem(f"{field}.table_mappings", mappings, "a non-empty list of {schema, table} (% is a wildcard)")
+        mappings = None
+    source = None
+    if enabled and "source" not in data:
+        reader.missing(f"{field}.source", "required when migration is enabled")
+    elif "source" in data:
+        name = f"{field}.source"
+        src = reader.mapping(
+            data["source"],
+            name,
+            ("host", "port", "database_name", "credentials_secret_arn", "ca_certificate_arn", "cidrs"),
+        )
+        host = reader.value(src, name, "host", is_text, "the on-prem database host name")
+        port = reader.value(src, name, "port", int_between(1, 65535), "a TCP port")
+        database = reader.value(src, name, "database_name", is_text, "the on-prem database name")
+        secret = reader.value(
+            src,
+            name,
+            "credentials_secret_arn",
+            lambda v: isinstance(v, str) and bool(ARN_RE.match(v)) and ":secretsmanager:" in v,
+            "the ARN of a Secrets Manager secret holding the source credentials",
+        )
+        certificate = reader.value(
+            src,
+            name,
+            "ca_certificate_arn",
+            lambda v: isinstance(v, str) and bool(ARN_RE.match(v)) and ":dms:" in v,
+            "the ARN of the DMS certificate of the on-prem CA (ssl_mode verify-full)",
+        )
+        cidrs: Any = src.get("cidrs")
+        valid_cidrs = isinstance(cidrs, list) and bool(cidrs)
+        for cidr in cidrs if isinstance(cidrs, list) else []:
+            try:
+                ipaddress.IPv4Network(cidr, strict=True)
+            except (ValueError, TypeError):
+                valid_cidrs = False
+        if "cidrs" in src and not valid_cidrs:
+            reader.problem(f"{name}.cidrs", cidrs, "a non-empty list of on-prem IPv4 CIDRs (never 0.0.0.0/0)")
+        elif valid_cidrs and "0.0.0.0/0" in cidrs:
+            reader.problem(f"{name}.cidrs", cidrs, "specific on-prem CIDRs, not 0.0.0.0/0")
+            valid_cidrs = False
+        if None not in (host, port, database, secret, certificate) and valid_cidrs:
+            source = MigrationSourceConfig(
+                host=host,
+                port=port,
+                database_name=database,
+                credentials_secret_arn=secret,
+                ca_certificate_arn=certificate,
+                cidrs=tuple(cidrs),
+            )
+    if None in (enabled, instance, storage, multi_az, mappings) or (enabled and None in (source, account_roles)):
+        return None
+    return MigrationConfig(
+        enabled=enabled,
+        replication_instance_class=instance,
+        allocated_storage_gb=storage,
+        multi_az=multi_az,
+        source=source,
+        table_mappings=tuple(mappings),
+        account_dms_roles=account_roles,
+    )
+
