@@ -7,14 +7,14 @@ import re
 from typing import Any
 
 from app.config.model import AccountConfig, CrossAccountArn
-from app.config.reader import ARN_RE, FieldReader, is_text
+from app.config.reader import ARN_RE, FieldReader, is_text, matches
 
 _ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
 
 
 def validate_account(reader: FieldReader, raw: Any) -> AccountConfig | None:
     data = reader.mapping(raw, "account", ("id",), optional=("cross_account_arns",))
-    account_id = reader.value(data, "account", "id", lambda v: isinstance(v, str) and bool(_ACCOUNT_ID_RE.match(v)),
+    account_id = reader.value(data, "account", "id", matches(_ACCOUNT_ID_RE),
                               "a 12-digit AWS account id as a quoted string")
     raw_exceptions = data.get("cross_account_arns", [])
     if not isinstance(raw_exceptions, list):
@@ -24,7 +24,7 @@ def validate_account(reader: FieldReader, raw: Any) -> AccountConfig | None:
     for index, item in enumerate(raw_exceptions):
         name = f"account.cross_account_arns[{index}]"
         entry = reader.mapping(item, name, ("arn", "reason"))
-        arn = reader.value(entry, name, "arn", lambda v: isinstance(v, str) and bool(ARN_RE.match(v)), "an ARN")
+        arn = reader.value(entry, name, "arn", matches(ARN_RE), "an ARN")
         reason = reader.value(entry, name, "reason", is_text, "why this ARN lives in another account")
         if arn is not None and reason is not None:
             exceptions.append(CrossAccountArn(arn=arn, reason=reason))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.config.model import ApiConfig
-from app.config.reader import HOSTNAME_RE, FieldReader, arn_of, int_between
+from app.config.reader import HOSTNAME_RE, FieldReader, arn_of, int_between, matches
 
 
 def validate_api(reader: FieldReader, raw: Any) -> ApiConfig | None:
@@ -26,7 +26,7 @@ def validate_api(reader: FieldReader, raw: Any) -> ApiConfig | None:
         data,
         "api",
         "domain_name",
-        lambda v: isinstance(v, str) and bool(HOSTNAME_RE.match(v)),
+        matches(HOSTNAME_RE),
         "the public DNS name of the API (custom domain, TLS 1.2 minimum)",
     )
     certificate = reader.value(data, "api", "certificate_arn", *arn_of("acm", "an ACM certificate for the domain"))

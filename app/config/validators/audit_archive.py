@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.config.model import AuditArchiveConfig, StorageTransition
-from app.config.reader import FieldReader, int_between
+from app.config.reader import FieldReader, int_between, one_of
 
 OBJECT_LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
 # The classes an audit-archive transition may move to; whatever the class, the first transition waits the
@@ -27,7 +27,7 @@ def validate_audit_archive(reader: FieldReader, raw: Any) -> AuditArchiveConfig 
         ),
     )
     mode = reader.value(
-        data, field, "object_lock_mode", lambda v: v in OBJECT_LOCK_MODES, "one of " + ", ".join(OBJECT_LOCK_MODES)
+        data, field, "object_lock_mode", *one_of(OBJECT_LOCK_MODES)
     )
     min_lock, min_expiration = reader.pci.min_object_lock_retention_days, reader.pci.min_current_object_expiration_days
     min_hot = reader.pci.min_hot_tier_days
@@ -76,8 +76,7 @@ def validate_audit_archive(reader: FieldReader, raw: Any) -> AuditArchiveConfig 
                 entry,
                 name,
                 "storage_class",
-                lambda v: v in TRANSITION_STORAGE_CLASSES,
-                "one of " + ", ".join(TRANSITION_STORAGE_CLASSES),
+                *one_of(TRANSITION_STORAGE_CLASSES),
             )
             if days is not None and storage is not None:
                 transitions.append(StorageTransition(days=days, storage_class=storage))

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from app.config.model import AuroraConfig
-from app.config.reader import FieldReader, int_between, is_bool, is_int
+from app.config.reader import FieldReader, int_between, is_bool, is_int, matches
 
 _WINDOW_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 _WEEKLY_WINDOW_RE = re.compile(
@@ -51,7 +51,7 @@ def validate_aurora(reader: FieldReader, raw: Any, environment: Any) -> AuroraCo
             data,
             field,
             "instance_class",
-            lambda v: isinstance(v, str) and bool(AURORA_INSTANCE_CLASS_RE.match(v)),
+            matches(AURORA_INSTANCE_CLASS_RE),
             "an RDS instance class such as db.r6g.large",
         ),
         "readers": reader.value(
@@ -73,14 +73,14 @@ def validate_aurora(reader: FieldReader, raw: Any, environment: Any) -> AuroraCo
             data,
             field,
             "backup_window",
-            lambda v: isinstance(v, str) and bool(_WINDOW_RE.match(v)),
+            matches(_WINDOW_RE),
             "a daily UTC window hh:mm-hh:mm, e.g. 03:00-04:00",
         ),
         "maintenance_window": reader.value(
             data,
             field,
             "maintenance_window",
-            lambda v: isinstance(v, str) and bool(_WEEKLY_WINDOW_RE.match(v)),
+            matches(_WEEKLY_WINDOW_RE),
             "a weekly UTC window ddd:hh:mm-ddd:hh:mm, e.g. sun:04:30-sun:05:30",
         ),
         "deletion_protection": reader.value(
@@ -94,7 +94,7 @@ def validate_aurora(reader: FieldReader, raw: Any, environment: Any) -> AuroraCo
             data,
             field,
             "database_name",
-            lambda v: isinstance(v, str) and bool(_IDENTIFIER_RE.match(v)),
+            matches(_IDENTIFIER_RE),
             "a lower-case PostgreSQL identifier",
         ),
         "master_username": reader.value(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.config.model import BackendConfig, S3BackendConfig
-from app.config.reader import FieldReader, is_text
+from app.config.reader import FieldReader, is_text, one_of
 
 BACKEND_TYPES = ("local", "s3")
 # Only dev may keep Terraform state on the machine that ran the apply.
@@ -15,7 +15,7 @@ S3_LOCKING = ("lockfile", "dynamodb")
 
 def validate_backend(reader: FieldReader, raw: Any) -> BackendConfig | None:
     data = reader.mapping(raw, "backend", ("type",), optional=("s3",))
-    kind = reader.value(data, "backend", "type", lambda v: v in BACKEND_TYPES, "one of " + ", ".join(BACKEND_TYPES))
+    kind = reader.value(data, "backend", "type", *one_of(BACKEND_TYPES))
     if kind is None:
         return None
     if kind == "local":
@@ -36,7 +36,7 @@ def validate_backend(reader: FieldReader, raw: Any) -> BackendConfig | None:
         key: reader.value(s3, "backend.s3", key, is_text, "a non-empty string")
         for key in ("bucket", "key_prefix", "region", "kms_key_id")
     }
-    locking = reader.value(s3, "backend.s3", "locking", lambda v: v in S3_LOCKING, "one of " + ", ".join(S3_LOCKING))
+    locking = reader.value(s3, "backend.s3", "locking", *one_of(S3_LOCKING))
     table = s3.get("dynamodb_table")
     if locking == "dynamodb" and not is_text(table):
         reader.problem("backend.s3.dynamodb_table", table, "a table name when backend.s3.locking is dynamodb")

@@ -6,7 +6,7 @@ import ipaddress
 from typing import Any
 
 from app.config.model import ComputeConfig, FunctionConfig, VpnConfig
-from app.config.reader import HOSTNAME_RE, FieldReader, arn_of, int_between, is_bool, is_int
+from app.config.reader import HOSTNAME_RE, FieldReader, arn_of, int_between, is_bool, is_int, matches, one_of
 from app.config.validators.traffic import validate_traffic_slot
 
 FUNCTION_NAMES = ("payment_validation", "fraud_detection", "transaction_processing")
@@ -51,13 +51,13 @@ def validate_compute(reader: FieldReader, raw: Any) -> ComputeConfig | None:
     certificate = reader.value(alb, "compute.alb", "certificate_arn", *arn_of("acm", "an ACM certificate"))
     tls_policies = reader.pci.alb_tls_policies
     ssl_policy = reader.value(
-        alb, "compute.alb", "ssl_policy", lambda v: v in tls_policies, "one of " + ", ".join(tls_policies)
+        alb, "compute.alb", "ssl_policy", *one_of(tls_policies)
     )
     hostname = reader.value(
         alb,
         "compute.alb",
         "internal_hostname",
-        lambda v: isinstance(v, str) and bool(HOSTNAME_RE.match(v)),
+        matches(HOSTNAME_RE),
         "the DNS name on the ALB certificate (API Gateway verifies it)",
     )
     traffic = reader.mapping(data.get("traffic", {}), "compute.traffic", ("blue", "green"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.config.model import DataConfig, DynamoDbConfig
-from app.config.reader import FieldReader, int_between, is_bool
+from app.config.reader import FieldReader, int_between, is_bool, one_of
 from app.config.validators.audit_archive import validate_audit_archive
 from app.config.validators.aurora import validate_aurora
 from app.config.validators.migration import validate_migration
@@ -18,7 +18,7 @@ def validate_data(reader: FieldReader, raw: Any, environment: Any) -> DataConfig
     aurora = validate_aurora(reader, data.get("aurora", {}), environment)
     dynamo = reader.mapping(data.get("dynamodb", {}), "data.dynamodb", ("billing_mode", "deletion_protection"))
     billing = reader.value(
-        dynamo, "data.dynamodb", "billing_mode", lambda v: v in BILLING_MODES, "one of " + ", ".join(BILLING_MODES)
+        dynamo, "data.dynamodb", "billing_mode", *one_of(BILLING_MODES)
     )
     dynamo_protection = reader.value(
         dynamo,

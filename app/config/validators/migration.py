@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from app.config.model import MigrationConfig, MigrationSourceConfig
-from app.config.reader import ARN_RE, FieldReader, int_between, is_bool, is_text
+from app.config.reader import FieldReader, arn_of, int_between, is_bool, is_text, matches, one_of
 
 ACCOUNT_ROLE_OWNERSHIP = ("create", "existing")
 DMS_INSTANCE_CLASS_RE = re.compile(r"^dms\.[a-z0-9]+\.[a-z0-9]+$")
@@ -32,14 +32,13 @@ def validate_migration(reader: FieldReader, raw: Any) -> MigrationConfig | None:
         )
     elif "account_dms_roles" in data:
         account_roles = reader.value(
-            data, field, "account_dms_roles", lambda v: v in ACCOUNT_ROLE_OWNERSHIP,
-            "one of " + ", ".join(ACCOUNT_ROLE_OWNERSHIP),
+            data, field, "account_dms_roles", *one_of(ACCOUNT_ROLE_OWNERSHIP),
         )
     instance = reader.value(
         data,
         field,
         "replication_instance_class",
-        lambda v: isinstance(v, str) and bool(DMS_INSTANCE_CLASS_RE.match(v)),
+        matches(DMS_INSTANCE_CLASS_RE),
         "a DMS instance class such as dms.r6i.large",
     )
     storage = reader.value(data, field, "allocated_storage_gb", int_between(20, 6144), "20 to 6144 GB")
@@ -72,15 +71,13 @@ def validate_migration(reader: FieldReader, raw: Any) -> MigrationConfig | None:
             src,
             name,
             "credentials_secret_arn",
-            lambda v: isinstance(v, str) and bool(ARN_RE.match(v)) and ":secretsmanager:" in v,
-            "the ARN of a Secrets Manager secret holding the source credentials",
+            *arn_of("secretsmanager", "a Secrets Manager secret holding the source credentials"),
         )
         certificate = reader.value(
             src,
             name,
             "ca_certificate_arn",
-            lambda v: isinstance(v, str) and bool(ARN_RE.match(v)) and ":dms:" in v,
-            "the ARN of the DMS certificate of the on-prem CA (ssl_mode verify-full)",
+            *arn_of("dms", "the DMS certificate of the on-prem CA (ssl_mode verify-full)"),
         )
         cidrs: Any = src.get("cidrs")
         valid_cidrs = isinstance(cidrs, list) and bool(cidrs)

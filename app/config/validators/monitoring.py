@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from app.config.model import MonitoringConfig, Subscription
-from app.config.reader import ARN_RE, FieldReader, int_between, is_int
+from app.config.reader import FieldReader, arn_of, int_between, is_int, matches, one_of
 
 SUBSCRIPTION_PROTOCOLS = ("email", "https", "sqs")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
@@ -24,16 +24,12 @@ def validate_subscriptions(reader: FieldReader, raw: Any, field: str) -> tuple[S
             entry,
             name,
             "protocol",
-            lambda v: v in SUBSCRIPTION_PROTOCOLS,
-            "one of " + ", ".join(SUBSCRIPTION_PROTOCOLS),
+            *one_of(SUBSCRIPTION_PROTOCOLS),
         )
         checks = {
-            "email": (lambda v: isinstance(v, str) and bool(_EMAIL_RE.match(v)), "an e-mail address"),
+            "email": (matches(_EMAIL_RE), "an e-mail address"),
             "https": (lambda v: isinstance(v, str) and v.startswith("https://"), "an https:// URL"),
-            "sqs": (
-                lambda v: isinstance(v, str) and bool(ARN_RE.match(v)) and ":sqs:" in v,
-                "the ARN of an SQS queue",
-            ),
+            "sqs": arn_of("sqs", "an SQS queue"),
         }
         endpoint = reader.value(entry, name, "endpoint", *checks[protocol]) if protocol else None
         if protocol is None or endpoint is None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.config.reader import FieldReader, matches
+from app.config.reader import FieldReader, matches, one_of
 
 AZ_COUNT = 3
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
@@ -24,7 +24,7 @@ def validate_environment_name(reader: FieldReader, data: dict[Any, Any], source:
     """The environment name: one of the catalog's Environment tag values, and the file's own name."""
     environments = reader.pci.environments
     environment = reader.value(
-        data, "", "environment", lambda v: v in environments, "one of " + ", ".join(environments)
+        data, "", "environment", *one_of(environments)
     )
     if environment is not None and source.stem != environment:
         reader.problem("environment", environment, f"the file's name without extension ({source.stem!r})")

@@ -6,7 +6,7 @@ import ipaddress
 from typing import Any
 
 from app.config.model import TrafficSlot
-from app.config.reader import FieldReader, int_between
+from app.config.reader import FieldReader, int_between, one_of
 
 # The functions transaction_processing invokes (through the alias of its own slot).
 DOWNSTREAM_FUNCTIONS = ("payment_validation", "fraud_detection")
@@ -19,7 +19,7 @@ def validate_traffic_slot(reader: FieldReader, raw: Any, name: str) -> TrafficSl
     data = reader.mapping(
         raw, field, ("kind", "weight"), optional=("targets", "port", "version", "downstream_versions")
     )
-    kind = reader.value(data, field, "kind", lambda v: v in SLOT_KINDS, "one of " + ", ".join(SLOT_KINDS))
+    kind = reader.value(data, field, "kind", *one_of(SLOT_KINDS))
     weight = reader.value(
         data,
         field,
