@@ -21,7 +21,7 @@ class ProblemsError(Exception):
 
 def field_path(name: str) -> str:
     """A field path as quoted in a message: a hostile file's keys can be as long as the file."""
-    return name if len(name) <= QUOTE_CHARS else f"{name[:QUOTE_CHARS - 3]}..."
+    return name if len(name) <= QUOTE_CHARS else f"{name[: QUOTE_CHARS - 3]}..."
 
 
 class Problems:

@@ -279,4 +279,3 @@ class EnvironmentConfig:
     @property
     def is_prod(self) -> bool:
         return self.environment == "prod"
-

@@ -4,8 +4,9 @@ reports every mistake of a file. The predicates the validators share live here t
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,7 @@ class FieldReader:
     def missing(self, field: str, why: str = "this field is required") -> None:
         self.found.missing(field, why)
 
-    def mapping(
-        self, data: Any, field: str, keys: Sequence[str], optional: Sequence[str] = ()
-    ) -> dict[Any, Any]:
+    def mapping(self, data: Any, field: str, keys: Sequence[str], optional: Sequence[str] = ()) -> dict[Any, Any]:
         """``data`` if it is a mapping (an empty one otherwise), each unknown and each missing key a problem."""
         if not isinstance(data, dict):
             self.problem(field or "<document>", data, "a mapping with keys " + ", ".join(keys))
@@ -54,6 +53,12 @@ class FieldReader:
             if key not in data:
                 self.missing(f"{field}.{key}" if field else key)
         return data
+
+    def entries(self, items: list[Any], field: str, keys: Sequence[str]) -> Iterator[tuple[str, dict[Any, Any]]]:
+        """Each item of a list of mappings as (its field path, the item as :meth:`mapping` checked it)."""
+        for index, item in enumerate(items):
+            name = f"{field}[{index}]"
+            yield name, self.mapping(item, name, keys)
 
     def value(self, data: dict[Any, Any], field: str, key: str, check: Check, allowed: str) -> Any:
         """``data[key]`` if present and passing ``check``; None otherwise (a problem if present and failing)."""
@@ -80,6 +85,24 @@ def is_bool(value: Any) -> bool:
 
 def int_between(low: int, high: int) -> Check:
     return lambda v: is_int(v) and low <= v <= high
+
+
+def is_cidr_list(value: Any, *, private: bool = False) -> bool:
+    """A non-empty list of IPv4 networks in CIDR notation with no host bits set; all private if ``private``."""
+    if not isinstance(value, list) or not value:
+        return False
+    try:
+        networks = [ipaddress.IPv4Network(cidr, strict=True) for cidr in value]
+    except (ValueError, TypeError):
+        return False
+    return not private or all(network.is_private for network in networks)
+
+
+def deletion_protection(environment: Any) -> tuple[Check, str]:
+    """A deletion_protection flag: prod must keep it on, other environments may turn it off."""
+    if environment == "prod":
+        return (lambda v: v is True, "true in prod")
+    return (is_bool, "true or false")
 
 
 def matches(pattern: re.Pattern[str]) -> Check:

@@ -56,4 +56,3 @@ def validate_api(reader: FieldReader, raw: Any) -> ApiConfig | None:
         throttle_burst_limit=burst,
         waf_rate_limit_per_5_minutes=waf,
     )
-

@@ -26,9 +26,7 @@ def validate_audit_archive(reader: FieldReader, raw: Any) -> AuditArchiveConfig 
             "noncurrent_version_expiration_days",
         ),
     )
-    mode = reader.value(
-        data, field, "object_lock_mode", *one_of(OBJECT_LOCK_MODES)
-    )
+    mode = reader.value(data, field, "object_lock_mode", *one_of(OBJECT_LOCK_MODES))
     min_lock, min_expiration = reader.pci.min_object_lock_retention_days, reader.pci.min_current_object_expiration_days
     min_hot = reader.pci.min_hot_tier_days
     lock_days = reader.value(
@@ -59,9 +57,8 @@ def validate_audit_archive(reader: FieldReader, raw: Any) -> AuditArchiveConfig 
         reader.problem(f"{field}.transitions", raw_transitions, "a non-empty list of {days, storage_class}")
     elif isinstance(raw_transitions, list):
         previous = 0
-        for index, item in enumerate(raw_transitions):
-            name = f"{field}.transitions[{index}]"
-            entry = reader.mapping(item, name, ("days", "storage_class"))
+        entries = reader.entries(raw_transitions, f"{field}.transitions", ("days", "storage_class"))
+        for index, (name, entry) in enumerate(entries):
             days = reader.value(
                 entry,
                 name,
@@ -102,4 +99,3 @@ def validate_audit_archive(reader: FieldReader, raw: Any) -> AuditArchiveConfig 
         expiration_days=expiration,
         noncurrent_version_expiration_days=noncurrent,
     )
-

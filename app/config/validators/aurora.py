@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from app.config.model import AuroraConfig
-from app.config.reader import FieldReader, int_between, is_bool, is_int, matches
+from app.config.reader import FieldReader, deletion_protection, int_between, is_int, matches
 
 _WINDOW_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 _WEEKLY_WINDOW_RE = re.compile(
@@ -87,8 +87,7 @@ def validate_aurora(reader: FieldReader, raw: Any, environment: Any) -> AuroraCo
             data,
             field,
             "deletion_protection",
-            (lambda v: v is True) if environment == "prod" else is_bool,
-            "true in prod" if environment == "prod" else "true or false",
+            *deletion_protection(environment),
         ),
         "database_name": reader.value(
             data,
@@ -158,4 +157,3 @@ def validate_aurora(reader: FieldReader, raw: Any, environment: Any) -> AuroraCo
     return AuroraConfig(
         reader_autoscaling_min=low, reader_autoscaling_max=high, reader_target_cpu_percent=cpu, **values
     )
-

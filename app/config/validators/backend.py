@@ -47,4 +47,3 @@ def validate_backend(reader: FieldReader, raw: Any) -> BackendConfig | None:
     if locking is None or any(v is None for v in values.values()):
         return None
     return BackendConfig(type="s3", s3=S3BackendConfig(locking=locking, dynamodb_table=table, **values))
-

@@ -57,4 +57,3 @@ def validate_baseline(reader: FieldReader, raw: Any, environment: Any) -> Baseli
             daily_retention_days=daily, monthly_retention_days=monthly, vault_lock_changeable_for_days=changeable
         ),
     )
-

@@ -6,7 +6,17 @@ import ipaddress
 from typing import Any
 
 from app.config.model import ComputeConfig, FunctionConfig, VpnConfig
-from app.config.reader import HOSTNAME_RE, FieldReader, arn_of, int_between, is_bool, is_int, matches, one_of
+from app.config.reader import (
+    HOSTNAME_RE,
+    FieldReader,
+    arn_of,
+    int_between,
+    is_bool,
+    is_cidr_list,
+    is_int,
+    matches,
+    one_of,
+)
 from app.config.validators.traffic import validate_traffic_slot
 
 FUNCTION_NAMES = ("payment_validation", "fraud_detection", "transaction_processing")
@@ -50,9 +60,7 @@ def validate_compute(reader: FieldReader, raw: Any) -> ComputeConfig | None:
     alb = reader.mapping(data.get("alb", {}), "compute.alb", ("certificate_arn", "ssl_policy", "internal_hostname"))
     certificate = reader.value(alb, "compute.alb", "certificate_arn", *arn_of("acm", "an ACM certificate"))
     tls_policies = reader.pci.alb_tls_policies
-    ssl_policy = reader.value(
-        alb, "compute.alb", "ssl_policy", *one_of(tls_policies)
-    )
+    ssl_policy = reader.value(alb, "compute.alb", "ssl_policy", *one_of(tls_policies))
     hostname = reader.value(
         alb,
         "compute.alb",
@@ -105,12 +113,7 @@ def validate_compute(reader: FieldReader, raw: Any) -> ComputeConfig | None:
         )
         static = reader.value(raw_vpn, field, "static_routes_only", is_bool, "true or false")
         cidrs: Any = raw_vpn.get("onprem_cidrs")
-        valid = isinstance(cidrs, list) and bool(cidrs)
-        for cidr in cidrs if isinstance(cidrs, list) else []:
-            try:
-                valid = valid and ipaddress.IPv4Network(cidr, strict=True).is_private
-            except (ValueError, TypeError):
-                valid = False
+        valid = is_cidr_list(cidrs, private=True)
         if "onprem_cidrs" in raw_vpn and not valid:
             reader.problem(f"{field}.onprem_cidrs", cidrs, "a non-empty list of private IPv4 CIDRs")
         if None not in (gateway, asn, static) and valid:
@@ -140,4 +143,3 @@ def validate_compute(reader: FieldReader, raw: Any) -> ComputeConfig | None:
         green=green,
         vpn=vpn,
     )
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.config.model import DataConfig, DynamoDbConfig
-from app.config.reader import FieldReader, int_between, is_bool, one_of
+from app.config.reader import FieldReader, deletion_protection, int_between, one_of
 from app.config.validators.audit_archive import validate_audit_archive
 from app.config.validators.aurora import validate_aurora
 from app.config.validators.migration import validate_migration
@@ -17,15 +17,12 @@ def validate_data(reader: FieldReader, raw: Any, environment: Any) -> DataConfig
     data = reader.mapping(raw, "data", ("aurora", "dynamodb", "audit_archive", "secret_rotation_days", "migration"))
     aurora = validate_aurora(reader, data.get("aurora", {}), environment)
     dynamo = reader.mapping(data.get("dynamodb", {}), "data.dynamodb", ("billing_mode", "deletion_protection"))
-    billing = reader.value(
-        dynamo, "data.dynamodb", "billing_mode", *one_of(BILLING_MODES)
-    )
+    billing = reader.value(dynamo, "data.dynamodb", "billing_mode", *one_of(BILLING_MODES))
     dynamo_protection = reader.value(
         dynamo,
         "data.dynamodb",
         "deletion_protection",
-        (lambda v: v is True) if environment == "prod" else is_bool,
-        "true in prod" if environment == "prod" else "true or false",
+        *deletion_protection(environment),
     )
     archive = validate_audit_archive(reader, data.get("audit_archive", {}))
     rotation = reader.value(
@@ -45,4 +42,3 @@ def validate_data(reader: FieldReader, raw: Any, environment: Any) -> DataConfig
         secret_rotation_days=rotation,
         migration=migration,
     )
-

@@ -13,8 +13,7 @@ def log_retention(reader: FieldReader) -> tuple[Check, str]:
     allowed = reader.pci.log_retention_days
     return (
         lambda v: is_int(v) and v in allowed,
-        f"a CloudWatch retention of at least {reader.pci.min_log_retention_days} days: "
-        + ", ".join(map(str, allowed)),
+        f"a CloudWatch retention of at least {reader.pci.min_log_retention_days} days: " + ", ".join(map(str, allowed)),
     )
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
 
 from app.config.model import MigrationConfig, MigrationSourceConfig
-from app.config.reader import FieldReader, arn_of, int_between, is_bool, is_text, matches, one_of
+from app.config.reader import FieldReader, arn_of, int_between, is_bool, is_cidr_list, is_text, matches, one_of
 
 ACCOUNT_ROLE_OWNERSHIP = ("create", "existing")
 DMS_INSTANCE_CLASS_RE = re.compile(r"^dms\.[a-z0-9]+\.[a-z0-9]+$")
@@ -28,11 +27,14 @@ def validate_migration(reader: FieldReader, raw: Any) -> MigrationConfig | None:
             f"{field}.account_dms_roles",
             "required when migration is enabled "
             "(create: this environment owns the account's dms-vpc-role and dms-cloudwatch-logs-role; "
-            "existing: another environment of the same account does)"
+            "existing: another environment of the same account does)",
         )
     elif "account_dms_roles" in data:
         account_roles = reader.value(
-            data, field, "account_dms_roles", *one_of(ACCOUNT_ROLE_OWNERSHIP),
+            data,
+            field,
+            "account_dms_roles",
+            *one_of(ACCOUNT_ROLE_OWNERSHIP),
         )
     instance = reader.value(
         data,
@@ -58,48 +60,7 @@ def validate_migration(reader: FieldReader, raw: Any) -> MigrationConfig | None:
     if enabled and "source" not in data:
         reader.missing(f"{field}.source", "required when migration is enabled")
     elif "source" in data:
-        name = f"{field}.source"
-        src = reader.mapping(
-            data["source"],
-            name,
-            ("host", "port", "database_name", "credentials_secret_arn", "ca_certificate_arn", "cidrs"),
-        )
-        host = reader.value(src, name, "host", is_text, "the on-prem database host name")
-        port = reader.value(src, name, "port", int_between(1, 65535), "a TCP port")
-        database = reader.value(src, name, "database_name", is_text, "the on-prem database name")
-        secret = reader.value(
-            src,
-            name,
-            "credentials_secret_arn",
-            *arn_of("secretsmanager", "a Secrets Manager secret holding the source credentials"),
-        )
-        certificate = reader.value(
-            src,
-            name,
-            "ca_certificate_arn",
-            *arn_of("dms", "the DMS certificate of the on-prem CA (ssl_mode verify-full)"),
-        )
-        cidrs: Any = src.get("cidrs")
-        valid_cidrs = isinstance(cidrs, list) and bool(cidrs)
-        for cidr in cidrs if isinstance(cidrs, list) else []:
-            try:
-                ipaddress.IPv4Network(cidr, strict=True)
-            except (ValueError, TypeError):
-                valid_cidrs = False
-        if "cidrs" in src and not valid_cidrs:
-            reader.problem(f"{name}.cidrs", cidrs, "a non-empty list of on-prem IPv4 CIDRs (never 0.0.0.0/0)")
-        elif valid_cidrs and "0.0.0.0/0" in cidrs:
-            reader.problem(f"{name}.cidrs", cidrs, "specific on-prem CIDRs, not 0.0.0.0/0")
-            valid_cidrs = False
-        if None not in (host, port, database, secret, certificate) and valid_cidrs:
-            source = MigrationSourceConfig(
-                host=host,
-                port=port,
-                database_name=database,
-                credentials_secret_arn=secret,
-                ca_certificate_arn=certificate,
-                cidrs=tuple(cidrs),
-            )
+        source = _source(reader, data["source"], f"{field}.source")
     if None in (enabled, instance, storage, multi_az, mappings) or (enabled and None in (source, account_roles)):
         return None
     return MigrationConfig(
@@ -112,3 +73,26 @@ def validate_migration(reader: FieldReader, raw: Any) -> MigrationConfig | None:
         account_dms_roles=account_roles,
     )
 
+
+def _source(reader: FieldReader, raw: Any, field: str) -> MigrationSourceConfig | None:
+    data = reader.mapping(
+        raw, field, ("host", "port", "database_name", "credentials_secret_arn", "ca_certificate_arn", "cidrs")
+    )
+    checks = {
+        "host": (is_text, "the on-prem database host name"),
+        "port": (int_between(1, 65535), "a TCP port"),
+        "database_name": (is_text, "the on-prem database name"),
+        "credentials_secret_arn": arn_of("secretsmanager", "a Secrets Manager secret holding the source credentials"),
+        "ca_certificate_arn": arn_of("dms", "the DMS certificate of the on-prem CA (ssl_mode verify-full)"),
+    }
+    values = {key: reader.value(data, field, key, check, allowed) for key, (check, allowed) in checks.items()}
+    cidrs: Any = data.get("cidrs")
+    valid_cidrs = is_cidr_list(cidrs)
+    if "cidrs" in data and not valid_cidrs:
+        reader.problem(f"{field}.cidrs", cidrs, "a non-empty list of on-prem IPv4 CIDRs (never 0.0.0.0/0)")
+    elif valid_cidrs and "0.0.0.0/0" in cidrs:
+        reader.problem(f"{field}.cidrs", cidrs, "specific on-prem CIDRs, not 0.0.0.0/0")
+        valid_cidrs = False
+    if any(value is None for value in values.values()) or not valid_cidrs:
+        return None
+    return MigrationSourceConfig(cidrs=tuple(cidrs), **values)

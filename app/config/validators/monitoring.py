@@ -17,9 +17,7 @@ def validate_subscriptions(reader: FieldReader, raw: Any, field: str) -> tuple[S
         reader.problem(field, raw, "a non-empty list of {protocol, endpoint}: someone must receive the alerts")
         return None
     found = []
-    for index, item in enumerate(raw):
-        name = f"{field}[{index}]"
-        entry = reader.mapping(item, name, ("protocol", "endpoint"))
+    for name, entry in reader.entries(raw, field, ("protocol", "endpoint")):
         protocol = reader.value(
             entry,
             name,
@@ -84,4 +82,3 @@ def validate_monitoring(reader: FieldReader, raw: Any) -> MonitoringConfig | Non
     if failed is None or errors is None or any(v is None for v in values.values()):
         return None
     return MonitoringConfig(failed_transactions_subscriptions=failed, system_errors_subscriptions=errors, **values)
-

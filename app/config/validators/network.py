@@ -77,4 +77,3 @@ def validate_network(reader: FieldReader, raw: Any, field: str) -> NetworkConfig
         nat_gateways=nat,
         flow_logs=FlowLogsConfig(retention_days=retention),
     )
-

@@ -23,9 +23,7 @@ class Placement:
 def validate_environment_name(reader: FieldReader, data: dict[Any, Any], source: Path) -> Any:
     """The environment name: one of the catalog's Environment tag values, and the file's own name."""
     environments = reader.pci.environments
-    environment = reader.value(
-        data, "", "environment", *one_of(environments)
-    )
+    environment = reader.value(data, "", "environment", *one_of(environments))
     if environment is not None and source.stem != environment:
         reader.problem("environment", environment, f"the file's name without extension ({source.stem!r})")
     return environment

@@ -79,4 +79,3 @@ def validate_runtime(reader: FieldReader, raw: Any) -> RuntimeConfig | None:
     if layer is None or limits is None or any(v is None for v in values.values()):
         return None
     return RuntimeConfig(powertools_layer_version=layer, validation_max_amount=dict(limits), fraud_thresholds=values)
-

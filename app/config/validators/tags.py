@@ -23,4 +23,3 @@ def validate_tags(reader: FieldReader, raw: Any, environment: Any) -> dict[str, 
     if not isinstance(raw, dict) or any(not is_text(raw.get(k)) for k in required):
         return None
     return {key: raw[key] for key in required}
-

@@ -59,11 +59,17 @@ def validate_traffic_slot(reader: FieldReader, raw: Any, name: str) -> TrafficSl
     version = None
     if "version" in data:
         if name == "green":
-            reader.problem(f"{field}.version", data["version"],
-                           "nothing: green always runs the latest published version")
+            reader.problem(
+                f"{field}.version", data["version"], "nothing: green always runs the latest published version"
+            )
             return None
-        version = reader.value(data, field, "version", int_between(1, 10**9),
-                               "the published function version blue keeps serving (omit for the latest)")
+        version = reader.value(
+            data,
+            field,
+            "version",
+            int_between(1, 10**9),
+            "the published function version blue keeps serving (omit for the latest)",
+        )
         if version is None:
             return None
     downstream: dict[str, int] = {}
@@ -90,4 +96,3 @@ def validate_traffic_slot(reader: FieldReader, raw: Any, name: str) -> TrafficSl
     return TrafficSlot(
         kind=kind, weight=weight, targets=targets, port=port, version=version, downstream_versions=downstream
     )
-
