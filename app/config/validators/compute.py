@@ -25,12 +25,48 @@ _RFC1918 = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12
 
 def validate_compute(reader: FieldReader, raw: Any) -> ComputeConfig | None:
     data = reader.mapping(raw, "compute", ("functions", "alb", "traffic"), optional=("vpn",))
-    functions_raw = reader.mapping(data.get("functions", {}), "compute.functions", FUNCTION_NAMES)
+    functions = _functions(reader, data.get("functions", {}))
+    alb = _alb(reader, data.get("alb", {}))
+    traffic = reader.mapping(data.get("traffic", {}), "compute.traffic", ("blue", "green"))
+    blue = validate_traffic_slot(reader, traffic.get("blue", {}), "blue")
+    green = validate_traffic_slot(reader, traffic.get("green", {}), "green")
+    if blue is not None and green is not None and blue.weight + green.weight == 0:
+        reader.problem("compute.traffic.green.weight", green.weight, "a total weight above 0 (no traffic would flow)")
+        green = None
+    if green is not None and green.kind != "lambda":
+        reader.problem("compute.traffic.green.kind", green.kind, "lambda: green is always the new Lambda stack")
+        green = None
+    needs_vpn = blue is not None and blue.kind == "onprem"
+    vpn = None
+    if needs_vpn and "vpn" not in data:
+        reader.missing("compute.vpn", "required while a slot is onprem")
+    elif "vpn" in data:
+        vpn = _vpn(reader, data["vpn"])
+    if vpn is not None and blue is not None and blue.kind == "onprem":
+        for target in blue.targets:
+            if not any(ipaddress.IPv4Address(target) in ipaddress.IPv4Network(c) for c in vpn.onprem_cidrs):
+                reader.problem("compute.traffic.blue.targets", target, "an address inside compute.vpn.onprem_cidrs")
+                blue = None
+                break
+    if (
+        len(functions) != len(FUNCTION_NAMES)
+        or blue is None
+        or green is None
+        or any(value is None for value in alb.values())
+        or (needs_vpn and vpn is None)
+    ):
+        return None
+    return ComputeConfig(functions=functions, blue=blue, green=green, vpn=vpn, **alb)
+
+
+def _functions(reader: FieldReader, raw: Any) -> dict[str, FunctionConfig]:
+    """The functions whose settings are valid (all three when there is no problem)."""
+    data = reader.mapping(raw, "compute.functions", FUNCTION_NAMES)
     functions: dict[str, FunctionConfig] = {}
     for name in FUNCTION_NAMES:
         field = f"compute.functions.{name}"
         spec = reader.mapping(
-            functions_raw.get(name, {}),
+            data.get(name, {}),
             field,
             ("memory_mb", "timeout_seconds", "reserved_concurrency", "provisioned_concurrency"),
         )
@@ -57,89 +93,59 @@ def validate_compute(reader: FieldReader, raw: Any) -> ComputeConfig | None:
             provisioned = None
         if None not in (memory, timeout, reserved, provisioned):
             functions[name] = FunctionConfig(memory, timeout, reserved, provisioned)
-    alb = reader.mapping(data.get("alb", {}), "compute.alb", ("certificate_arn", "ssl_policy", "internal_hostname"))
-    certificate = reader.value(alb, "compute.alb", "certificate_arn", *arn_of("acm", "an ACM certificate"))
-    tls_policies = reader.pci.alb_tls_policies
-    ssl_policy = reader.value(alb, "compute.alb", "ssl_policy", *one_of(tls_policies))
-    hostname = reader.value(
-        alb,
-        "compute.alb",
-        "internal_hostname",
-        matches(HOSTNAME_RE),
-        "the DNS name on the ALB certificate (API Gateway verifies it)",
-    )
-    traffic = reader.mapping(data.get("traffic", {}), "compute.traffic", ("blue", "green"))
-    blue = validate_traffic_slot(reader, traffic.get("blue", {}), "blue")
-    green = validate_traffic_slot(reader, traffic.get("green", {}), "green")
-    if blue is not None and green is not None and blue.weight + green.weight == 0:
-        reader.problem("compute.traffic.green.weight", green.weight, "a total weight above 0 (no traffic would flow)")
-        green = None
-    if green is not None and green.kind != "lambda":
-        reader.problem("compute.traffic.green.kind", green.kind, "lambda: green is always the new Lambda stack")
-        green = None
-    needs_vpn = blue is not None and blue.kind == "onprem"
-    vpn = None
-    if needs_vpn and "vpn" not in data:
-        reader.missing("compute.vpn", "required while a slot is onprem")
-    elif "vpn" in data:
-        field = "compute.vpn"
-        raw_vpn = reader.mapping(
-            data["vpn"], field, ("customer_gateway_ip", "bgp_asn", "static_routes_only", "onprem_cidrs")
-        )
+    return functions
 
-        def public_ip(value: Any) -> bool:
-            try:
-                address = ipaddress.IPv4Address(value)
-            except (ValueError, TypeError):
-                return False
-            return not (
-                any(address in net for net in _RFC1918)
-                or address.is_loopback
-                or address.is_link_local
-                or address.is_multicast
-                or address.is_unspecified
-                or address.is_reserved
-            )
 
-        gateway = reader.value(
-            raw_vpn, field, "customer_gateway_ip", public_ip, "the public IPv4 address of the on-prem VPN device"
-        )
-        asn = reader.value(
-            raw_vpn,
+def _alb(reader: FieldReader, raw: Any) -> dict[str, Any]:
+    """The ALB's fields of ComputeConfig, None where invalid."""
+    field = "compute.alb"
+    data = reader.mapping(raw, field, ("certificate_arn", "ssl_policy", "internal_hostname"))
+    return {
+        "alb_certificate_arn": reader.value(data, field, "certificate_arn", *arn_of("acm", "an ACM certificate")),
+        "alb_ssl_policy": reader.value(data, field, "ssl_policy", *one_of(reader.pci.alb_tls_policies)),
+        "internal_hostname": reader.value(
+            data,
             field,
-            "bgp_asn",
-            lambda v: is_int(v) and (64512 <= v <= 65534 or 4200000000 <= v <= 4294967294),
-            "a private BGP ASN (64512-65534 or 4200000000-4294967294)",
-        )
-        static = reader.value(raw_vpn, field, "static_routes_only", is_bool, "true or false")
-        cidrs: Any = raw_vpn.get("onprem_cidrs")
-        valid = is_cidr_list(cidrs, private=True)
-        if "onprem_cidrs" in raw_vpn and not valid:
-            reader.problem(f"{field}.onprem_cidrs", cidrs, "a non-empty list of private IPv4 CIDRs")
-        if None not in (gateway, asn, static) and valid:
-            vpn = VpnConfig(
-                customer_gateway_ip=gateway, bgp_asn=asn, static_routes_only=static, onprem_cidrs=tuple(cidrs)
-            )
-    if vpn is not None and blue is not None and blue.kind == "onprem":
-        for target in blue.targets:
-            if not any(ipaddress.IPv4Address(target) in ipaddress.IPv4Network(c) for c in vpn.onprem_cidrs):
-                reader.problem("compute.traffic.blue.targets", target, "an address inside compute.vpn.onprem_cidrs")
-                blue = None
-                break
-    if (
-        len(functions) != len(FUNCTION_NAMES)
-        or blue is None
-        or green is None
-        or None in (certificate, ssl_policy, hostname)
-        or (needs_vpn and vpn is None)
-    ):
-        return None
-    return ComputeConfig(
-        functions=functions,
-        alb_certificate_arn=certificate,
-        alb_ssl_policy=ssl_policy,
-        internal_hostname=hostname,
-        blue=blue,
-        green=green,
-        vpn=vpn,
+            "internal_hostname",
+            matches(HOSTNAME_RE),
+            "the DNS name on the ALB certificate (API Gateway verifies it)",
+        ),
+    }
+
+
+def _public_ip(value: Any) -> bool:
+    try:
+        address = ipaddress.IPv4Address(value)
+    except (ValueError, TypeError):
+        return False
+    return not (
+        any(address in net for net in _RFC1918)
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_unspecified
+        or address.is_reserved
     )
+
+
+def _vpn(reader: FieldReader, raw: Any) -> VpnConfig | None:
+    field = "compute.vpn"
+    data = reader.mapping(raw, field, ("customer_gateway_ip", "bgp_asn", "static_routes_only", "onprem_cidrs"))
+    gateway = reader.value(
+        data, field, "customer_gateway_ip", _public_ip, "the public IPv4 address of the on-prem VPN device"
+    )
+    asn = reader.value(
+        data,
+        field,
+        "bgp_asn",
+        lambda v: is_int(v) and (64512 <= v <= 65534 or 4200000000 <= v <= 4294967294),
+        "a private BGP ASN (64512-65534 or 4200000000-4294967294)",
+    )
+    static = reader.value(data, field, "static_routes_only", is_bool, "true or false")
+    cidrs: Any = data.get("onprem_cidrs")
+    valid = is_cidr_list(cidrs, private=True)
+    if "onprem_cidrs" in data and not valid:
+        reader.problem(f"{field}.onprem_cidrs", cidrs, "a non-empty list of private IPv4 CIDRs")
+    if None in (gateway, asn, static) or not valid:
+        return None
+    return VpnConfig(customer_gateway_ip=gateway, bgp_asn=asn, static_routes_only=static, onprem_cidrs=tuple(cidrs))
