@@ -188,3 +188,35 @@ def test_a_hostile_value_anywhere_in_a_section_is_a_model_or_problems_about_that
     for problem in problems:
         assert problem.startswith(f"{environment}.yaml: {section}"), problem
         assert len(problem) < 2000, "values and field names are quoted to a bounded length"
+
+
+def test_the_package_re_exports_every_model_class_and_constant_from_app_config():
+    """Callers import from ``app.config`` only: a model class or constant left out of ``__init__`` breaks them."""
+    import importlib
+    import pkgutil
+
+    import app.config as package
+
+    assert sorted(package.__all__) == sorted(set(package.__all__))
+    for name in package.__all__:
+        assert getattr(package, name) is not None, name
+    for module_info in pkgutil.walk_packages(package.__path__, "app.config."):
+        module = importlib.import_module(module_info.name)
+        public = {name for name, value in vars(module).items()
+                  if getattr(value, "__module__", module.__name__) == module.__name__
+                  and not name.startswith("_")
+                  and (name.isupper() or (isinstance(value, type) and name[0].isupper()))}
+        assert public <= set(package.__all__), (module.__name__, public - set(package.__all__))
+
+
+def test_importing_the_config_loads_neither_cdktf_nor_the_provider_bindings_nor_checkov():
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    heavy = ("cdktf", "cdktf_cdktf_provider_aws", "checkov", "constructs")
+    probe = f"import sys, app.config; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    completed = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True,
+                               timeout=120, check=True)
+    assert completed.stdout.strip() == "[]"

@@ -15,6 +15,8 @@ from __future__ import annotations
 from app.config.loader import (
     ENVIRONMENTS_DIR,
     MAX_CONFIG_BYTES,
+    OPTIONAL_SECTIONS,
+    SECTIONS,
     load_environment,
     load_environments,
     parse_environment,
@@ -48,9 +50,7 @@ from app.config.model import (
     TrafficSlot,
     VpnConfig,
 )
-from app.config.reader import (
-    ConfigError,
-)
+from app.config.reader import ConfigError, FieldReader
 from app.config.thresholds import (
     CLOUDWATCH_RETENTION_DAYS,
     KNOWN_ENVIRONMENTS,
@@ -93,7 +93,7 @@ from app.config.validators.network import (
     NAT_GATEWAY_COUNTS,
     SUBNET_TIERS,
 )
-from app.config.validators.placement import AZ_COUNT
+from app.config.validators.placement import AZ_COUNT, Placement
 from app.config.validators.runtime import (
     FRAUD_THRESHOLD_KEYS,
 )
@@ -126,8 +126,10 @@ __all__ = [
     "MONITORING_INTERVALS",
     "NAT_GATEWAY_COUNTS",
     "OBJECT_LOCK_MODES",
+    "OPTIONAL_SECTIONS",
     "PERFORMANCE_INSIGHTS_RETENTION",
     "S3_LOCKING",
+    "SECTIONS",
     "SLOT_KINDS",
     "SUBNET_TIERS",
     "SUBSCRIPTION_PROTOCOLS",
@@ -145,6 +147,7 @@ __all__ = [
     "DataConfig",
     "DynamoDbConfig",
     "EnvironmentConfig",
+    "FieldReader",
     "FlowLogsConfig",
     "FunctionConfig",
     "KmsConfig",
@@ -154,6 +157,7 @@ __all__ = [
     "MonitoringConfig",
     "NetworkConfig",
     "PciThresholds",
+    "Placement",
     "RuntimeConfig",
     "S3BackendConfig",
     "StorageTransition",
