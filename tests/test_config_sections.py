@@ -220,3 +220,37 @@ def test_importing_the_config_loads_neither_cdktf_nor_the_provider_bindings_nor_
     completed = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True,
                                timeout=120, check=True)
     assert completed.stdout.strip() == "[]"
+
+
+def address_as_integer(text: str) -> int:
+    import ipaddress
+
+    return int(ipaddress.IPv4Address(text))
+
+
+# YAML reads an unquoted number or true/false as such, and ipaddress reads an integer (a boolean is one) as an
+# address: each of these was accepted and reached the synth as a raw number.
+NUMERIC_ADDRESSES = [
+    ("network.public_subnets", 0, address_as_integer("10.20.0.0"), "dev",
+     "an IPv4 network in CIDR notation with no host bits set, e.g. 10.20.0.0/24"),
+    ("data.migration.source.cidrs", 0, True, "prod",
+     "a non-empty list of on-prem IPv4 CIDRs (never 0.0.0.0/0)"),
+    ("compute.vpn.onprem_cidrs", 0, address_as_integer("172.16.0.0"), "prod",
+     "a non-empty list of private IPv4 CIDRs"),
+    ("compute.traffic.blue.targets", 0, address_as_integer("172.16.1.10"), "prod",
+     "a non-empty list of private IPv4 addresses of the on-prem payment service"),
+    ("compute.vpn", "customer_gateway_ip", address_as_integer("198.51.100.20"), "prod",
+     "the public IPv4 address of the on-prem VPN device"),
+]
+
+
+@pytest.mark.parametrize(("where", "key", "number", "environment", "expected"), NUMERIC_ADDRESSES,
+                         ids=[case[0] for case in NUMERIC_ADDRESSES])
+def test_an_address_or_cidr_written_as_a_number_is_refused(where, key, number, environment, expected):
+    document = copy.deepcopy(DOCUMENTS[environment])
+    section_of(document, where)[key] = number
+    with pytest.raises(ConfigError) as raised:
+        parse_environment(Path(f"{environment}.yaml"), yaml.safe_dump(document))
+    field = where if isinstance(key, int) else f"{where}.{key}"
+    [problem] = [p for p in raised.value.problems if p.startswith(f"{environment}.yaml: {field}")]
+    assert problem.endswith(f"is not allowed; expected {expected}")

@@ -87,15 +87,33 @@ def int_between(low: int, high: int) -> Check:
     return lambda v: is_int(v) and low <= v <= high
 
 
+def ipv4_network(value: Any) -> ipaddress.IPv4Network | None:
+    """``value`` as an IPv4 network in CIDR notation with no host bits set, else None. Only text counts: ipaddress
+    also reads an integer (or a boolean) as an address, and the raw number would reach Terraform unconverted."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        return None
+
+
+def ipv4_address(value: Any) -> ipaddress.IPv4Address | None:
+    """``value`` as a dotted-quad IPv4 address, else None (text only, as :func:`ipv4_network`)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return ipaddress.IPv4Address(value)
+    except ValueError:
+        return None
+
+
 def is_cidr_list(value: Any, *, private: bool = False) -> bool:
     """A non-empty list of IPv4 networks in CIDR notation with no host bits set; all private if ``private``."""
     if not isinstance(value, list) or not value:
         return False
-    try:
-        networks = [ipaddress.IPv4Network(cidr, strict=True) for cidr in value]
-    except (ValueError, TypeError):
-        return False
-    return not private or all(network.is_private for network in networks)
+    networks = [ipv4_network(cidr) for cidr in value]
+    return all(network is not None and (network.is_private or not private) for network in networks)
 
 
 def deletion_protection(environment: Any) -> tuple[Check, str]:

@@ -11,6 +11,7 @@ from app.config.reader import (
     FieldReader,
     arn_of,
     int_between,
+    ipv4_address,
     is_bool,
     is_cidr_list,
     is_int,
@@ -114,11 +115,8 @@ def _alb(reader: FieldReader, raw: Any) -> dict[str, Any]:
 
 
 def _public_ip(value: Any) -> bool:
-    try:
-        address = ipaddress.IPv4Address(value)
-    except (ValueError, TypeError):
-        return False
-    return not (
+    address = ipv4_address(value)
+    return address is not None and not (
         any(address in net for net in _RFC1918)
         or address.is_loopback
         or address.is_link_local

@@ -6,7 +6,7 @@ import ipaddress
 from typing import Any
 
 from app.config.model import FlowLogsConfig, NetworkConfig
-from app.config.reader import FieldReader, is_int
+from app.config.reader import FieldReader, ipv4_network, is_int
 from app.config.validators.logging import log_retention
 from app.config.validators.placement import AZ_COUNT
 
@@ -17,16 +17,13 @@ SUBNET_TIERS = ("public", "private", "database")
 def validate_network(reader: FieldReader, raw: Any, field: str) -> NetworkConfig | None:
     keys = ("vpc_cidr", "public_subnets", "private_subnets", "database_subnets", "nat_gateways", "flow_logs")
     data = reader.mapping(raw, field, keys)
-    vpc = None
     vpc_cidr = data.get("vpc_cidr")
-    try:
-        vpc = ipaddress.IPv4Network(vpc_cidr, strict=True)
-        if not 16 <= vpc.prefixlen <= 24:
-            reader.problem(f"{field}.vpc_cidr", vpc_cidr, "a prefix length between /16 and /24")
-            vpc = None
-    except (ValueError, TypeError):
-        if "vpc_cidr" in data:
-            reader.problem(f"{field}.vpc_cidr", vpc_cidr, "an IPv4 network in CIDR notation, e.g. 10.20.0.0/16")
+    vpc = ipv4_network(vpc_cidr)
+    if vpc is not None and not 16 <= vpc.prefixlen <= 24:
+        reader.problem(f"{field}.vpc_cidr", vpc_cidr, "a prefix length between /16 and /24")
+        vpc = None
+    elif vpc is None and "vpc_cidr" in data:
+        reader.problem(f"{field}.vpc_cidr", vpc_cidr, "an IPv4 network in CIDR notation, e.g. 10.20.0.0/16")
 
     tiers: dict[str, tuple[str, ...]] = {}
     seen: list[tuple[str, ipaddress.IPv4Network]] = []
@@ -40,9 +37,8 @@ def validate_network(reader: FieldReader, raw: Any, field: str) -> NetworkConfig
             continue
         for index, cidr in enumerate(cidrs):
             name = f"{field}.{key}[{index}]"
-            try:
-                net = ipaddress.IPv4Network(cidr, strict=True)
-            except (ValueError, TypeError):
+            net = ipv4_network(cidr)
+            if net is None:
                 reader.problem(name, cidr, "an IPv4 network in CIDR notation with no host bits set, e.g. 10.20.0.0/24")
                 continue
             if vpc is not None and not net.subnet_of(vpc):

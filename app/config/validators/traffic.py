@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from app.config.model import TrafficSlot
-from app.config.reader import FieldReader, int_between, one_of
+from app.config.reader import FieldReader, int_between, ipv4_address, one_of
 
 # The functions transaction_processing invokes (through the alias of its own slot).
 DOWNSTREAM_FUNCTIONS = ("payment_validation", "fraud_detection")
@@ -32,11 +31,8 @@ def validate_traffic_slot(reader: FieldReader, raw: Any, name: str) -> TrafficSl
         raw_targets: Any = data.get("targets")
         valid = isinstance(raw_targets, list) and bool(raw_targets)
         for target in raw_targets if isinstance(raw_targets, list) else []:
-            try:
-                address = ipaddress.IPv4Address(target)
-                valid = valid and address.is_private
-            except (ValueError, TypeError):
-                valid = False
+            address = ipv4_address(target)
+            valid = valid and address is not None and address.is_private
         if not valid:
             reader.problem(
                 f"{field}.targets",
