@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,10 @@ class FieldReader:
         for index, item in enumerate(items):
             name = f"{field}[{index}]"
             yield name, self.mapping(item, name, keys)
+
+    def values(self, data: dict[Any, Any], field: str, checks: Mapping[str, tuple[Check, str]]) -> dict[str, Any]:
+        """:meth:`value` of each key of ``checks`` (key -> (check, what is allowed)), in that order."""
+        return {key: self.value(data, field, key, check, allowed) for key, (check, allowed) in checks.items()}
 
     def value(self, data: dict[Any, Any], field: str, key: str, check: Check, allowed: str) -> Any:
         """``data[key]`` if present and passing ``check``; None otherwise (a problem if present and failing)."""

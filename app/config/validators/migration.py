@@ -85,7 +85,7 @@ def _source(reader: FieldReader, raw: Any, field: str) -> MigrationSourceConfig 
         "credentials_secret_arn": arn_of("secretsmanager", "a Secrets Manager secret holding the source credentials"),
         "ca_certificate_arn": arn_of("dms", "the DMS certificate of the on-prem CA (ssl_mode verify-full)"),
     }
-    values = {key: reader.value(data, field, key, check, allowed) for key, (check, allowed) in checks.items()}
+    values = reader.values(data, field, checks)
     cidrs: Any = data.get("cidrs")
     valid_cidrs = is_cidr_list(cidrs)
     if "cidrs" in data and not valid_cidrs:

@@ -59,7 +59,7 @@ def validate_monitoring(reader: FieldReader, raw: Any) -> MonitoringConfig | Non
         "green_p99_ms": (int_between(50, 29000), "50 to 29000 ms"),
     }
     data = reader.mapping(raw, "monitoring", ("subscriptions", *numbers))
-    values = {key: reader.value(data, "monitoring", key, check, allowed) for key, (check, allowed) in numbers.items()}
+    values = reader.values(data, "monitoring", numbers)
     if (
         None not in (values["evaluation_periods"], values["datapoints_to_alarm"])
         and values["datapoints_to_alarm"] > values["evaluation_periods"]

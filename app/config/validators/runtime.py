@@ -61,10 +61,7 @@ def validate_runtime(reader: FieldReader, raw: Any) -> RuntimeConfig | None:
             "a list of 4-digit merchant category codes",
         ),
     }
-    values = {
-        key: reader.value(thresholds, "runtime.fraud_thresholds", key, check, allowed)
-        for key, (check, allowed) in checks.items()
-    }
+    values = reader.values(thresholds, "runtime.fraud_thresholds", checks)
     if (
         values["review_score"] is not None
         and values["decline_score"] is not None
