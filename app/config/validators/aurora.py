@@ -39,101 +39,52 @@ def validate_aurora(reader: FieldReader, raw: Any, environment: Any) -> AuroraCo
     )
     data = reader.mapping(raw, field, keys)
     minimum_readers = 2 if environment == "prod" else 1
-    values = {
-        "engine_version": reader.value(
-            data,
-            field,
-            "engine_version",
+    checks = {
+        "engine_version": (
             lambda v: isinstance(v, str) and re.fullmatch(r"1[5-7]\.\d+", v) is not None,
             'an Aurora PostgreSQL 15-17 version string such as "15.10"',
         ),
-        "instance_class": reader.value(
-            data,
-            field,
-            "instance_class",
-            matches(AURORA_INSTANCE_CLASS_RE),
-            "an RDS instance class such as db.r6g.large",
-        ),
-        "readers": reader.value(
-            data,
-            field,
-            "readers",
+        "instance_class": (matches(AURORA_INSTANCE_CLASS_RE), "an RDS instance class such as db.r6g.large"),
+        "readers": (
             int_between(minimum_readers, 15),
             f"{minimum_readers} to 15 reader instances"
             + (" (prod keeps at least two, in other AZs than the writer)" if minimum_readers == 2 else ""),
         ),
-        "backup_retention_days": reader.value(
-            data,
-            field,
-            "backup_retention_days",
+        "backup_retention_days": (
             int_between(35, 35) if environment == "prod" else int_between(7, 35),
             "35 days in prod" if environment == "prod" else "7 to 35 days",
         ),
-        "backup_window": reader.value(
-            data,
-            field,
-            "backup_window",
-            matches(_WINDOW_RE),
-            "a daily UTC window hh:mm-hh:mm, e.g. 03:00-04:00",
-        ),
-        "maintenance_window": reader.value(
-            data,
-            field,
-            "maintenance_window",
+        "backup_window": (matches(_WINDOW_RE), "a daily UTC window hh:mm-hh:mm, e.g. 03:00-04:00"),
+        "maintenance_window": (
             matches(_WEEKLY_WINDOW_RE),
             "a weekly UTC window ddd:hh:mm-ddd:hh:mm, e.g. sun:04:30-sun:05:30",
         ),
-        "deletion_protection": reader.value(
-            data,
-            field,
-            "deletion_protection",
-            *deletion_protection(environment),
-        ),
-        "database_name": reader.value(
-            data,
-            field,
-            "database_name",
-            matches(_IDENTIFIER_RE),
-            "a lower-case PostgreSQL identifier",
-        ),
-        "master_username": reader.value(
-            data,
-            field,
-            "master_username",
+        "deletion_protection": deletion_protection(environment),
+        "database_name": (matches(_IDENTIFIER_RE), "a lower-case PostgreSQL identifier"),
+        "master_username": (
             lambda v: (
                 isinstance(v, str) and bool(_IDENTIFIER_RE.match(v)) and v not in ("postgres", "rdsadmin", "admin")
             ),
             "a lower-case PostgreSQL identifier other than postgres, rdsadmin, admin",
         ),
-        "app_username": reader.value(
-            data,
-            field,
-            "app_username",
+        "app_username": (
             lambda v: isinstance(v, str) and bool(_IDENTIFIER_RE.match(v)) and len(v) <= 56,
             "a lower-case PostgreSQL identifier of at most 56 characters (room for _clone)",
         ),
-        "performance_insights_retention_days": reader.value(
-            data,
-            field,
-            "performance_insights_retention_days",
+        "performance_insights_retention_days": (
             lambda v: is_int(v) and v in PERFORMANCE_INSIGHTS_RETENTION,
             "7, 731 or a multiple of 31 up to 713",
         ),
-        "monitoring_interval_seconds": reader.value(
-            data,
-            field,
-            "monitoring_interval_seconds",
+        "monitoring_interval_seconds": (
             lambda v: is_int(v) and v in MONITORING_INTERVALS,
             "one of " + ", ".join(map(str, MONITORING_INTERVALS)) + " (enhanced monitoring stays on)",
         ),
-        "ca_bundle_file": reader.value(
-            data,
-            field,
-            "ca_bundle_file",
+        "ca_bundle_file": (
             lambda v: isinstance(v, str) and v.endswith(".pem") and not v.startswith("/") and ".." not in v.split("/"),
             "a .pem path relative to the repository root (the RDS CA bundle of the region)",
         ),
     }
+    values = reader.values(data, field, checks)
     scaling = reader.mapping(
         data.get("reader_autoscaling", {}), f"{field}.reader_autoscaling", ("min", "max", "target_cpu_percent")
     )
