@@ -126,6 +126,12 @@ class AuditTrail(Construct):
                     name=metric, namespace=METRIC_NAMESPACE, value="1"
                 ),
             )
+        self.arn: str = self.trail.arn
+        self.log_group_name: str = self.log_group.name
+
+    def security_metric_names(self) -> list[str]:
+        """The metrics the security-event filters emit, in SECURITY_EVENTS order."""
+        return [metric_filter.metric_transformation.name for metric_filter in self.metric_filters.values()]
 
 
 class SecurityEventAlarms(Construct):

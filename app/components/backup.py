@@ -121,3 +121,4 @@ class BackupPlanOfRecord(Construct):
             resources=list(self.protected_resources.values()),
             depends_on=attachments,
         )
+        self.vault_name: str = self.vault.name

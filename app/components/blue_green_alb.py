@@ -137,6 +137,23 @@ class BlueGreenAlb(Construct):
         )
         Wafv2WebAclAssociation(self, "waf", resource_arn=self.alb.arn, web_acl_arn=web_acl_arn)
         self.arn: str = self.alb.arn
+        self.dns_name: str = self.alb.dns_name
+        # The LoadBalancer dimension of the AWS/ApplicationELB metrics.
+        self.arn_suffix: str = self.alb.arn_suffix
+
+    def target_group_arn(self, slot: str) -> str:
+        return self.target_groups[slot].arn
+
+    def target_group_arn_suffix(self, slot: str) -> str:
+        """The TargetGroup dimension of the slot's AWS/ApplicationELB metrics."""
+        return self.target_groups[slot].arn_suffix
+
+    def metric_dimensions(self, slot: str | None = None) -> dict[str, str]:
+        """AWS/ApplicationELB dimensions: the load balancer's own metrics, or one slot's target group."""
+        dimensions = {"LoadBalancer": self.arn_suffix}
+        if slot is not None:
+            dimensions["TargetGroup"] = self.target_group_arn_suffix(slot)
+        return dimensions
 
     def _target_group(
         self,
@@ -159,8 +176,8 @@ class BlueGreenAlb(Construct):
             permission = LambdaPermission(
                 self,
                 f"tg-{slot}-invoke",
-                function_name=entry_function.function.function.function_name,
-                qualifier=entry_function.aliases[slot].name,
+                function_name=entry_function.deployed_name,
+                qualifier=entry_function.alias_name(slot),
                 action="lambda:InvokeFunction",
                 principal="elasticloadbalancing.amazonaws.com",
                 source_arn=group.arn,

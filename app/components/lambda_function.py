@@ -20,7 +20,14 @@ from cdktf_cdktf_provider_aws.lambda_function import (
 )
 from constructs import Construct
 
-from app.components.iam import VPC_ENI_ACTIONS, XRAY_ACTIONS, policy_document, service_trust_policy, statement
+from app.components.iam import (
+    VPC_ENI_ACTIONS,
+    XRAY_ACTIONS,
+    IamStatement,
+    policy_document,
+    service_trust_policy,
+    statement,
+)
 from app.packaging import build_lambda_package
 
 RUNTIME = "python3.12"
@@ -57,18 +64,15 @@ class SecureFunction(Construct):
         *,
         spec: FunctionSpec,
         function_name: str,
-        region: str,
-        account_id: str,
-        partition: str,
         subnet_ids: Sequence[str],
         security_group_ids: Sequence[str],
         environment_key_arn: str,
         logs_key_arn: str,
         log_retention_days: int,
         layers: Sequence[str],
-        statements: Sequence[dict],
+        statements: Sequence[IamStatement],
         publish: bool = False,
-    ):
+    ) -> None:
         super().__init__(scope, id_)
         self.function_name = function_name
         self.log_group = CloudwatchLogGroup(
@@ -122,3 +126,16 @@ class SecureFunction(Construct):
             depends_on=[self.policy, self.log_group],
         )
         self.arn: str = self.function.arn
+
+    @property
+    def deployed_name(self) -> str:
+        """The function's name as a reference (a token): a consumer in another stack gets a remote-state read."""
+        return self.function.function_name
+
+    @property
+    def role_arn(self) -> str:
+        return self.role.arn
+
+    def metric_dimensions(self) -> dict[str, str]:
+        """The dimensions of this function's AWS/Lambda metrics (Errors, Throttles, Duration, ...)."""
+        return {"FunctionName": self.deployed_name}

@@ -271,3 +271,6 @@ class LogArchive(Construct):
             access_log_bucket=self.service_logs,
             access_log_prefix=self.S3_ACCESS_LOG_PREFIX,
         )
+        self.audit_name: str = self.audit.name
+        self.audit_arn: str = self.audit.arn
+        self.service_logs_name: str = self.service_logs.name

@@ -87,10 +87,8 @@ class RotatedDatabaseSecret(Construct):
         logs_key_arn: str,
         log_retention_days: int,
         layers: Sequence[str],
-        region: str,
         account_id: str,
-        partition: str,
-    ):
+    ) -> None:
         super().__init__(scope, id_)
         self.secrets: dict[str, SecretsmanagerSecret] = {}
         versions = []
@@ -162,9 +160,6 @@ class RotatedDatabaseSecret(Construct):
             )
         specs = function_specs(ca_bundle)
         function_props = {
-            "region": region,
-            "account_id": account_id,
-            "partition": partition,
             "subnet_ids": private_subnet_ids,
             "security_group_ids": [self.security_group.id],
             "environment_key_arn": environment_key_arn,
@@ -218,7 +213,7 @@ class RotatedDatabaseSecret(Construct):
         self.bootstrap_invocation = LambdaInvocation(
             self,
             "bootstrap",
-            function_name=self.bootstrap.function.function_name,
+            function_name=self.bootstrap.deployed_name,
             input=json.dumps(bootstrap_input),
             triggers={"code": self.bootstrap.function.source_code_hash},
             depends_on=[*versions, *aurora.instances, *admission, to_endpoints],
@@ -228,7 +223,7 @@ class RotatedDatabaseSecret(Construct):
             permission = LambdaPermission(
                 self,
                 f"allow-secretsmanager{suffix}",
-                function_name=self.rotation.function.function_name,
+                function_name=self.rotation.deployed_name,
                 action="lambda:InvokeFunction",
                 principal="secretsmanager.amazonaws.com",
                 source_account=account_id,
@@ -244,3 +239,8 @@ class RotatedDatabaseSecret(Construct):
                 rotation_rules=SecretsmanagerSecretRotationRotationRules(automatically_after_days=rotation_days),
                 depends_on=[permission, self.bootstrap_invocation],
             )
+
+    def metric_dimensions(self) -> dict[str, dict[str, str]]:
+        """The AWS/Lambda dimensions of the rotation and bootstrap functions, by what each one does. Secrets
+        Manager publishes no rotation metric: a failed rotation step is an error of the rotation function."""
+        return {"secret-rotation": self.rotation.metric_dimensions(), "db-bootstrap": self.bootstrap.metric_dimensions()}

@@ -74,3 +74,8 @@ class SiteToSiteVpn(Construct):
             VpnGatewayRoutePropagation(
                 self, f"propagation-{index}", vpn_gateway_id=self.gateway.id, route_table_id=table
             )
+
+    @property
+    def connection_id(self) -> str:
+        """The VpnId dimension of the connection's AWS/VPN metrics."""
+        return self.connection.id

@@ -1,0 +1,29 @@
+"""What every stack after the network stands on: the environment's configuration, its keys and its VPC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.components.network import PaymentsNetwork
+from app.components.vpn import SiteToSiteVpn
+from app.config import EnvironmentConfig
+from app.stacks.network import NetworkStack
+from app.stacks.security import SecurityStack
+
+
+@dataclass(frozen=True)
+class Foundation:
+    config: EnvironmentConfig
+    security: SecurityStack
+    network: NetworkStack
+
+    @property
+    def vpc(self) -> PaymentsNetwork:
+        return self.network.network
+
+    @property
+    def vpn(self) -> SiteToSiteVpn | None:
+        return self.network.vpn
+
+    def key_arn(self, domain: str) -> str:
+        return self.security.key_arn(domain)
