@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import jsii
@@ -50,7 +51,7 @@ class SourceRecorder:
 
     @staticmethod
     def _caller() -> tuple[str, int] | None:
-        frame = sys._getframe(2)
+        frame: FrameType | None = sys._getframe(2)
         while frame is not None:
             path = Path(frame.f_code.co_filename).resolve()
             if path.is_relative_to(APP_DIR) and path not in _MACHINERY:

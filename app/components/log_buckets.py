@@ -36,6 +36,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
 from constructs import Construct
 
+from app.components.iam import IamStatement
 from app.config import AuditArchiveConfig
 
 # Elastic Load Balancing's log-delivery accounts for regions that predate the logdelivery service principal.
@@ -49,7 +50,7 @@ ELB_LOG_DELIVERY_ACCOUNTS = {
 }
 
 
-def _deny_insecure_transport(bucket_arn: str) -> dict:
+def _deny_insecure_transport(bucket_arn: str) -> IamStatement:
     return {
         "Sid": "DenyInsecureTransport",
         "Effect": "Deny",
@@ -72,7 +73,7 @@ class LogBucket(Construct):
         lifecycle: AuditArchiveConfig,
         kms_key_arn: str | None,
         object_lock: bool,
-        extra_statements: Sequence[dict] = (),
+        extra_statements: Sequence[IamStatement] = (),
         access_log_bucket: LogBucket | None = None,
         access_log_prefix: str = "",
     ):
@@ -219,7 +220,7 @@ class LogArchive(Construct):
         partition: str,
         region: str,
         audit_key_arn: str,
-        audit_writers: Sequence[dict] = (),
+        audit_writers: Sequence[IamStatement] = (),
     ):
         super().__init__(scope, id_)
         service_logs_name = f"{name_prefix}-service-logs-{account_id}"

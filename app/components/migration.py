@@ -168,7 +168,9 @@ class CustomerDatabaseMigration(Construct):
         )
         return role
 
-    def _build_target_endpoint(self, target: MigrationTarget, secrets_role: IamRole, *, database_key_arn: str) -> DmsEndpoint:
+    def _build_target_endpoint(
+        self, target: MigrationTarget, secrets_role: IamRole, *, database_key_arn: str
+    ) -> DmsEndpoint:
         # The target is verified like the source (verify-full) once the RDS CA bundle is in the repository
         # (data.aurora.ca_bundle_file, the same bundle the rotation function ships); until then the connection
         # is encrypted but unauthenticated, the synth warns and `make preflight` reports the missing bundle.
@@ -182,7 +184,8 @@ class CustomerDatabaseMigration(Construct):
             )
         else:
             Annotations.of(self).add_warning(
-                f"{target.rds_ca_bundle} does not exist: the DMS target endpoint uses ssl_mode require (not verify-full)"
+                f"{target.rds_ca_bundle} does not exist: "
+                "the DMS target endpoint uses ssl_mode require (not verify-full)"
             )
         return DmsEndpoint(
             self,

@@ -39,9 +39,7 @@ TRANSACTION_INDEXES = (
 
 
 class TransactionTables(Construct):
-    def __init__(
-        self, scope: Construct, id_: str, *, config: DynamoDbConfig, name_prefix: str, key_arn: str
-    ) -> None:
+    def __init__(self, scope: Construct, id_: str, *, config: DynamoDbConfig, name_prefix: str, key_arn: str) -> None:
         super().__init__(scope, id_)
         self._key_arn = key_arn
         attributes = (
@@ -100,7 +98,9 @@ class TransactionTables(Construct):
     def grant_transaction_writes(self) -> IamStatement:
         """Record and update transactions (never delete: the table is the record of every payment)."""
         return statement(
-            "RecordTransactions", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [self.transactions.arn]
+            "RecordTransactions",
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            [self.transactions.arn],
         )
 
     def grant_index_queries(self, sid: str, *indexes: str) -> IamStatement:

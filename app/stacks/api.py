@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cdktf import ITerraformDependable, TerraformResourceLifecycle
-
 from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
 from cdktf_cdktf_provider_aws.api_gateway_base_path_mapping import ApiGatewayBasePathMapping
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
@@ -105,7 +104,7 @@ class ApiStack(PaymentsStack):
         account = self._build_cloudwatch_logging_role()
         self.stage = self._build_deployment_and_stage(depends_on=[account, self.execution_logs])
         self.web_acl = self._attach_waf()
-        self.domain = self._build_custom_domain()
+        self.custom_domain = self._build_custom_domain()
         self._outputs()
 
     def metric_dimensions(self) -> dict[str, str]:
@@ -296,7 +295,9 @@ class ApiStack(PaymentsStack):
         api_config = self.config.api
         # A new deployment whenever what the stage serves changes (the model, logging, auth or the backend).
         fingerprint = hashlib.sha256(
-            json.dumps([self.schema, ACCESS_LOG_FORMAT, api_config.authorization, self.backend], sort_keys=True).encode()
+            json.dumps(
+                [self.schema, ACCESS_LOG_FORMAT, api_config.authorization, self.backend], sort_keys=True
+            ).encode()
         ).hexdigest()
         deployment = ApiGatewayDeployment(
             self,
@@ -374,6 +375,6 @@ class ApiStack(PaymentsStack):
         self.output("vpc_link_id", self.vpc_link.id, "API Gateway VPC link")
         self.output(
             "regional_domain_name",
-            self.domain.regional_domain_name,
+            self.custom_domain.regional_domain_name,
             "Target for the DNS alias record of the API's domain",
         )

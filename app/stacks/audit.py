@@ -56,8 +56,12 @@ class AuditStack(PaymentsStack):
         self.config_recorder: ConfigRecorder | None = None
         self.findings: SecurityFindings | None = None
         if config.baseline.account_owner:
-            self._build_account_baseline(foundation, archive_bucket_name=data.logs.audit_name, archive_key=archive_key,
-                                         topic_arn=monitoring.system_errors.arn)
+            self._build_account_baseline(
+                foundation,
+                archive_bucket_name=data.logs.audit_name,
+                archive_key=archive_key,
+                topic_arn=monitoring.system_errors.arn,
+            )
         self._outputs()
 
     def _build_account_baseline(

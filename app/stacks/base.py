@@ -41,10 +41,10 @@ class PaymentsStack(TerraformStack):
     def _configure_backend(self) -> None:
         stack = self.config.stack_name(self.domain)
         backend = self.config.backend
-        if backend.type == "local":
+        s3 = backend.s3
+        if backend.type == "local" or s3 is None:  # the config loader requires backend.s3 for type s3
             LocalBackend(self, path=f"{LOCAL_STATE_DIR}/{stack}.tfstate")
             return
-        s3 = backend.s3
         state = S3Backend(
             self,
             bucket=s3.bucket,

@@ -12,7 +12,7 @@ from app.components.lambda_function import powertools_layer_arn
 from app.components.log_buckets import LogArchive
 from app.components.migration import MIGRATION_USERNAME, CustomerDatabaseMigration, MigrationTarget
 from app.components.parameters import ConfigParameters
-from app.components.rotated_secret import RotatedDatabaseSecret
+from app.components.rotated_secret import FunctionPlacement, RotatedDatabaseSecret
 from app.components.transaction_tables import TransactionTables
 from app.packaging import REPO_ROOT
 from app.stacks.base import PaymentsStack
@@ -110,14 +110,16 @@ class DataStack(PaymentsStack):
             ca_bundle_file=aurora_config.ca_bundle_file,
             name_prefix=self.name_prefix,
             rotation_days=config.data.secret_rotation_days,
-            vpc_id=self.foundation.vpc.vpc_id,
-            vpc_cidr=config.network.vpc_cidr,
-            private_subnet_ids=self.foundation.vpc.subnet_ids("private"),
             secrets_key_arn=self.database_keys.secrets,
-            environment_key_arn=self.foundation.key_arn("lambda-env"),
-            logs_key_arn=self.database_keys.logs,
-            log_retention_days=config.logging.retention_days,
-            layers=[self.powertools_layer],
+            placement=FunctionPlacement(
+                vpc_id=self.foundation.vpc.vpc_id,
+                vpc_cidr=config.network.vpc_cidr,
+                private_subnet_ids=self.foundation.vpc.subnet_ids("private"),
+                environment_key_arn=self.foundation.key_arn("lambda-env"),
+                logs_key_arn=self.database_keys.logs,
+                log_retention_days=config.logging.retention_days,
+                layers=[self.powertools_layer],
+            ),
             account_id=self.account_id,
         )
 

@@ -318,13 +318,13 @@ class MonitoringStack(PaymentsStack):
                 evaluate_low_sample_count_percentiles="ignore",
                 metric=self._single("AWS/ApiGateway", metric, stage, extended_statistic="p99"),
             )
-        for code, threshold in (("5XX", settings.api_5xx_rate_percent), ("4XX", settings.api_4xx_rate_percent)):
+        for code, percent in (("5XX", settings.api_5xx_rate_percent), ("4XX", settings.api_4xx_rate_percent)):
             self._alarm(
                 "api",
                 f"api-{code.lower()}-rate",
-                threshold=threshold,
+                threshold=percent,
                 treat_missing_data="notBreaching",
-                description=f"{code} responses above {threshold}% of API requests",
+                description=f"{code} responses above {percent}% of API requests",
                 metric=self._rate(
                     ("AWS/ApiGateway", f"{code}Error", stage), ("AWS/ApiGateway", "Count", stage), f"{code} rate %"
                 ),
@@ -339,7 +339,10 @@ class MonitoringStack(PaymentsStack):
                 treat_missing_data="notBreaching",
                 description=f"5XX from the {slot} target group",
                 metric=self._single(
-                    "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", compute.alb.metric_dimensions(slot), statistic="Sum"
+                    "AWS/ApplicationELB",
+                    "HTTPCode_Target_5XX_Count",
+                    compute.alb.metric_dimensions(slot),
+                    statistic="Sum",
                 ),
             )
 
@@ -412,7 +415,9 @@ class MonitoringStack(PaymentsStack):
                     threshold=0,
                     treat_missing_data="notBreaching",
                     description=f"DynamoDB {metric} on {table_name}",
-                    metric=self._single("AWS/DynamoDB", metric, data.tables.metric_dimensions(table_name), statistic="Sum"),
+                    metric=self._single(
+                        "AWS/DynamoDB", metric, data.tables.metric_dimensions(table_name), statistic="Sum"
+                    ),
                 )
 
     def _connectivity_alarms(self, compute: ComputeStack) -> None:
