@@ -76,7 +76,7 @@ class LogBucket(Construct):
         extra_statements: Sequence[IamStatement] = (),
         access_log_bucket: LogBucket | None = None,
         access_log_prefix: str = "",
-    ):
+    ) -> None:
         super().__init__(scope, id_)
         self.bucket = S3Bucket(
             self,
@@ -109,6 +109,28 @@ class LogBucket(Construct):
             bucket=self.bucket.id,
             versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
         )
+        self._build_encryption(kms_key_arn)
+        if object_lock:
+            self._build_object_lock(lifecycle)
+        self._build_lifecycle(lifecycle)
+        self.policy = S3BucketPolicy(
+            self,
+            "policy",
+            bucket=self.bucket.id,
+            policy=json.dumps(
+                {"Version": "2012-10-17", "Statement": self._policy_statements(kms_key_arn, extra_statements)}
+            ),
+        )
+        if access_log_bucket is not None:
+            S3BucketLoggingA(
+                self,
+                "access-logging",
+                bucket=self.bucket.id,
+                target_bucket=access_log_bucket.bucket.id,
+                target_prefix=access_log_prefix,
+            )
+
+    def _build_encryption(self, kms_key_arn: str | None) -> None:
         by_default = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
             sse_algorithm="aws:kms" if kms_key_arn else "AES256", kms_master_key_id=kms_key_arn
         )
@@ -122,20 +144,23 @@ class LogBucket(Construct):
                 )
             ],
         )
-        if object_lock:
-            S3BucketObjectLockConfigurationA(
-                self,
-                "object-lock",
-                bucket=self.bucket.id,
-                rule=S3BucketObjectLockConfigurationRuleA(
-                    default_retention=(
-                        S3BucketObjectLockConfigurationRuleDefaultRetentionA(
-                            mode=lifecycle.object_lock_mode, days=lifecycle.object_lock_retention_days
-                        )
+
+    def _build_object_lock(self, lifecycle: AuditArchiveConfig) -> None:
+        S3BucketObjectLockConfigurationA(
+            self,
+            "object-lock",
+            bucket=self.bucket.id,
+            rule=S3BucketObjectLockConfigurationRuleA(
+                default_retention=(
+                    S3BucketObjectLockConfigurationRuleDefaultRetentionA(
+                        mode=lifecycle.object_lock_mode, days=lifecycle.object_lock_retention_days
                     )
-                ),
-                depends_on=[self.versioning],
-            )
+                )
+            ),
+            depends_on=[self.versioning],
+        )
+
+    def _build_lifecycle(self, lifecycle: AuditArchiveConfig) -> None:
         S3BucketLifecycleConfiguration(
             self,
             "lifecycle",
@@ -162,6 +187,11 @@ class LogBucket(Construct):
                 )
             ],
         )
+
+    def _policy_statements(
+        self, kms_key_arn: str | None, extra_statements: Sequence[IamStatement]
+    ) -> list[IamStatement]:
+        """TLS only, the given writers, and (SSE-KMS) no upload under another key or none."""
         statements = [_deny_insecure_transport(self.arn), *extra_statements]
         if kms_key_arn:
             statements += [
@@ -184,17 +214,7 @@ class LogBucket(Construct):
                     },
                 },
             ]
-        self.policy = S3BucketPolicy(
-            self, "policy", bucket=self.bucket.id, policy=json.dumps({"Version": "2012-10-17", "Statement": statements})
-        )
-        if access_log_bucket is not None:
-            S3BucketLoggingA(
-                self,
-                "access-logging",
-                bucket=self.bucket.id,
-                target_bucket=access_log_bucket.bucket.id,
-                target_prefix=access_log_prefix,
-            )
+        return statements
 
 
 class LogArchive(Construct):

@@ -316,25 +316,20 @@ class PaymentsNetwork(Construct):
             tags={"Name": f"{name_prefix}-endpoints-https-from-vpc"},
         )
         self.endpoints: dict[str, VpcEndpoint] = {}
-        for service in GATEWAY_ENDPOINT_SERVICES:
+        # Gateway endpoints are routes in the private tables; interface endpoints are ENIs in the private subnets.
+        private_routes = [t.id for t in self.private_route_tables]
+        private_subnets = [s.id for s in self.subnets["private"]]
+        for service in (*GATEWAY_ENDPOINT_SERVICES, *INTERFACE_ENDPOINT_SERVICES):
+            gateway = service in GATEWAY_ENDPOINT_SERVICES
             self.endpoints[service] = VpcEndpoint(
                 self,
                 f"endpoint-{service}",
                 vpc_id=self.vpc.id,
                 service_name=f"com.amazonaws.{region}.{service}",
-                vpc_endpoint_type="Gateway",
-                route_table_ids=[t.id for t in self.private_route_tables],
-                tags={"Name": f"{name_prefix}-{service}"},
-            )
-        for service in INTERFACE_ENDPOINT_SERVICES:
-            self.endpoints[service] = VpcEndpoint(
-                self,
-                f"endpoint-{service}",
-                vpc_id=self.vpc.id,
-                service_name=f"com.amazonaws.{region}.{service}",
-                vpc_endpoint_type="Interface",
-                private_dns_enabled=True,
-                subnet_ids=[s.id for s in self.subnets["private"]],
-                security_group_ids=[self.endpoint_security_group.id],
+                vpc_endpoint_type="Gateway" if gateway else "Interface",
+                route_table_ids=private_routes if gateway else None,
+                private_dns_enabled=None if gateway else True,
+                subnet_ids=None if gateway else private_subnets,
+                security_group_ids=None if gateway else [self.endpoint_security_group.id],
                 tags={"Name": f"{name_prefix}-{service}"},
             )

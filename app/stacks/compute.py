@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from constructs import Construct
 
-from app.components.blue_green_alb import BlueGreenAlb
+from app.components.blue_green_alb import AlbNetwork, BlueGreenAlb
 from app.components.iam import IamStatement, statement
 from app.components.log_buckets import LogArchive
 from app.components.parameters import ConfigParameters
@@ -81,70 +83,72 @@ class ComputeStack(PaymentsStack):
         arns = [f"{prefix}/{parameter.name}" for parameter in ssm.read_by(function)]
         return statement("ReadOwnConfiguration", ["ssm:GetParameter"], arns)
 
-    def _build(self, name: str, props: PaymentFunctionProps) -> PaymentFunction:
+    def _build(
+        self,
+        name: str,
+        description: str,
+        *,
+        uses_dynamodb: bool,
+        blue_version: int | None,
+        statements: list[IamStatement],
+        extra_security_group_ids: Sequence[str] = (),
+    ) -> PaymentFunction:
+        """One payment function: its own configuration, service name (the slug) and the SSM parameters it reads
+        (the first statement); ``blue_version`` pins the blue slot to a published version."""
+        props = PaymentFunctionProps(
+            description=description,
+            config=self.config.compute.functions[name],
+            environment=self._environment(name.replace("_", "-")),
+            uses_dynamodb=uses_dynamodb,
+            extra_security_group_ids=extra_security_group_ids,
+            pinned_versions={"blue": blue_version},
+            statements=[self._grant_read_parameters(name), *statements],
+        )
         return build_payment_function(self, name, props=props, shared=self.shared)
 
     def _build_validation(self) -> PaymentFunction:
-        blue = self.config.compute.blue
         return self._build(
             "payment_validation",
-            PaymentFunctionProps(
-                description="Validates and tokenizes payment requests",
-                config=self.config.compute.functions["payment_validation"],
-                environment=self._environment("payment-validation"),
-                uses_dynamodb=False,
-                pinned_versions={"blue": blue.downstream_versions.get("payment_validation")},
-                statements=[
-                    self._grant_read_parameters("payment_validation"),
-                    statement("DecryptSecureParameters", ["kms:Decrypt"], [self.foundation.key_arn("parameters")]),
-                ],
-            ),
+            "Validates and tokenizes payment requests",
+            uses_dynamodb=False,
+            blue_version=self.config.compute.blue.downstream_versions.get("payment_validation"),
+            statements=[statement("DecryptSecureParameters", ["kms:Decrypt"], [self.foundation.key_arn("parameters")])],
         )
 
     def _build_fraud_detection(self, data: DataStack) -> PaymentFunction:
-        blue = self.config.compute.blue
+        tables = data.tables
         return self._build(
             "fraud_detection",
-            PaymentFunctionProps(
-                description="Scores payments with explainable fraud rules",
-                config=self.config.compute.functions["fraud_detection"],
-                environment=self._environment("fraud-detection"),
-                uses_dynamodb=True,
-                pinned_versions={"blue": blue.downstream_versions.get("fraud_detection")},
-                statements=[
-                    self._grant_read_parameters("fraud_detection"),
-                    data.tables.grant_index_queries("QueryVelocityAndHistory", "by-card-token", "by-customer"),
-                    # Powertools idempotency keyed on transaction_id: a retried call returns the same decision.
-                    data.tables.grant_idempotency_records(),
-                    data.tables.grant_table_encryption(),
-                ],
-            ),
+            "Scores payments with explainable fraud rules",
+            uses_dynamodb=True,
+            blue_version=self.config.compute.blue.downstream_versions.get("fraud_detection"),
+            statements=[
+                tables.grant_index_queries("QueryVelocityAndHistory", "by-card-token", "by-customer"),
+                # Powertools idempotency keyed on transaction_id: a retried call returns the same decision.
+                tables.grant_idempotency_records(),
+                tables.grant_table_encryption(),
+            ],
         )
 
     def _build_transaction_processing(self, data: DataStack) -> PaymentFunction:
         return self._build(
             "transaction_processing",
-            PaymentFunctionProps(
-                description="POST/GET /v1/payments behind the ALB",
-                config=self.config.compute.functions["transaction_processing"],
-                environment=self._environment("transaction-processing"),
-                uses_dynamodb=True,
-                extra_security_group_ids=[data.database_clients.id],
-                pinned_versions={"blue": self.config.compute.blue.version},
-                statements=[
-                    self._grant_read_parameters("transaction_processing"),
-                    data.tables.grant_transaction_writes(),
-                    data.tables.grant_table_encryption(),
-                    grant_invoke("InvokeValidationAndFraud", [self.validation, self.fraud]),
-                    statement("PublishFailedTransactions", ["sns:Publish"], [self.topic_arn]),
-                    # The topic is encrypted with the messaging key: a publisher needs a data key from it.
-                    statement(
-                        "EncryptFailedTransactions",
-                        ["kms:Decrypt", "kms:GenerateDataKey"],
-                        [self.foundation.key_arn("messaging")],
-                    ),
-                ],
-            ),
+            "POST/GET /v1/payments behind the ALB",
+            uses_dynamodb=True,
+            blue_version=self.config.compute.blue.version,
+            extra_security_group_ids=[data.database_clients.id],
+            statements=[
+                data.tables.grant_transaction_writes(),
+                data.tables.grant_table_encryption(),
+                grant_invoke("InvokeValidationAndFraud", [self.validation, self.fraud]),
+                statement("PublishFailedTransactions", ["sns:Publish"], [self.topic_arn]),
+                # The topic is encrypted with the messaging key: a publisher needs a data key from it.
+                statement(
+                    "EncryptFailedTransactions",
+                    ["kms:Decrypt", "kms:GenerateDataKey"],
+                    [self.foundation.key_arn("messaging")],
+                ),
+            ],
         )
 
     def _publish_parameters(self) -> ConfigParameters:
@@ -183,10 +187,12 @@ class ComputeStack(PaymentsStack):
             "alb",
             config=config.compute,
             name_prefix=self.name_prefix,
-            vpc_id=self.foundation.vpc.vpc_id,
-            subnet_ids=self.foundation.vpc.subnet_ids("private"),
-            client_cidrs=config.network.private_subnets,
-            onprem_cidrs=vpn.onprem_cidrs if vpn else (),
+            network=AlbNetwork(
+                vpc_id=self.foundation.vpc.vpc_id,
+                subnet_ids=self.foundation.vpc.subnet_ids("private"),
+                client_cidrs=config.network.private_subnets,
+                onprem_cidrs=vpn.onprem_cidrs if vpn else (),
+            ),
             entry_function=self.processing,
             access_log_bucket=data.logs.service_logs_name,
             access_log_prefix=LogArchive.ALB_LOG_PREFIX,

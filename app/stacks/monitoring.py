@@ -80,6 +80,33 @@ def flat_dimensions(dimensions: Mapping[str, str]) -> list[str]:
     return [part for pair in dimensions.items() for part in pair]
 
 
+@dataclass
+class Dashboard:
+    """CloudWatch dashboard widgets: full-width section headings, then graphs three to a row."""
+
+    region: str
+    period_seconds: int
+    widgets: list[dict[str, Any]] = field(default_factory=list)
+
+    def section(self, title: str) -> None:
+        self.widgets.append({"type": "text", "width": 24, "height": 1, "properties": {"markdown": f"## {title}"}})
+
+    def graph(
+        self, title: str, metrics: list[list[Any]], *, stat: str = "Sum", annotations: dict[str, Any] | None = None
+    ) -> None:
+        properties: dict[str, Any] = {
+            "title": title,
+            "region": self.region,
+            "stat": stat,
+            "period": self.period_seconds,
+            "view": "timeSeries",
+            "metrics": metrics,
+        }
+        if annotations:
+            properties["annotations"] = annotations
+        self.widgets.append({"type": "metric", "width": 8, "height": 6, "properties": properties})
+
+
 class MonitoringStack(PaymentsStack):
     def __init__(
         self, scope: Construct, *, foundation: Foundation, data: DataStack, compute: ComputeStack, api: ApiStack
@@ -526,37 +553,24 @@ class MonitoringStack(PaymentsStack):
         )
 
     def _dashboard(self, api: ApiStack, compute: ComputeStack, data: DataStack) -> dict[str, Any]:
-        config = self.config
-        region = config.region
+        board = Dashboard(region=self.config.region, period_seconds=self.settings.period_seconds)
+        self._api_widgets(board, api)
+        self._traffic_widgets(board, compute)
+        self._lambda_widgets(board, compute)
+        self._database_widgets(board, data)
+        self._business_widgets(board)
+        return {"widgets": board.widgets}
+
+    def _api_widgets(self, board: Dashboard, api: ApiStack) -> None:
         stage = flat_dimensions(api.metric_dimensions())
-        widgets: list[dict[str, Any]] = []
-
-        def section(title: str) -> None:
-            widgets.append({"type": "text", "width": 24, "height": 1, "properties": {"markdown": f"## {title}"}})
-
-        def graph(
-            title: str, metrics: list[list[Any]], *, stat: str = "Sum", annotations: dict[str, Any] | None = None
-        ) -> None:
-            properties: dict[str, Any] = {
-                "title": title,
-                "region": region,
-                "stat": stat,
-                "period": self.settings.period_seconds,
-                "view": "timeSeries",
-                "metrics": metrics,
-            }
-            if annotations:
-                properties["annotations"] = annotations
-            widgets.append({"type": "metric", "width": 8, "height": 6, "properties": properties})
-
-        section("API")
-        graph(
+        board.section("API")
+        board.graph(
             "Latency p50 / p90 / p99 (ms)",
             [["AWS/ApiGateway", "Latency", *stage, {"stat": p}] for p in ("p50", "p90", "p99")],
             stat="p99",
         )
-        graph("Requests", [["AWS/ApiGateway", "Count", *stage]])
-        graph(
+        board.graph("Requests", [["AWS/ApiGateway", "Count", *stage]])
+        board.graph(
             "4XX / 5XX rate (%)",
             [
                 ["AWS/ApiGateway", "4XXError", *stage, {"id": "e4", "visible": False}],
@@ -567,49 +581,32 @@ class MonitoringStack(PaymentsStack):
             ],
         )
 
-        section("Traffic split (blue / green)")
+    def _traffic_widgets(self, board: Dashboard, compute: ComputeStack) -> None:
+        board.section("Traffic split (blue / green)")
         lb = compute.alb.arn_suffix
         groups = {slot: compute.alb.target_group_arn_suffix(slot) for slot in SLOTS}
-        graph(
-            "Requests per slot",
-            [
-                ["AWS/ApplicationELB", "RequestCount", "TargetGroup", groups[s], "LoadBalancer", lb, {"label": s}]
+        for title, metric, stat in (
+            ("Requests per slot", "RequestCount", "Sum"),
+            ("Target response time p99 (s)", "TargetResponseTime", "p99"),
+            ("Target 5XX per slot", "HTTPCode_Target_5XX_Count", "Sum"),
+        ):
+            rows = [
+                ["AWS/ApplicationELB", metric, "TargetGroup", groups[s], "LoadBalancer", lb, {"label": s}]
                 for s in SLOTS
-            ],
-        )
-        graph(
-            "Target response time p99 (s)",
-            [
-                ["AWS/ApplicationELB", "TargetResponseTime", "TargetGroup", groups[s], "LoadBalancer", lb, {"label": s}]
-                for s in SLOTS
-            ],
-            stat="p99",
-        )
-        graph(
-            "Target 5XX per slot",
-            [
-                [
-                    "AWS/ApplicationELB",
-                    "HTTPCode_Target_5XX_Count",
-                    "TargetGroup",
-                    groups[s],
-                    "LoadBalancer",
-                    lb,
-                    {"label": s},
-                ]
-                for s in SLOTS
-            ],
-        )
+            ]
+            board.graph(title, rows, stat=stat)
 
-        section("Lambda")
+    def _lambda_widgets(self, board: Dashboard, compute: ComputeStack) -> None:
+        config = self.config
+        board.section("Lambda")
         functions = compute.functions()
         for metric, stat in (("Invocations", "Sum"), ("Errors", "Sum"), ("Throttles", "Sum"), ("Duration", "p99")):
-            graph(
+            board.graph(
                 f"{metric} ({stat})",
                 [["AWS/Lambda", metric, *flat_dimensions(f.metric_dimensions())] for f in functions],
                 stat=stat,
             )
-        graph(
+        board.graph(
             "Concurrent executions vs reserved",
             [["AWS/Lambda", "ConcurrentExecutions", *flat_dimensions(f.metric_dimensions())] for f in functions],
             stat="Maximum",
@@ -624,24 +621,25 @@ class MonitoringStack(PaymentsStack):
             },
         )
 
-        section("Database performance")
+    def _database_widgets(self, board: Dashboard, data: DataStack) -> None:
+        board.section("Database performance")
         cluster = flat_dimensions(data.aurora.metric_dimensions())
-        graph("Aurora CPU (%)", [["AWS/RDS", "CPUUtilization", *cluster]], stat="Average")
-        graph("Aurora connections", [["AWS/RDS", "DatabaseConnections", *cluster]], stat="Maximum")
-        graph("Aurora replica lag (ms)", [["AWS/RDS", "AuroraReplicaLag", *cluster]], stat="Maximum")
-        graph(
+        board.graph("Aurora CPU (%)", [["AWS/RDS", "CPUUtilization", *cluster]], stat="Average")
+        board.graph("Aurora connections", [["AWS/RDS", "DatabaseConnections", *cluster]], stat="Maximum")
+        board.graph("Aurora replica lag (ms)", [["AWS/RDS", "AuroraReplicaLag", *cluster]], stat="Maximum")
+        board.graph(
             "Aurora read / write latency (s)",
             [["AWS/RDS", "ReadLatency", *cluster], ["AWS/RDS", "WriteLatency", *cluster]],
             stat="Average",
         )
-        graph(
+        board.graph(
             "Aurora read / write IOPS",
             [["AWS/RDS", "ReadIOPS", *cluster], ["AWS/RDS", "WriteIOPS", *cluster]],
             stat="Average",
         )
-        graph("Aurora freeable memory (bytes)", [["AWS/RDS", "FreeableMemory", *cluster]], stat="Minimum")
+        board.graph("Aurora freeable memory (bytes)", [["AWS/RDS", "FreeableMemory", *cluster]], stat="Minimum")
         tables = list(data.tables.names().values())
-        graph(
+        board.graph(
             "DynamoDB latency (ms)",
             [
                 ["AWS/DynamoDB", "SuccessfulRequestLatency", "TableName", t, "Operation", op]
@@ -650,7 +648,7 @@ class MonitoringStack(PaymentsStack):
             ],
             stat="Average",
         )
-        graph(
+        board.graph(
             "DynamoDB consumed capacity",
             [
                 ["AWS/DynamoDB", metric, "TableName", t]
@@ -658,7 +656,7 @@ class MonitoringStack(PaymentsStack):
                 for metric in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")
             ],
         )
-        graph(
+        board.graph(
             "DynamoDB throttles",
             [
                 ["AWS/DynamoDB", metric, "TableName", t]
@@ -667,12 +665,12 @@ class MonitoringStack(PaymentsStack):
             ],
         )
 
-        section("Business")
-        graph(
+    def _business_widgets(self, board: Dashboard) -> None:
+        board.section("Business")
+        board.graph(
             "Payments approved / declined / failed",
             [
                 [BUSINESS_NAMESPACE, metric, "service", BUSINESS_SERVICE]
                 for metric in ("PaymentApproved", "PaymentDeclined", "PaymentFailed")
             ],
         )
-        return {"widgets": widgets}

@@ -36,9 +36,7 @@ class SecurityStack(PaymentsStack):
                 f"key-{domain.name}",
                 domain=domain,
                 name_prefix=self.name_prefix,
-                account_id=self.account_id,
-                partition=self.partition,
-                region=config.region,
+                account=self.account_scope,
                 deletion_window_days=config.kms.deletion_window_days,
                 service_grants=grants.get(domain.name, ()),
             )
@@ -48,7 +46,7 @@ class SecurityStack(PaymentsStack):
             self.output(
                 f"kms_key_arn_{name.replace('-', '_')}",
                 key.arn,
-                f"ARN of the customer-managed KMS key for {name} ({key.key.description_input})",
+                f"ARN of the customer-managed KMS key for {name} ({key.description})",
             )
 
         migration = config.data.migration
