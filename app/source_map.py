@@ -21,8 +21,9 @@ from policies.sourcemap import SOURCE_MAP_FILE, SOURCE_MAP_FORMAT
 
 APP_DIR = Path(__file__).resolve().parent
 REPO_ROOT = APP_DIR.parent
-# Frames of these files are machinery, not the construct call.
-_MACHINERY = {Path(__file__).resolve(), APP_DIR / "synth.py"}
+# Frames of these files are machinery, not the construct call; log_groups.py is a factory every component calls,
+# so a log group's place is the call naming it (its component), not the factory.
+_MACHINERY = {Path(__file__).resolve(), APP_DIR / "synth.py", APP_DIR / "components" / "log_groups.py"}
 
 
 class SourceRecorder:

@@ -102,3 +102,17 @@ def test_hops_are_counted_as_written(root: str, hops: list[str]) -> None:
     counted = sum(not hop.startswith("[") and hop not in PARAMETER_OBJECTS for hop in hops)
     expected = [(1, expression)] if counted > MAX_HOPS else []
     assert deep_chains(f"value = {expression}\n") == expected
+
+
+def test_every_log_group_is_placed_at_the_component_that_names_it(synth_dir: Path) -> None:
+    """The source map (SARIF locations) points at the call a developer changes: a log group made through the
+    shared factory is placed at its component's call, not in app/components/log_groups.py."""
+    import json
+
+    places = json.loads((synth_dir / "source-map.json").read_text())["constructs"]
+    log_groups = {path: place for path, place in places.items() if "log" in path.lower()}
+    assert len(log_groups) >= 30, "expected the log groups of every environment in the source map"
+    misplaced = sorted(path for path, place in places.items() if place["file"] == "app/components/log_groups.py")
+    assert not misplaced, f"placed in the factory instead of their component: {misplaced[:5]}"
+    flow_logs = [place for path, place in places.items() if path.endswith("/network/flow-log-group")]
+    assert flow_logs and all(place["file"] == "app/components/network.py" for place in flow_logs), flow_logs

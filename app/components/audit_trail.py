@@ -12,7 +12,6 @@ from cdktf_cdktf_provider_aws.cloudtrail import (
     CloudtrailAdvancedEventSelector,
     CloudtrailAdvancedEventSelectorFieldSelector,
 )
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import (
     CloudwatchLogMetricFilter,
     CloudwatchLogMetricFilterMetricTransformation,
@@ -24,6 +23,7 @@ from constructs import Construct
 
 from app.components import audit_delivery
 from app.components.iam import policy_document, service_trust_policy, statement
+from app.components.log_groups import LogRetention, encrypted_log_group
 from app.components.security_events import METRIC_NAMESPACE, SECURITY_EVENTS, metric_name
 
 # One datapoint a 5-minute period: a single occurrence of a security event is an alert.
@@ -45,19 +45,12 @@ class AuditTrail(Construct):
         archive_bucket_name: str,
         archive_bucket_arn: str,
         archive_key_arn: str,
-        logs_key_arn: str,
-        log_retention_days: int,
+        logs: LogRetention,
         transactions_table_arn: str,
-    ):
+    ) -> None:
         super().__init__(scope, id_)
         self.name = audit_delivery.trail_name(name_prefix)
-        self.log_group = CloudwatchLogGroup(
-            self,
-            "log-group",
-            name=f"/aws/cloudtrail/{self.name}",
-            kms_key_id=logs_key_arn,
-            retention_in_days=log_retention_days,
-        )
+        self.log_group = encrypted_log_group(self, "log-group", name=f"/aws/cloudtrail/{self.name}", retention=logs)
         delivery_policy = self._build_logs_delivery_role(name_prefix, account_id)
         self.trail = Cloudtrail(
             self,

@@ -12,7 +12,6 @@ from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
 )
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -29,6 +28,7 @@ from constructs import Construct
 
 from app.components.account import AccountScope
 from app.components.iam import policy_document, service_trust_policy, statement
+from app.components.log_groups import LogRetention, encrypted_log_group
 from app.config import AuroraConfig
 
 POSTGRES_PORT = 5432
@@ -47,7 +47,6 @@ class DatabasePlacement:
 class DatabaseKeys:
     database: str  # storage, Performance Insights, DMS
     secrets: str
-    logs: str
 
 
 class AuroraPostgres(Construct):
@@ -61,7 +60,7 @@ class AuroraPostgres(Construct):
         placement: DatabasePlacement,
         availability_zones: Sequence[str],
         keys: DatabaseKeys,
-        log_retention_days: int,
+        logs: LogRetention,
         account: AccountScope,
     ) -> None:
         super().__init__(scope, id_)
@@ -69,12 +68,8 @@ class AuroraPostgres(Construct):
         self.security_group, self.subnet_group = self._build_placement(placement)
         self.parameter_group = self._build_parameter_group(config.engine_version)
         # Created ahead of the cluster so the exported logs land encrypted and are kept a year.
-        self.log_group = CloudwatchLogGroup(
-            self,
-            "postgresql-logs",
-            name=f"/aws/rds/cluster/{self.identifier}/postgresql",
-            retention_in_days=log_retention_days,
-            kms_key_id=keys.logs,
+        self.log_group = encrypted_log_group(
+            self, "postgresql-logs", name=f"/aws/rds/cluster/{self.identifier}/postgresql", retention=logs
         )
         self.cluster = self._build_cluster(config, keys)
         self.monitoring_role = self._build_enhanced_monitoring_role(account)

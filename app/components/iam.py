@@ -21,8 +21,6 @@ XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 LOG_DISCOVERY_ACTIONS = ("logs:DescribeLogGroups",)
 
 
-
-
 class IamStatement(TypedDict, total=False):
     """One statement of an IAM policy (identity or resource policy) as it is serialized."""
 

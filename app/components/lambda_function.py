@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cdktf import AssetType, TerraformAsset
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lambda_function import (
@@ -28,6 +27,7 @@ from app.components.iam import (
     service_trust_policy,
     statement,
 )
+from app.components.log_groups import LogRetention, encrypted_log_group
 from app.packaging import build_lambda_package
 
 RUNTIME = "python3.12"
@@ -67,21 +67,14 @@ class SecureFunction(Construct):
         subnet_ids: Sequence[str],
         security_group_ids: Sequence[str],
         environment_key_arn: str,
-        logs_key_arn: str,
-        log_retention_days: int,
+        logs: LogRetention,
         layers: Sequence[str],
         statements: Sequence[IamStatement],
         publish: bool = False,
     ) -> None:
         super().__init__(scope, id_)
         self.function_name = function_name
-        self.log_group = CloudwatchLogGroup(
-            self,
-            "logs",
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=log_retention_days,
-            kms_key_id=logs_key_arn,
-        )
+        self.log_group = encrypted_log_group(self, "logs", name=f"/aws/lambda/{function_name}", retention=logs)
         self.role = IamRole(
             self,
             "role",

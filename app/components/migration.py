@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cdktf import Annotations
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.dms_certificate import DmsCertificate
 from cdktf_cdktf_provider_aws.dms_endpoint import DmsEndpoint
 from cdktf_cdktf_provider_aws.dms_replication_instance import DmsReplicationInstance
@@ -25,6 +24,7 @@ from constructs import Construct
 from app.components.account import AccountScope
 from app.components.aurora import AuroraPostgres, DatabaseKeys, DatabasePlacement
 from app.components.iam import policy_document, service_trust_policy, statement
+from app.components.log_groups import LogRetention, encrypted_log_group
 from app.config import MigrationConfig, MigrationSourceConfig
 
 # The Aurora login user DMS writes as (created by the database bootstrap, rotated like the application user).
@@ -58,7 +58,7 @@ class CustomerDatabaseMigration(Construct):
         name_prefix: str,
         placement: DatabasePlacement,
         keys: DatabaseKeys,
-        log_retention_days: int,
+        logs: LogRetention,
         account: AccountScope,
     ) -> None:
         super().__init__(scope, id_)
@@ -106,12 +106,8 @@ class CustomerDatabaseMigration(Construct):
             kms_key_arn=keys.database,
         )
         self.target_endpoint = self._build_target_endpoint(target, secrets_role, database_key_arn=keys.database)
-        self.task_log_group = CloudwatchLogGroup(
-            self,
-            "task-logs",
-            name=f"dms-tasks-{self.identifier}",
-            retention_in_days=log_retention_days,
-            kms_key_id=keys.logs,
+        self.task_log_group = encrypted_log_group(
+            self, "task-logs", name=f"dms-tasks-{self.identifier}", retention=logs
         )
         self.task = self._build_task(config)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
@@ -26,6 +25,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from app.components.account import AccountScope
+from app.components.log_groups import LogRetention, encrypted_log_group
 from app.config import SUBNET_TIERS, NetworkConfig
 
 GATEWAY_ENDPOINT_SERVICES = ("s3", "dynamodb")
@@ -45,7 +45,7 @@ class PaymentsNetwork(Construct):
         availability_zones: tuple[str, ...],
         name_prefix: str,
         account: AccountScope,
-        logs_key_arn: str,
+        flow_logs: LogRetention,
     ) -> None:
         super().__init__(scope, id_)
         self.config = config
@@ -80,7 +80,7 @@ class PaymentsNetwork(Construct):
                 self, f"rta-database-{zone}", subnet_id=subnet.id, route_table_id=self.database_route_table.id
             )
         self._database_network_acl(name_prefix)
-        self._flow_logs(name_prefix, account, logs_key_arn)
+        self._flow_logs(name_prefix, account, flow_logs)
         self._endpoints(name_prefix, account.region)
 
     def subnet_ids(self, tier: str) -> list[str]:
@@ -238,13 +238,9 @@ class PaymentsNetwork(Construct):
             outbound_ports=replies if inbound_service else service,
         )
 
-    def _flow_logs(self, name_prefix: str, account: AccountScope, logs_key_arn: str) -> None:
-        self.flow_log_group = CloudwatchLogGroup(
-            self,
-            "flow-log-group",
-            name=f"/payments/{name_prefix}/vpc-flow-logs",
-            retention_in_days=self.config.flow_logs.retention_days,
-            kms_key_id=logs_key_arn,
+    def _flow_logs(self, name_prefix: str, account: AccountScope, retention: LogRetention) -> None:
+        self.flow_log_group = encrypted_log_group(
+            self, "flow-log-group", name=f"/payments/{name_prefix}/vpc-flow-logs", retention=retention
         )
         trust = {
             "Version": "2012-10-17",

@@ -19,6 +19,7 @@ from constructs import Construct
 
 from app.components.iam import IamStatement, statement
 from app.components.lambda_function import FunctionSpec, SecureFunction
+from app.components.log_groups import LogRetention
 from app.config import FunctionConfig
 
 SLOTS = ("blue", "green")
@@ -78,20 +79,14 @@ class FunctionNetwork:
 
 
 @dataclass(frozen=True)
-class FunctionKeys:
-    environment: str
-    logs: str
-
-
-@dataclass(frozen=True)
 class PaymentFunctionEnvironment:
     """What the three payment functions of one environment share."""
 
     name_prefix: str
     network: FunctionNetwork
-    keys: FunctionKeys
+    environment_key_arn: str
+    logs: LogRetention
     layers: Sequence[str]
-    log_retention_days: int
 
 
 @dataclass(frozen=True)
@@ -127,9 +122,8 @@ def build_payment_function(
         function_name=function_name,
         subnet_ids=shared.network.subnet_ids,
         security_group_ids=[security_group.id, *props.extra_security_group_ids],
-        environment_key_arn=shared.keys.environment,
-        logs_key_arn=shared.keys.logs,
-        log_retention_days=shared.log_retention_days,
+        environment_key_arn=shared.environment_key_arn,
+        logs=shared.logs,
         layers=shared.layers,
         statements=props.statements,
         publish=True,

@@ -30,6 +30,7 @@ from constructs import Construct
 from app.components.aurora import POSTGRES_PORT, AuroraPostgres
 from app.components.iam import IamStatement, statement
 from app.components.lambda_function import FunctionSpec, SecureFunction
+from app.components.log_groups import LogRetention
 from app.components.migration import CONTROL_SCHEMA as MIGRATION_CONTROL_SCHEMA
 from app.components.parameters import generated_secret
 from app.packaging import REPO_ROOT
@@ -80,8 +81,7 @@ class FunctionPlacement:
     vpc_cidr: str
     private_subnet_ids: Sequence[str]
     environment_key_arn: str
-    logs_key_arn: str
-    log_retention_days: int
+    logs: LogRetention
     layers: Sequence[str]
 
 
@@ -201,8 +201,7 @@ class RotatedDatabaseSecret(Construct):
                 subnet_ids=placement.private_subnet_ids,
                 security_group_ids=[self.security_group.id],
                 environment_key_arn=placement.environment_key_arn,
-                logs_key_arn=placement.logs_key_arn,
-                log_retention_days=placement.log_retention_days,
+                logs=placement.logs,
                 layers=placement.layers,
             )
 

@@ -41,6 +41,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssoci
 from constructs import Construct
 
 from app.components.iam import LOG_DISCOVERY_ACTIONS, policy_document, service_trust_policy, statement
+from app.components.log_groups import encrypted_log_group
 from app.components.waf import PaymentsWebAcl
 from app.stacks.base import PaymentsStack
 from app.stacks.compute import ComputeStack
@@ -242,14 +243,9 @@ class ApiStack(PaymentsStack):
             "access-logs": f"{ACCESS_LOG_GROUP_PREFIX}{self.name_prefix}/api-access",
             "execution-logs": f"API-Gateway-Execution-Logs_{self.rest_api.id}/{STAGE_NAME}",
         }
+        retention = self.foundation.log_retention()
         access, execution = (
-            CloudwatchLogGroup(
-                self,
-                construct_id,
-                name=name,
-                retention_in_days=self.config.logging.retention_days,
-                kms_key_id=self.foundation.key_arn("logs"),
-            )
+            encrypted_log_group(self, construct_id, name=name, retention=retention)
             for construct_id, name in groups.items()
         )
         return access, execution
@@ -341,8 +337,7 @@ class ApiStack(PaymentsStack):
             self,
             "api-waf",
             name=f"{self.name_prefix}-api",
-            logs_key_arn=self.foundation.key_arn("logs"),
-            log_retention_days=self.config.logging.retention_days,
+            logs=self.foundation.log_retention(),
             rate_limit_per_5_minutes=self.config.api.waf_rate_limit_per_5_minutes,
         )
         Wafv2WebAclAssociation(self, "api-waf-association", resource_arn=self.stage.arn, web_acl_arn=web_acl.arn)

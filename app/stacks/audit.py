@@ -39,8 +39,7 @@ class AuditStack(PaymentsStack):
             archive_bucket_name=data.logs.audit_name,
             archive_bucket_arn=data.logs.audit_arn,
             archive_key_arn=archive_key,
-            logs_key_arn=foundation.key_arn("logs"),
-            log_retention_days=config.logging.retention_days,
+            logs=foundation.log_retention(),
             transactions_table_arn=table_arns["transactions"],
         )
         self.backup = BackupPlanOfRecord(

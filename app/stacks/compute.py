@@ -12,7 +12,6 @@ from app.components.log_buckets import LogArchive
 from app.components.parameters import ConfigParameters
 from app.components.payment_functions import (
     SLOTS,
-    FunctionKeys,
     FunctionNetwork,
     PaymentFunction,
     PaymentFunctionEnvironment,
@@ -49,9 +48,9 @@ class ComputeStack(PaymentsStack):
                 subnet_ids=foundation.vpc.subnet_ids("private"),
                 dynamodb_prefix_list_id=foundation.vpc.gateway_prefix_list_id("dynamodb"),
             ),
-            keys=FunctionKeys(environment=foundation.key_arn("lambda-env"), logs=foundation.key_arn("logs")),
+            environment_key_arn=foundation.key_arn("lambda-env"),
+            logs=foundation.log_retention(),
             layers=[data.powertools_layer],
-            log_retention_days=config.logging.retention_days,
         )
         self.validation = self._build_validation()
         self.fraud = self._build_fraud_detection(data)
@@ -61,8 +60,7 @@ class ComputeStack(PaymentsStack):
             self,
             "alb-waf",
             name=f"{self.name_prefix}-alb",
-            logs_key_arn=foundation.key_arn("logs"),
-            log_retention_days=config.logging.retention_days,
+            logs=foundation.log_retention(),
             rate_limit_per_5_minutes=None,
         )
         self.alb = self._build_alb(data)

@@ -29,8 +29,8 @@ class DataStack(PaymentsStack):
         self.database_keys = DatabaseKeys(
             database=foundation.key_arn("database"),
             secrets=foundation.key_arn("secrets"),
-            logs=foundation.key_arn("logs"),
         )
+        self.log_retention = foundation.log_retention()
         self.aurora = AuroraPostgres(
             self,
             "aurora",
@@ -39,7 +39,7 @@ class DataStack(PaymentsStack):
             placement=placement,
             availability_zones=config.availability_zones,
             keys=self.database_keys,
-            log_retention_days=config.logging.retention_days,
+            logs=self.log_retention,
             account=self.account_scope,
         )
         self.database_clients = self._build_database_clients()
@@ -116,8 +116,7 @@ class DataStack(PaymentsStack):
                 vpc_cidr=config.network.vpc_cidr,
                 private_subnet_ids=self.foundation.vpc.subnet_ids("private"),
                 environment_key_arn=self.foundation.key_arn("lambda-env"),
-                logs_key_arn=self.database_keys.logs,
-                log_retention_days=config.logging.retention_days,
+                logs=self.log_retention,
                 layers=[self.powertools_layer],
             ),
             account_id=self.account_id,
@@ -141,7 +140,7 @@ class DataStack(PaymentsStack):
             name_prefix=self.name_prefix,
             placement=placement,
             keys=self.database_keys,
-            log_retention_days=config.logging.retention_days,
+            logs=self.log_retention,
             account=self.account_scope,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.components.log_groups import LogRetention
 from app.components.network import PaymentsNetwork
 from app.components.vpn import SiteToSiteVpn
 from app.config import EnvironmentConfig
@@ -27,3 +28,7 @@ class Foundation:
 
     def key_arn(self, domain: str) -> str:
         return self.security.key_arn(domain)
+
+    def log_retention(self) -> LogRetention:
+        """How the environment's log groups are kept (logging.retention_days, the logs key)."""
+        return LogRetention(key_arn=self.key_arn("logs"), retention_days=self.config.logging.retention_days)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cdktf import Fn
 from constructs import Construct
 
+from app.components.log_groups import LogRetention
 from app.components.network import PaymentsNetwork
 from app.components.vpn import SiteToSiteVpn
 from app.config import SUBNET_TIERS, EnvironmentConfig
@@ -22,7 +23,8 @@ class NetworkStack(PaymentsStack):
             availability_zones=config.availability_zones,
             name_prefix=self.name_prefix,
             account=self.account_scope,
-            logs_key_arn=security.key_arn("logs"),
+            # Flow logs have their own retention (network.flow_logs), every other log group logging.retention_days.
+            flow_logs=LogRetention(security.key_arn("logs"), config.network.flow_logs.retention_days),
         )
         self.vpn = self._build_vpn(config)
         self._open_database_tier_to_migration_source(config)
