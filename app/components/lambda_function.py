@@ -75,21 +75,7 @@ class SecureFunction(Construct):
         super().__init__(scope, id_)
         self.function_name = function_name
         self.log_group = encrypted_log_group(self, "logs", name=f"/aws/lambda/{function_name}", retention=logs)
-        self.role = IamRole(
-            self,
-            "role",
-            name=f"{function_name}-role",
-            description=f"Execution role of {function_name}",
-            assume_role_policy=service_trust_policy("lambda.amazonaws.com"),
-        )
-        base = [
-            statement("WriteOwnLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
-            statement("ManageVpcNetworkInterfaces", VPC_ENI_ACTIONS, ["*"]),
-            statement("PublishTraces", XRAY_ACTIONS, ["*"]),
-        ]
-        self.policy = IamRolePolicy(
-            self, "policy", role=self.role.id, name="least-privilege", policy=policy_document([*base, *statements])
-        )
+        self.role, self.policy = self._build_role(statements)
         package = build_lambda_package(spec.source, vendor=spec.vendor, extra_files=spec.extra_files)
         asset = TerraformAsset(self, "package", path=str(package.path), type=AssetType.FILE)
         self.function = LambdaFunction(
@@ -119,6 +105,25 @@ class SecureFunction(Construct):
             depends_on=[self.policy, self.log_group],
         )
         self.arn: str = self.function.arn
+
+    def _build_role(self, statements: Sequence[IamStatement]) -> tuple[IamRole, IamRolePolicy]:
+        """The function's own role: its log group, its network interfaces, X-Ray, and ``statements``."""
+        role = IamRole(
+            self,
+            "role",
+            name=f"{self.function_name}-role",
+            description=f"Execution role of {self.function_name}",
+            assume_role_policy=service_trust_policy("lambda.amazonaws.com"),
+        )
+        base = [
+            statement("WriteOwnLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
+            statement("ManageVpcNetworkInterfaces", VPC_ENI_ACTIONS, ["*"]),
+            statement("PublishTraces", XRAY_ACTIONS, ["*"]),
+        ]
+        policy = IamRolePolicy(
+            self, "policy", role=role.id, name="least-privilege", policy=policy_document([*base, *statements])
+        )
+        return role, policy
 
     @property
     def deployed_name(self) -> str:

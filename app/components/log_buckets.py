@@ -247,12 +247,6 @@ class LogArchive(Construct):
         audit_name = self.audit_bucket_name(name_prefix, account_id)
         audit_arn = f"arn:{partition}:s3:::{audit_name}"
         service_logs_arn = f"arn:{partition}:s3:::{service_logs_name}"
-        elb_account = ELB_LOG_DELIVERY_ACCOUNTS.get(region)
-        elb_principal = (
-            {"AWS": f"arn:{partition}:iam::{elb_account}:root"}
-            if elb_account
-            else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
-        )
         self.service_logs = LogBucket(
             self,
             "service-logs",
@@ -260,26 +254,9 @@ class LogArchive(Construct):
             lifecycle=config,
             kms_key_arn=None,
             object_lock=False,
-            extra_statements=[
-                {
-                    "Sid": "S3ServerAccessLogsFromTheAuditBucket",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "logging.s3.amazonaws.com"},
-                    "Action": "s3:PutObject",
-                    "Resource": f"{service_logs_arn}/{self.S3_ACCESS_LOG_PREFIX}*",
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": account_id},
-                        "ArnLike": {"aws:SourceArn": audit_arn},
-                    },
-                },
-                {
-                    "Sid": "AlbAccessLogs",
-                    "Effect": "Allow",
-                    "Principal": elb_principal,
-                    "Action": "s3:PutObject",
-                    "Resource": f"{service_logs_arn}/{self.ALB_LOG_PREFIX}/AWSLogs/{account_id}/*",
-                },
-            ],
+            extra_statements=self._service_log_writers(
+                service_logs_arn, audit_arn=audit_arn, account_id=account_id, partition=partition, region=region
+            ),
         )
         self.audit = LogBucket(
             self,
@@ -295,3 +272,34 @@ class LogArchive(Construct):
         self.audit_name: str = self.audit.name
         self.audit_arn: str = self.audit.arn
         self.service_logs_name: str = self.service_logs.name
+
+    def _service_log_writers(
+        self, service_logs_arn: str, *, audit_arn: str, account_id: str, partition: str, region: str
+    ) -> list[IamStatement]:
+        """S3 server access logs of the audit bucket, and the ALB's access logs, each under its own prefix."""
+        elb_account = ELB_LOG_DELIVERY_ACCOUNTS.get(region)
+        elb_principal = (
+            {"AWS": f"arn:{partition}:iam::{elb_account}:root"}
+            if elb_account
+            else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+        )
+        return [
+            {
+                "Sid": "S3ServerAccessLogsFromTheAuditBucket",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{service_logs_arn}/{self.S3_ACCESS_LOG_PREFIX}*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": audit_arn},
+                },
+            },
+            {
+                "Sid": "AlbAccessLogs",
+                "Effect": "Allow",
+                "Principal": elb_principal,
+                "Action": "s3:PutObject",
+                "Resource": f"{service_logs_arn}/{self.ALB_LOG_PREFIX}/AWSLogs/{account_id}/*",
+            },
+        ]
