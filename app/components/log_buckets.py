@@ -88,21 +88,7 @@ class LogBucket(Construct):
         )
         self.arn: str = self.bucket.arn
         self.name: str = self.bucket.bucket
-        S3BucketPublicAccessBlock(
-            self,
-            "public-access-block",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        S3BucketOwnershipControls(
-            self,
-            "ownership",
-            bucket=self.bucket.id,
-            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
+        self._block_public_access()
         self.versioning = S3BucketVersioningA(
             self,
             "versioning",
@@ -129,6 +115,24 @@ class LogBucket(Construct):
                 target_bucket=access_log_bucket.bucket.id,
                 target_prefix=access_log_prefix,
             )
+
+    def _block_public_access(self) -> None:
+        """No public ACL or policy, and ACLs disabled: the bucket owner owns every object."""
+        S3BucketPublicAccessBlock(
+            self,
+            "public-access-block",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        S3BucketOwnershipControls(
+            self,
+            "ownership",
+            bucket=self.bucket.id,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+        )
 
     def _build_encryption(self, kms_key_arn: str | None) -> None:
         by_default = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(

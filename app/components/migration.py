@@ -77,20 +77,7 @@ class CustomerDatabaseMigration(Construct):
         )
         self.security_group = self._build_security_group(source, placement.vpc_id)
         target.aurora.admit_client("dms", self.security_group.id, "DMS replication instance (migration only)")
-        self.instance = DmsReplicationInstance(
-            self,
-            "instance",
-            replication_instance_id=self.identifier,
-            replication_instance_class=config.replication_instance_class,
-            allocated_storage=config.allocated_storage_gb,
-            multi_az=config.multi_az,
-            publicly_accessible=False,
-            kms_key_arn=keys.database,
-            replication_subnet_group_id=self.subnet_group.replication_subnet_group_id,
-            vpc_security_group_ids=[self.security_group.id],
-            auto_minor_version_upgrade=True,
-            preferred_maintenance_window="sun:05:30-sun:06:30",
-        )
+        self.instance = self._build_replication_instance(config, database_key_arn=keys.database)
         secrets_role = self._build_secrets_role(source, target, keys, account)
         self.source_endpoint = DmsEndpoint(
             self,
@@ -110,6 +97,22 @@ class CustomerDatabaseMigration(Construct):
             self, "task-logs", name=f"dms-tasks-{self.identifier}", retention=logs
         )
         self.task = self._build_task(config)
+
+    def _build_replication_instance(self, config: MigrationConfig, *, database_key_arn: str) -> DmsReplicationInstance:
+        return DmsReplicationInstance(
+            self,
+            "instance",
+            replication_instance_id=self.identifier,
+            replication_instance_class=config.replication_instance_class,
+            allocated_storage=config.allocated_storage_gb,
+            multi_az=config.multi_az,
+            publicly_accessible=False,
+            kms_key_arn=database_key_arn,
+            replication_subnet_group_id=self.subnet_group.replication_subnet_group_id,
+            vpc_security_group_ids=[self.security_group.id],
+            auto_minor_version_upgrade=True,
+            preferred_maintenance_window="sun:05:30-sun:06:30",
+        )
 
     def _build_security_group(self, source: MigrationSourceConfig, vpc_id: str) -> SecurityGroup:
         security_group = SecurityGroup(
