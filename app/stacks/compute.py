@@ -38,6 +38,7 @@ class ComputeStack(PaymentsStack):
         config = foundation.config
         super().__init__(scope, config=config, domain="compute")
         self.foundation = foundation
+        self.data_parameters = data.parameters
         self.parameter_path = data.parameters.path
         self.topic_arn = self.account_scope.arn("sns", failed_transactions_topic_name(config.environment))
         self.shared = PaymentFunctionEnvironment(
@@ -75,12 +76,6 @@ class ComputeStack(PaymentsStack):
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",
         }
 
-    def _grant_read_parameters(self, function: str) -> IamStatement:
-        """ssm:GetParameter on exactly the parameters the function reads (the SSM contract)."""
-        prefix = self.account_scope.arn("ssm", f"parameter{self.parameter_path}")
-        arns = [f"{prefix}/{parameter.name}" for parameter in ssm.read_by(function)]
-        return statement("ReadOwnConfiguration", ["ssm:GetParameter"], arns)
-
     def _build(
         self,
         name: str,
@@ -100,7 +95,7 @@ class ComputeStack(PaymentsStack):
             uses_dynamodb=uses_dynamodb,
             extra_security_group_ids=extra_security_group_ids,
             pinned_versions={"blue": blue_version},
-            statements=[self._grant_read_parameters(name), *statements],
+            statements=[self.data_parameters.grant_read_by(name, self.account_scope), *statements],
         )
         return build_payment_function(self, name, props=props, shared=self.shared)
 
@@ -110,7 +105,7 @@ class ComputeStack(PaymentsStack):
             "Validates and tokenizes payment requests",
             uses_dynamodb=False,
             blue_version=self.config.compute.blue.downstream_versions.get("payment_validation"),
-            statements=[statement("DecryptSecureParameters", ["kms:Decrypt"], [self.foundation.key_arn("parameters")])],
+            statements=[self.data_parameters.grant_decrypt()],
         )
 
     def _build_fraud_detection(self, data: DataStack) -> PaymentFunction:
