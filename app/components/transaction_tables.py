@@ -108,7 +108,9 @@ class TransactionTables(Construct):
         known = {index.name for index in TRANSACTION_INDEXES}
         unknown = sorted(set(indexes) - known)
         if unknown:
-            raise ValueError(f"no such index of the transactions table: {', '.join(unknown)} (known: {sorted(known)})")
+            raise ValueError(
+                f"no such index of the transactions table: {', '.join(map(repr, unknown))} (known: {sorted(known)})"
+            )
         return statement(sid, ["dynamodb:Query"], [f"{self.transactions.arn}/index/{index}" for index in indexes])
 
     def grant_idempotency_records(self) -> IamStatement:
