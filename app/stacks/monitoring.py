@@ -359,19 +359,36 @@ class MonitoringStack(PaymentsStack):
 
     def _alb_alarms(self, compute: ComputeStack) -> None:
         for slot in SLOTS:
-            self._alarm(
-                "alb",
-                f"alb-{slot}-target-5xx",
+            self._target_group_alarm(
+                compute,
+                slot,
+                "target-5xx",
+                "HTTPCode_Target_5XX_Count",
+                statistic="Sum",
                 threshold=self.settings.target_5xx_count,
-                treat_missing_data="notBreaching",
                 description=f"5XX from the {slot} target group",
-                metric=self._single(
-                    "AWS/ApplicationELB",
-                    "HTTPCode_Target_5XX_Count",
-                    compute.alb.metric_dimensions(slot),
-                    statistic="Sum",
-                ),
             )
+
+    def _target_group_alarm(
+        self,
+        compute: ComputeStack,
+        slot: str,
+        name: str,
+        metric: str,
+        *,
+        statistic: str,
+        threshold: float,
+        description: str,
+    ) -> None:
+        """A count of bad events of one slot's target group (absence = zero)."""
+        self._alarm(
+            "alb",
+            f"alb-{slot}-{name}",
+            threshold=threshold,
+            treat_missing_data="notBreaching",
+            description=description,
+            metric=self._single("AWS/ApplicationELB", metric, compute.alb.metric_dimensions(slot), statistic=statistic),
+        )
 
     def _lambda_alarms(self, compute: ComputeStack) -> None:
         for payment_function in compute.functions():
@@ -473,18 +490,14 @@ class MonitoringStack(PaymentsStack):
             ),
         )
         for slot in SLOTS:
-            self._alarm(
-                "alb",
-                f"alb-{slot}-unhealthy-targets",
+            self._target_group_alarm(
+                compute,
+                slot,
+                "unhealthy-targets",
+                "UnHealthyHostCount",
+                statistic="Maximum",
                 threshold=0,
-                treat_missing_data="notBreaching",
                 description=f"Unhealthy targets in the {slot} target group",
-                metric=self._single(
-                    "AWS/ApplicationELB",
-                    "UnHealthyHostCount",
-                    compute.alb.metric_dimensions(slot),
-                    statistic="Maximum",
-                ),
             )
 
     def _failure_alarms(self, data: DataStack) -> None:
