@@ -72,7 +72,7 @@ def _vendored_files(distributions: tuple[str, ...]) -> dict[str, bytes]:
                 continue
             if entry.suffix in _NATIVE_SUFFIXES:
                 raise ValueError(f"{name} ships native code ({entry}); Lambda packages vendor pure Python only")
-            files[entry.as_posix()] = Path(distribution.locate_file(entry)).read_bytes()
+            files[entry.as_posix()] = Path(str(distribution.locate_file(entry))).read_bytes()
         pending.extend(_requirement_names(distribution))
     return files
 

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import jsii
@@ -20,8 +21,9 @@ from policies.sourcemap import SOURCE_MAP_FILE, SOURCE_MAP_FORMAT
 
 APP_DIR = Path(__file__).resolve().parent
 REPO_ROOT = APP_DIR.parent
-# Frames of these files are machinery, not the construct call.
-_MACHINERY = {Path(__file__).resolve(), APP_DIR / "synth.py"}
+# Frames of these files are machinery, not the construct call; log_groups.py is a factory every component calls,
+# so a log group's place is the call naming it (its component), not the factory.
+_MACHINERY = {Path(__file__).resolve(), APP_DIR / "synth.py", APP_DIR / "components" / "log_groups.py"}
 
 
 class SourceRecorder:
@@ -50,7 +52,7 @@ class SourceRecorder:
 
     @staticmethod
     def _caller() -> tuple[str, int] | None:
-        frame = sys._getframe(2)
+        frame: FrameType | None = sys._getframe(2)
         while frame is not None:
             path = Path(frame.f_code.co_filename).resolve()
             if path.is_relative_to(APP_DIR) and path not in _MACHINERY:

@@ -13,12 +13,17 @@ import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from app.config import EnvironmentConfig
 from app.source_map import SourceRecorder
 from policies.integrity import PROVENANCE_FILE
 from policies.outputdir import OutputDirError, check_replaceable, clean_stale, publish, staging_dir
+
+if TYPE_CHECKING:  # cdktf is imported when the app is built, not when this module is
+    from cdktf import App
+
+    from app.stacks import EnvironmentStacks
 
 OWNER = "synth"
 __all__ = ["OWNER", "PROVENANCE_FILE", "OutputDirError", "SynthError", "build_app", "check_outdir", "synthesize",
@@ -26,7 +31,7 @@ __all__ = ["OWNER", "PROVENANCE_FILE", "OutputDirError", "SynthError", "build_ap
 
 # Called with the App and the built stacks per environment, before synth: lets a caller (the policy
 # tests) add constructs to the real app, e.g. a deliberately noncompliant one.
-Customizer = Callable[[Any, dict], None]
+Customizer = Callable[["App", "dict[str, EnvironmentStacks]"], None]
 
 
 # Ephemeral resources and write-only arguments (the generated passwords) need Terraform 1.11: an older CLI
@@ -41,7 +46,7 @@ class SynthError(Exception):
     """Synth failed, e.g. a construct carries an error annotation (a violated control)."""
 
 
-def build_app(outdir: Path, configs: Sequence[EnvironmentConfig]):
+def build_app(outdir: Path, configs: Sequence[EnvironmentConfig]) -> tuple[App, dict[str, EnvironmentStacks]]:
     from cdktf import App
 
     from app.stacks import build_environment

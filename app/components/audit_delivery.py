@@ -10,6 +10,7 @@ key policies for CloudTrail") and the AWS Config Developer Guide ("Permissions f
 
 from __future__ import annotations
 
+from app.components.iam import IamStatement
 from app.components.kms import ServiceGrant
 
 CLOUDTRAIL_SERVICE = "cloudtrail.amazonaws.com"
@@ -27,10 +28,10 @@ def trail_arn(*, partition: str, region: str, account_id: str, name_prefix: str)
     return f"arn:{partition}:cloudtrail:{region}:{account_id}:trail/{trail_name(name_prefix)}"
 
 
-def bucket_statements(*, bucket_arn: str, trail: str, account_id: str, config_delivery: bool) -> list[dict]:
+def bucket_statements(*, bucket_arn: str, trail: str, account_id: str, config_delivery: bool) -> list[IamStatement]:
     """Bucket-policy statements letting the trail (and, when this environment runs AWS Config, the delivery
     channel) check the bucket and write their log files under AWSLogs/<account>/."""
-    statements = [
+    statements: list[IamStatement] = [
         {
             "Sid": "CloudTrailAclCheck",
             "Effect": "Allow",

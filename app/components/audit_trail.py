@@ -12,7 +12,6 @@ from cdktf_cdktf_provider_aws.cloudtrail import (
     CloudtrailAdvancedEventSelector,
     CloudtrailAdvancedEventSelectorFieldSelector,
 )
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.cloudwatch_log_metric_filter import (
     CloudwatchLogMetricFilter,
     CloudwatchLogMetricFilterMetricTransformation,
@@ -24,6 +23,7 @@ from constructs import Construct
 
 from app.components import audit_delivery
 from app.components.iam import policy_document, service_trust_policy, statement
+from app.components.log_groups import LogRetention, encrypted_log_group
 from app.components.security_events import METRIC_NAMESPACE, SECURITY_EVENTS, metric_name
 
 # One datapoint a 5-minute period: a single occurrence of a security event is an alert.
@@ -45,36 +45,13 @@ class AuditTrail(Construct):
         archive_bucket_name: str,
         archive_bucket_arn: str,
         archive_key_arn: str,
-        logs_key_arn: str,
-        log_retention_days: int,
+        logs: LogRetention,
         transactions_table_arn: str,
-    ):
+    ) -> None:
         super().__init__(scope, id_)
         self.name = audit_delivery.trail_name(name_prefix)
-        self.log_group = CloudwatchLogGroup(
-            self,
-            "log-group",
-            name=f"/aws/cloudtrail/{self.name}",
-            kms_key_id=logs_key_arn,
-            retention_in_days=log_retention_days,
-        )
-        # CloudTrail names one stream per Region of a multi-Region trail: <account>_CloudTrail_<region>.
-        streams = f"{self.log_group.arn}:log-stream:{account_id}_CloudTrail_*"
-        self.delivery_role = IamRole(
-            self,
-            "logs-delivery-role",
-            name=f"{name_prefix}-cloudtrail-logs",
-            assume_role_policy=service_trust_policy(audit_delivery.CLOUDTRAIL_SERVICE, source_account=account_id),
-        )
-        delivery_policy = IamRolePolicy(
-            self,
-            "logs-delivery-policy",
-            role=self.delivery_role.id,
-            name="deliver-to-log-group",
-            policy=policy_document(
-                [statement("CloudTrailDeliversToItsLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"], [streams])]
-            ),
-        )
+        self.log_group = encrypted_log_group(self, "log-group", name=f"/aws/cloudtrail/{self.name}", retention=logs)
+        delivery_policy = self._build_logs_delivery_role(name_prefix, account_id)
         self.trail = Cloudtrail(
             self,
             "trail",
@@ -87,32 +64,35 @@ class AuditTrail(Construct):
             enable_logging=True,
             cloud_watch_logs_group_arn=f"{self.log_group.arn}:*",
             cloud_watch_logs_role_arn=self.delivery_role.arn,
-            advanced_event_selector=[
-                # No readOnly field: read and write management events alike.
-                CloudtrailAdvancedEventSelector(
-                    name="Management events, read and write",
-                    field_selector=[_field("eventCategory", equal_to=["Management"])],
-                ),
-                CloudtrailAdvancedEventSelector(
-                    name="Every access to the audit-log archive's objects",
-                    field_selector=[
-                        _field("eventCategory", equal_to=["Data"]),
-                        _field("resources.type", equal_to=["AWS::S3::Object"]),
-                        _field("resources.ARN", starts_with=[f"{archive_bucket_arn}/"]),
-                    ],
-                ),
-                CloudtrailAdvancedEventSelector(
-                    name="Every item-level access to the transactions table",
-                    field_selector=[
-                        _field("eventCategory", equal_to=["Data"]),
-                        _field("resources.type", equal_to=["AWS::DynamoDB::Table"]),
-                        _field("resources.ARN", equal_to=[transactions_table_arn]),
-                    ],
-                ),
-            ],
+            advanced_event_selector=_event_selectors(archive_bucket_arn, transactions_table_arn),
             depends_on=[delivery_policy],
             tags={"Name": self.name},
         )
+        self._build_security_metric_filters(name_prefix)
+        self.arn: str = self.trail.arn
+        self.log_group_name: str = self.log_group.name
+
+    def _build_logs_delivery_role(self, name_prefix: str, account_id: str) -> IamRolePolicy:
+        """The role CloudTrail assumes to write into the log group; the policy is what the trail waits for."""
+        # CloudTrail names one stream per Region of a multi-Region trail: <account>_CloudTrail_<region>.
+        streams = f"{self.log_group.arn}:log-stream:{account_id}_CloudTrail_*"
+        self.delivery_role = IamRole(
+            self,
+            "logs-delivery-role",
+            name=f"{name_prefix}-cloudtrail-logs",
+            assume_role_policy=service_trust_policy(audit_delivery.CLOUDTRAIL_SERVICE, source_account=account_id),
+        )
+        return IamRolePolicy(
+            self,
+            "logs-delivery-policy",
+            role=self.delivery_role.id,
+            name="deliver-to-log-group",
+            policy=policy_document(
+                [statement("CloudTrailDeliversToItsLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"], [streams])]
+            ),
+        )
+
+    def _build_security_metric_filters(self, name_prefix: str) -> None:
         self.metric_filters: dict[str, CloudwatchLogMetricFilter] = {}
         for event in SECURITY_EVENTS:
             metric = metric_name(name_prefix, event)
@@ -126,6 +106,36 @@ class AuditTrail(Construct):
                     name=metric, namespace=METRIC_NAMESPACE, value="1"
                 ),
             )
+
+    def security_metric_names(self) -> list[str]:
+        """The metrics the security-event filters emit, in SECURITY_EVENTS order."""
+        return [metric_filter.metric_transformation.name for metric_filter in self.metric_filters.values()]
+
+
+def _event_selectors(archive_bucket_arn: str, transactions_table_arn: str) -> list[CloudtrailAdvancedEventSelector]:
+    return [
+        # No readOnly field: read and write management events alike.
+        CloudtrailAdvancedEventSelector(
+            name="Management events, read and write",
+            field_selector=[_field("eventCategory", equal_to=["Management"])],
+        ),
+        CloudtrailAdvancedEventSelector(
+            name="Every access to the audit-log archive's objects",
+            field_selector=[
+                _field("eventCategory", equal_to=["Data"]),
+                _field("resources.type", equal_to=["AWS::S3::Object"]),
+                _field("resources.ARN", starts_with=[f"{archive_bucket_arn}/"]),
+            ],
+        ),
+        CloudtrailAdvancedEventSelector(
+            name="Every item-level access to the transactions table",
+            field_selector=[
+                _field("eventCategory", equal_to=["Data"]),
+                _field("resources.type", equal_to=["AWS::DynamoDB::Table"]),
+                _field("resources.ARN", equal_to=[transactions_table_arn]),
+            ],
+        ),
+    ]
 
 
 class SecurityEventAlarms(Construct):

@@ -46,9 +46,39 @@ class BackupPlanOfRecord(Construct):
         account_id: str,
         vault_key_arn: str,
         protected_resources: Mapping[str, str],
-    ):
+    ) -> None:
         super().__init__(scope, id_)
         self.vault = BackupVault(self, "vault", name=f"{name_prefix}-vault", kms_key_arn=vault_key_arn)
+        self.vault_name: str = self.vault.name
+        self._lock_vault(config)
+        self.plan = self._build_plan(config, name_prefix)
+        self.role = IamRole(
+            self,
+            "role",
+            name=f"{name_prefix}-backup",
+            assume_role_policy=service_trust_policy(BACKUP_SERVICE, source_account=account_id),
+        )
+        attachments = [
+            IamRolePolicyAttachment(
+                self,
+                f"role-{policy.rsplit('/', 1)[-1]}",
+                role=self.role.name,
+                policy_arn=f"arn:{partition}:iam::aws:policy/{policy}",
+            )
+            for policy in BACKUP_ROLE_POLICIES
+        ]
+        self.protected_resources = dict(protected_resources)
+        self.selection = BackupSelection(
+            self,
+            "selection",
+            name=f"{name_prefix}-data",
+            plan_id=self.plan.id,
+            iam_role_arn=self.role.arn,
+            resources=list(self.protected_resources.values()),
+            depends_on=attachments,
+        )
+
+    def _lock_vault(self, config: BackupConfig) -> None:
         # Compliance mode: once changeable_for_days has passed, nobody (root included) can remove or shorten it.
         self.lock = BackupVaultLockConfiguration(
             self,
@@ -77,47 +107,23 @@ class BackupPlanOfRecord(Construct):
                 }
             ),
         )
-        self.plan = BackupPlan(
+
+    def _build_plan(self, config: BackupConfig, name_prefix: str) -> BackupPlan:
+        """Daily and monthly recovery points, each kept as long as the config says (the vault lock's bounds)."""
+        return BackupPlan(
             self,
             "plan",
             name=f"{name_prefix}-backup",
             rule=[
                 BackupPlanRule(
-                    rule_name="daily",
+                    rule_name=rule,
                     target_vault_name=self.vault.name,
-                    schedule=DAILY_SCHEDULE,
-                    lifecycle=BackupPlanRuleLifecycle(delete_after=config.daily_retention_days),
-                ),
-                BackupPlanRule(
-                    rule_name="monthly",
-                    target_vault_name=self.vault.name,
-                    schedule=MONTHLY_SCHEDULE,
-                    lifecycle=BackupPlanRuleLifecycle(delete_after=config.monthly_retention_days),
-                ),
+                    schedule=schedule,
+                    lifecycle=BackupPlanRuleLifecycle(delete_after=retention_days),
+                )
+                for rule, schedule, retention_days in (
+                    ("daily", DAILY_SCHEDULE, config.daily_retention_days),
+                    ("monthly", MONTHLY_SCHEDULE, config.monthly_retention_days),
+                )
             ],
-        )
-        self.role = IamRole(
-            self,
-            "role",
-            name=f"{name_prefix}-backup",
-            assume_role_policy=service_trust_policy(BACKUP_SERVICE, source_account=account_id),
-        )
-        attachments = [
-            IamRolePolicyAttachment(
-                self,
-                f"role-{policy.rsplit('/', 1)[-1]}",
-                role=self.role.name,
-                policy_arn=f"arn:{partition}:iam::aws:policy/{policy}",
-            )
-            for policy in BACKUP_ROLE_POLICIES
-        ]
-        self.protected_resources = dict(protected_resources)
-        self.selection = BackupSelection(
-            self,
-            "selection",
-            name=f"{name_prefix}-data",
-            plan_id=self.plan.id,
-            iam_role_arn=self.role.arn,
-            resources=list(self.protected_resources.values()),
-            depends_on=attachments,
         )

@@ -5,7 +5,8 @@ legacy on-prem service's IPs over the VPN (onprem)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
@@ -37,6 +38,16 @@ from app.config import ComputeConfig, TrafficSlot
 PAYMENT_PATHS = ["/v1/payments", "/v1/payments/*"]
 
 
+@dataclass(frozen=True)
+class AlbNetwork:
+    """Where the ALB sits and whom it talks to: HTTPS in from ``client_cidrs``, out to on-prem targets."""
+
+    vpc_id: str
+    subnet_ids: Sequence[str]
+    client_cidrs: Sequence[str]
+    onprem_cidrs: Sequence[str]
+
+
 class BlueGreenAlb(Construct):
     def __init__(
         self,
@@ -45,44 +56,24 @@ class BlueGreenAlb(Construct):
         *,
         config: ComputeConfig,
         name_prefix: str,
-        vpc_id: str,
-        subnet_ids: Sequence[str],
-        client_cidrs: Sequence[str],
-        onprem_cidrs: Sequence[str],
+        network: AlbNetwork,
         entry_function: PaymentFunction,
         access_log_bucket: str,
         access_log_prefix: str,
         web_acl_arn: str,
         deletion_protection: bool,
-    ):
+    ) -> None:
         super().__init__(scope, id_)
-        self.security_group = SecurityGroup(
-            self,
-            "sg",
-            vpc_id=vpc_id,
-            name=f"{name_prefix}-alb",
-            # Egress is managed by separate rules only: an inline egress=[] would fight them on every apply.
-            description="Internal ALB: HTTPS from the NLB subnets; HTTPS to on-prem targets",
-            tags={"Name": f"{name_prefix}-alb"},
-        )
-        for index, cidr in enumerate(client_cidrs):
-            VpcSecurityGroupIngressRule(
-                self,
-                f"https-from-{index}",
-                security_group_id=self.security_group.id,
-                cidr_ipv4=cidr,
-                ip_protocol="tcp",
-                from_port=443,
-                to_port=443,
-                description="HTTPS from the internal NLB (private subnets)",
-            )
+        self._name_prefix = name_prefix
+        self._network = network
+        self.security_group = self._build_security_group()
         self.alb = Lb(
             self,
             "alb",
             name=f"{name_prefix}-alb",
             internal=True,
             load_balancer_type="application",
-            subnets=list(subnet_ids),
+            subnets=list(network.subnet_ids),
             security_groups=[self.security_group.id],
             drop_invalid_header_fields=True,
             desync_mitigation_mode="strictest",
@@ -90,7 +81,63 @@ class BlueGreenAlb(Construct):
             access_logs=LbAccessLogs(bucket=access_log_bucket, prefix=access_log_prefix, enabled=True),
             tags={"Name": f"{name_prefix}-alb"},
         )
-        self.listener = LbListener(
+        self.listener = self._build_https_listener(config)
+        slots = {"blue": config.blue, "green": config.green}
+        self.target_groups = {
+            slot: (
+                self._lambda_target_group(slot, spec, entry_function)
+                if spec.kind == "lambda"
+                else self._onprem_target_group(slot, spec)
+            )
+            for slot, spec in slots.items()
+        }
+        self.rule = self._build_weighted_rule(slots)
+        Wafv2WebAclAssociation(self, "waf", resource_arn=self.alb.arn, web_acl_arn=web_acl_arn)
+        self.arn: str = self.alb.arn
+        self.dns_name: str = self.alb.dns_name
+        # The LoadBalancer dimension of the AWS/ApplicationELB metrics.
+        self.arn_suffix: str = self.alb.arn_suffix
+
+    def target_group_arn(self, slot: str) -> str:
+        return self.target_groups[slot].arn
+
+    def target_group_arn_suffix(self, slot: str) -> str:
+        """The TargetGroup dimension of the slot's AWS/ApplicationELB metrics."""
+        return self.target_groups[slot].arn_suffix
+
+    def metric_dimensions(self, slot: str | None = None) -> dict[str, str]:
+        """AWS/ApplicationELB dimensions: the load balancer's own metrics, or one slot's target group."""
+        dimensions = {"LoadBalancer": self.arn_suffix}
+        if slot is not None:
+            dimensions["TargetGroup"] = self.target_group_arn_suffix(slot)
+        return dimensions
+
+    def _build_security_group(self) -> SecurityGroup:
+        security_group = SecurityGroup(
+            self,
+            "sg",
+            vpc_id=self._network.vpc_id,
+            name=f"{self._name_prefix}-alb",
+            # Egress is managed by separate rules only: an inline egress=[] would fight them on every apply.
+            description="Internal ALB: HTTPS from the NLB subnets; HTTPS to on-prem targets",
+            tags={"Name": f"{self._name_prefix}-alb"},
+        )
+        for index, cidr in enumerate(self._network.client_cidrs):
+            VpcSecurityGroupIngressRule(
+                self,
+                f"https-from-{index}",
+                security_group_id=security_group.id,
+                cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="HTTPS from the internal NLB (private subnets)",
+            )
+        return security_group
+
+    def _build_https_listener(self, config: ComputeConfig) -> LbListener:
+        """HTTPS only; anything but the payment paths gets a 404 from the ALB itself."""
+        return LbListener(
             self,
             "https",
             load_balancer_arn=self.alb.arn,
@@ -109,12 +156,9 @@ class BlueGreenAlb(Construct):
                 )
             ],
         )
-        slots = {"blue": config.blue, "green": config.green}
-        self.target_groups = {
-            slot: self._target_group(slot, spec, name_prefix, vpc_id, entry_function, onprem_cidrs)
-            for slot, spec in slots.items()
-        }
-        self.rule = LbListenerRule(
+
+    def _build_weighted_rule(self, slots: Mapping[str, TrafficSlot]) -> LbListenerRule:
+        return LbListenerRule(
             self,
             "weighted-payments",
             listener_arn=self.listener.arn,
@@ -135,45 +179,39 @@ class BlueGreenAlb(Construct):
                 )
             ],
         )
-        Wafv2WebAclAssociation(self, "waf", resource_arn=self.alb.arn, web_acl_arn=web_acl_arn)
-        self.arn: str = self.alb.arn
 
-    def _target_group(
-        self,
-        slot: str,
-        spec: TrafficSlot,
-        name_prefix: str,
-        vpc_id: str,
-        entry_function: PaymentFunction,
-        onprem_cidrs: Sequence[str],
-    ) -> LbTargetGroup:
-        name = f"{name_prefix}-{slot}"
-        if spec.kind == "lambda":
-            group = LbTargetGroup(
-                self,
-                f"tg-{slot}",
-                name=name,
-                target_type="lambda",
-                tags={"Name": name, "Slot": slot, "SlotKind": spec.kind},
-            )
-            permission = LambdaPermission(
-                self,
-                f"tg-{slot}-invoke",
-                function_name=entry_function.function.function.function_name,
-                qualifier=entry_function.aliases[slot].name,
-                action="lambda:InvokeFunction",
-                principal="elasticloadbalancing.amazonaws.com",
-                source_arn=group.arn,
-                statement_id=f"AlbTargetGroup{slot.capitalize()}",
-            )
-            LbTargetGroupAttachment(
-                self,
-                f"tg-{slot}-alias",
-                target_group_arn=group.arn,
-                target_id=entry_function.alias_arn(slot),
-                depends_on=[permission],
-            )
-            return group
+    def _lambda_target_group(self, slot: str, spec: TrafficSlot, entry_function: PaymentFunction) -> LbTargetGroup:
+        """The entry function's alias of the slot's colour, invocable by this target group only."""
+        name = f"{self._name_prefix}-{slot}"
+        group = LbTargetGroup(
+            self,
+            f"tg-{slot}",
+            name=name,
+            target_type="lambda",
+            tags={"Name": name, "Slot": slot, "SlotKind": spec.kind},
+        )
+        permission = LambdaPermission(
+            self,
+            f"tg-{slot}-invoke",
+            function_name=entry_function.deployed_name,
+            qualifier=entry_function.alias_name(slot),
+            action="lambda:InvokeFunction",
+            principal="elasticloadbalancing.amazonaws.com",
+            source_arn=group.arn,
+            statement_id=f"AlbTargetGroup{slot.capitalize()}",
+        )
+        LbTargetGroupAttachment(
+            self,
+            f"tg-{slot}-alias",
+            target_group_arn=group.arn,
+            target_id=entry_function.alias_arn(slot),
+            depends_on=[permission],
+        )
+        return group
+
+    def _onprem_target_group(self, slot: str, spec: TrafficSlot) -> LbTargetGroup:
+        """The legacy service's IPs over the VPN, health-checked over HTTPS."""
+        name = f"{self._name_prefix}-{slot}"
         group = LbTargetGroup(
             self,
             f"tg-{slot}",
@@ -181,7 +219,7 @@ class BlueGreenAlb(Construct):
             target_type="ip",
             protocol="HTTPS",
             port=spec.port,
-            vpc_id=vpc_id,
+            vpc_id=self._network.vpc_id,
             health_check=LbTargetGroupHealthCheck(
                 enabled=True,
                 protocol="HTTPS",
@@ -203,7 +241,7 @@ class BlueGreenAlb(Construct):
                 port=spec.port,
                 availability_zone="all",
             )
-        for index, cidr in enumerate(onprem_cidrs):
+        for index, cidr in enumerate(self._network.onprem_cidrs):
             VpcSecurityGroupEgressRule(
                 self,
                 f"to-onprem-{slot}-{index}",

@@ -42,7 +42,7 @@ class ConfigRecorder(Construct):
         coverage: Coverage,
         runtime_values: Mapping[str, str],
         scoped_resources: Mapping[str, tuple[str, str]],
-    ):
+    ) -> None:
         super().__init__(scope, id_)
         # AWS Config's service-linked role carries AWS's own recording permissions (no policy of ours to keep
         # current with every new resource type).
@@ -70,7 +70,18 @@ class ConfigRecorder(Construct):
         self.status = ConfigConfigurationRecorderStatus(
             self, "recorder-status", name=self.recorder.name, is_enabled=True, depends_on=[self.channel]
         )
-        self.rules: dict[str, ConfigConfigRule] = {}
+        self.rules = self._build_rules(name_prefix, catalog, coverage, runtime_values, scoped_resources)
+
+    def _build_rules(
+        self,
+        name_prefix: str,
+        catalog: Catalog,
+        coverage: Coverage,
+        runtime_values: Mapping[str, str],
+        scoped_resources: Mapping[str, tuple[str, str]],
+    ) -> dict[str, ConfigConfigRule]:
+        """The deployed rules of policies/coverage.yaml, each tagged with the controls it backs at runtime."""
+        rules: dict[str, ConfigConfigRule] = {}
         for rule in coverage.deployed():
             parameters = input_parameters(rule, catalog, runtime_values)
             scope_ = None
@@ -80,7 +91,7 @@ class ConfigRecorder(Construct):
                     compliance_resource_types=[resource_type], compliance_resource_id=resource_id
                 )
             controls = " ".join(rule.controls) or "runtime-only"
-            self.rules[rule.rule.source_identifier] = ConfigConfigRule(
+            rules[rule.rule.source_identifier] = ConfigConfigRule(
                 self,
                 f"rule-{rule.rule.config_rule_name}",
                 name=f"{name_prefix}-{rule.rule.config_rule_name}",
@@ -91,3 +102,4 @@ class ConfigRecorder(Construct):
                 tags={"PciControls": controls},
                 depends_on=[self.status],
             )
+        return rules

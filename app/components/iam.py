@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 # Actions AWS only authorizes on "Resource": "*" (they are not resource-scoped). Every other statement names
 # exact ARNs. Each use of "*" must be covered by policies/iam_wildcard_allowlist.yaml (control PCI-IAM-001).
@@ -21,19 +21,31 @@ XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 LOG_DISCOVERY_ACTIONS = ("logs:DescribeLogGroups",)
 
 
-def statement(sid: str, actions: Sequence[str], resources: Sequence[str], **condition: Any) -> dict:
-    body: dict = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": list(resources)}
+class IamStatement(TypedDict, total=False):
+    """One statement of an IAM policy (identity or resource policy) as it is serialized."""
+
+    Sid: str
+    Effect: str
+    Principal: str | dict[str, str]
+    Action: str | list[str]
+    Resource: str | list[str]
+    # {operator: {condition key: value or values}}; values may be cdktf tokens (strings).
+    Condition: dict[str, dict[str, Any]]
+
+
+def statement(sid: str, actions: Sequence[str], resources: Sequence[str], **condition: Any) -> IamStatement:
+    body: IamStatement = {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": list(resources)}
     if condition:
         body["Condition"] = condition
     return body
 
 
-def policy_document(statements: Sequence[dict]) -> str:
+def policy_document(statements: Sequence[IamStatement]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def service_trust_policy(service: str, *, source_account: str | None = None) -> str:
-    trust: dict = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    trust: IamStatement = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
     if source_account is not None:
         trust["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
     return json.dumps({"Version": "2012-10-17", "Statement": [trust]})

@@ -15,6 +15,8 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from app.components.account import AccountScope
+
 KEY_ROTATION_PERIOD_DAYS = 365
 USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 
@@ -55,6 +57,76 @@ KEY_DOMAINS = (
 )
 
 
+Condition = tuple[str, str, Sequence[str]]  # (test, variable, values)
+
+
+def _allow(
+    sid: str,
+    actions: Sequence[str],
+    principal_type: str,
+    identifiers: Sequence[str],
+    conditions: Sequence[Condition] = (),
+) -> DataAwsIamPolicyDocumentStatement:
+    """A key-policy grant (resource "*" means this key in a key policy)."""
+    return DataAwsIamPolicyDocumentStatement(
+        sid=sid,
+        effect="Allow",
+        actions=list(actions),
+        resources=["*"],
+        principals=[DataAwsIamPolicyDocumentStatementPrincipals(type=principal_type, identifiers=list(identifiers))],
+        condition=[
+            DataAwsIamPolicyDocumentStatementCondition(test=test, variable=variable, values=list(values))
+            for test, variable, values in conditions
+        ]
+        or None,
+    )
+
+
+def key_policy_statements(
+    domain: KeyDomain, *, account: AccountScope, service_grants: Sequence[ServiceGrant]
+) -> list[DataAwsIamPolicyDocumentStatement]:
+    root = f"arn:{account.partition}:iam::{account.account_id}:root"
+    # AWS requires the account root to hold kms:* so the key can never become unmanageable; every other grant
+    # below is scoped to one use.
+    statements = [_allow("AccountRootAdministersKey", ["kms:*"], "AWS", [root])]
+    if domain.via_services:
+        via = [f"{service}.{account.region}.amazonaws.com" for service in domain.via_services]
+        statements.append(
+            _allow(
+                "AccountPrincipalsUseKeyThroughServices",
+                [*USE_ACTIONS, "kms:CreateGrant"],
+                "AWS",
+                [root],
+                [("StringEquals", "kms:ViaService", via), ("StringEquals", "kms:CallerAccount", [account.account_id])],
+            )
+        )
+    if "logs" in domain.service_principals:
+        statements.append(
+            _allow(
+                "CloudWatchLogsEncryptsAccountLogGroups",
+                USE_ACTIONS,
+                "Service",
+                [f"logs.{account.region}.amazonaws.com"],
+                [("ArnLike", "kms:EncryptionContext:aws:logs:arn", [account.arn("logs", "log-group:*")])],
+            )
+        )
+    publishers = [service for service in domain.service_principals if service != "logs"]
+    if publishers:
+        statements.append(
+            _allow(
+                "ServicesPublishToEncryptedTopics",
+                ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Service",
+                [f"{service}.amazonaws.com" for service in publishers],
+                [("StringEquals", "aws:SourceAccount", [account.account_id])],
+            )
+        )
+    statements += [
+        _allow(grant.sid, grant.actions, "Service", [grant.service], grant.conditions) for grant in service_grants
+    ]
+    return statements
+
+
 class DomainKey(Construct):
     """A rotated CMK whose policy grants use only through the domain's AWS services, within this account."""
 
@@ -65,105 +137,19 @@ class DomainKey(Construct):
         *,
         domain: KeyDomain,
         name_prefix: str,
-        account_id: str,
-        partition: str,
-        region: str,
+        account: AccountScope,
         deletion_window_days: int,
         service_grants: Sequence[ServiceGrant] = (),
-    ):
+    ) -> None:
         super().__init__(scope, id_)
-        root = f"arn:{partition}:iam::{account_id}:root"
-        statements = [
-            # AWS requires the account root to hold kms:* so the key can never become unmanageable; every
-            # other grant below is scoped to one use.
-            DataAwsIamPolicyDocumentStatement(
-                sid="AccountRootAdministersKey",
-                effect="Allow",
-                actions=["kms:*"],
-                resources=["*"],
-                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[root])],
-            ),
-        ]
-        if domain.via_services:
-            statements.append(
-                DataAwsIamPolicyDocumentStatement(
-                    sid="AccountPrincipalsUseKeyThroughServices",
-                    effect="Allow",
-                    actions=[*USE_ACTIONS, "kms:CreateGrant"],
-                    resources=["*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[root])],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="StringEquals",
-                            variable="kms:ViaService",
-                            values=[f"{service}.{region}.amazonaws.com" for service in domain.via_services],
-                        ),
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="StringEquals", variable="kms:CallerAccount", values=[account_id]
-                        ),
-                    ],
-                )
-            )
-        if "logs" in domain.service_principals:
-            statements.append(
-                DataAwsIamPolicyDocumentStatement(
-                    sid="CloudWatchLogsEncryptsAccountLogGroups",
-                    effect="Allow",
-                    actions=USE_ACTIONS,
-                    resources=["*"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=[f"logs.{region}.amazonaws.com"]
-                        )
-                    ],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="ArnLike",
-                            variable="kms:EncryptionContext:aws:logs:arn",
-                            values=[f"arn:{partition}:logs:{region}:{account_id}:log-group:*"],
-                        )
-                    ],
-                )
-            )
-        publishers = [service for service in domain.service_principals if service != "logs"]
-        if publishers:
-            statements.append(
-                DataAwsIamPolicyDocumentStatement(
-                    sid="ServicesPublishToEncryptedTopics",
-                    effect="Allow",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                    resources=["*"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=[f"{service}.amazonaws.com" for service in publishers]
-                        )
-                    ],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="StringEquals", variable="aws:SourceAccount", values=[account_id]
-                        )
-                    ],
-                )
-            )
-        statements += [
-            DataAwsIamPolicyDocumentStatement(
-                sid=grant.sid,
-                effect="Allow",
-                actions=list(grant.actions),
-                resources=["*"],
-                principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[grant.service])],
-                condition=[
-                    DataAwsIamPolicyDocumentStatementCondition(test=test, variable=variable, values=list(values))
-                    for test, variable, values in grant.conditions
-                ],
-            )
-            for grant in service_grants
-        ]
-        policy = DataAwsIamPolicyDocument(self, "policy", statement=statements)
+        self.description = f"{name_prefix}: {domain.description}"
+        policy = DataAwsIamPolicyDocument(
+            self, "policy", statement=key_policy_statements(domain, account=account, service_grants=service_grants)
+        )
         self.key = KmsKey(
             self,
             "key",
-            description=f"{name_prefix}: {domain.description}",
+            description=self.description,
             enable_key_rotation=True,
             rotation_period_in_days=KEY_ROTATION_PERIOD_DAYS,
             deletion_window_in_days=deletion_window_days,

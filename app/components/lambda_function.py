@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cdktf import AssetType, TerraformAsset
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.lambda_function import (
@@ -20,7 +19,15 @@ from cdktf_cdktf_provider_aws.lambda_function import (
 )
 from constructs import Construct
 
-from app.components.iam import VPC_ENI_ACTIONS, XRAY_ACTIONS, policy_document, service_trust_policy, statement
+from app.components.iam import (
+    VPC_ENI_ACTIONS,
+    XRAY_ACTIONS,
+    IamStatement,
+    policy_document,
+    service_trust_policy,
+    statement,
+)
+from app.components.log_groups import LogRetention, encrypted_log_group
 from app.packaging import build_lambda_package
 
 RUNTIME = "python3.12"
@@ -57,42 +64,18 @@ class SecureFunction(Construct):
         *,
         spec: FunctionSpec,
         function_name: str,
-        region: str,
-        account_id: str,
-        partition: str,
         subnet_ids: Sequence[str],
         security_group_ids: Sequence[str],
         environment_key_arn: str,
-        logs_key_arn: str,
-        log_retention_days: int,
+        logs: LogRetention,
         layers: Sequence[str],
-        statements: Sequence[dict],
+        statements: Sequence[IamStatement],
         publish: bool = False,
-    ):
+    ) -> None:
         super().__init__(scope, id_)
         self.function_name = function_name
-        self.log_group = CloudwatchLogGroup(
-            self,
-            "logs",
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=log_retention_days,
-            kms_key_id=logs_key_arn,
-        )
-        self.role = IamRole(
-            self,
-            "role",
-            name=f"{function_name}-role",
-            description=f"Execution role of {function_name}",
-            assume_role_policy=service_trust_policy("lambda.amazonaws.com"),
-        )
-        base = [
-            statement("WriteOwnLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
-            statement("ManageVpcNetworkInterfaces", VPC_ENI_ACTIONS, ["*"]),
-            statement("PublishTraces", XRAY_ACTIONS, ["*"]),
-        ]
-        self.policy = IamRolePolicy(
-            self, "policy", role=self.role.id, name="least-privilege", policy=policy_document([*base, *statements])
-        )
+        self.log_group = encrypted_log_group(self, "logs", name=f"/aws/lambda/{function_name}", retention=logs)
+        self.role, self.policy = self._build_role(statements)
         package = build_lambda_package(spec.source, vendor=spec.vendor, extra_files=spec.extra_files)
         asset = TerraformAsset(self, "package", path=str(package.path), type=AssetType.FILE)
         self.function = LambdaFunction(
@@ -122,3 +105,35 @@ class SecureFunction(Construct):
             depends_on=[self.policy, self.log_group],
         )
         self.arn: str = self.function.arn
+
+    def _build_role(self, statements: Sequence[IamStatement]) -> tuple[IamRole, IamRolePolicy]:
+        """The function's own role: its log group, its network interfaces, X-Ray, and ``statements``."""
+        role = IamRole(
+            self,
+            "role",
+            name=f"{self.function_name}-role",
+            description=f"Execution role of {self.function_name}",
+            assume_role_policy=service_trust_policy("lambda.amazonaws.com"),
+        )
+        base = [
+            statement("WriteOwnLogGroup", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{self.log_group.arn}:*"]),
+            statement("ManageVpcNetworkInterfaces", VPC_ENI_ACTIONS, ["*"]),
+            statement("PublishTraces", XRAY_ACTIONS, ["*"]),
+        ]
+        policy = IamRolePolicy(
+            self, "policy", role=role.id, name="least-privilege", policy=policy_document([*base, *statements])
+        )
+        return role, policy
+
+    @property
+    def deployed_name(self) -> str:
+        """The function's name as a reference (a token): a consumer in another stack gets a remote-state read."""
+        return self.function.function_name
+
+    @property
+    def role_arn(self) -> str:
+        return self.role.arn
+
+    def metric_dimensions(self) -> dict[str, str]:
+        """The dimensions of this function's AWS/Lambda metrics (Errors, Throttles, Duration, ...)."""
+        return {"FunctionName": self.deployed_name}

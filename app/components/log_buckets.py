@@ -36,6 +36,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA, S3BucketVersioningVersioningConfiguration
 from constructs import Construct
 
+from app.components.iam import IamStatement
 from app.config import AuditArchiveConfig
 
 # Elastic Load Balancing's log-delivery accounts for regions that predate the logdelivery service principal.
@@ -49,7 +50,7 @@ ELB_LOG_DELIVERY_ACCOUNTS = {
 }
 
 
-def _deny_insecure_transport(bucket_arn: str) -> dict:
+def _deny_insecure_transport(bucket_arn: str) -> IamStatement:
     return {
         "Sid": "DenyInsecureTransport",
         "Effect": "Deny",
@@ -72,10 +73,10 @@ class LogBucket(Construct):
         lifecycle: AuditArchiveConfig,
         kms_key_arn: str | None,
         object_lock: bool,
-        extra_statements: Sequence[dict] = (),
+        extra_statements: Sequence[IamStatement] = (),
         access_log_bucket: LogBucket | None = None,
         access_log_prefix: str = "",
-    ):
+    ) -> None:
         super().__init__(scope, id_)
         self.bucket = S3Bucket(
             self,
@@ -87,6 +88,36 @@ class LogBucket(Construct):
         )
         self.arn: str = self.bucket.arn
         self.name: str = self.bucket.bucket
+        self._block_public_access()
+        self.versioning = S3BucketVersioningA(
+            self,
+            "versioning",
+            bucket=self.bucket.id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        self._build_encryption(kms_key_arn)
+        if object_lock:
+            self._build_object_lock(lifecycle)
+        self._build_lifecycle(lifecycle)
+        self.policy = S3BucketPolicy(
+            self,
+            "policy",
+            bucket=self.bucket.id,
+            policy=json.dumps(
+                {"Version": "2012-10-17", "Statement": self._policy_statements(kms_key_arn, extra_statements)}
+            ),
+        )
+        if access_log_bucket is not None:
+            S3BucketLoggingA(
+                self,
+                "access-logging",
+                bucket=self.bucket.id,
+                target_bucket=access_log_bucket.bucket.id,
+                target_prefix=access_log_prefix,
+            )
+
+    def _block_public_access(self) -> None:
+        """No public ACL or policy, and ACLs disabled: the bucket owner owns every object."""
         S3BucketPublicAccessBlock(
             self,
             "public-access-block",
@@ -102,12 +133,8 @@ class LogBucket(Construct):
             bucket=self.bucket.id,
             rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
         )
-        self.versioning = S3BucketVersioningA(
-            self,
-            "versioning",
-            bucket=self.bucket.id,
-            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
-        )
+
+    def _build_encryption(self, kms_key_arn: str | None) -> None:
         by_default = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
             sse_algorithm="aws:kms" if kms_key_arn else "AES256", kms_master_key_id=kms_key_arn
         )
@@ -121,20 +148,23 @@ class LogBucket(Construct):
                 )
             ],
         )
-        if object_lock:
-            S3BucketObjectLockConfigurationA(
-                self,
-                "object-lock",
-                bucket=self.bucket.id,
-                rule=S3BucketObjectLockConfigurationRuleA(
-                    default_retention=(
-                        S3BucketObjectLockConfigurationRuleDefaultRetentionA(
-                            mode=lifecycle.object_lock_mode, days=lifecycle.object_lock_retention_days
-                        )
+
+    def _build_object_lock(self, lifecycle: AuditArchiveConfig) -> None:
+        S3BucketObjectLockConfigurationA(
+            self,
+            "object-lock",
+            bucket=self.bucket.id,
+            rule=S3BucketObjectLockConfigurationRuleA(
+                default_retention=(
+                    S3BucketObjectLockConfigurationRuleDefaultRetentionA(
+                        mode=lifecycle.object_lock_mode, days=lifecycle.object_lock_retention_days
                     )
-                ),
-                depends_on=[self.versioning],
-            )
+                )
+            ),
+            depends_on=[self.versioning],
+        )
+
+    def _build_lifecycle(self, lifecycle: AuditArchiveConfig) -> None:
         S3BucketLifecycleConfiguration(
             self,
             "lifecycle",
@@ -161,6 +191,11 @@ class LogBucket(Construct):
                 )
             ],
         )
+
+    def _policy_statements(
+        self, kms_key_arn: str | None, extra_statements: Sequence[IamStatement]
+    ) -> list[IamStatement]:
+        """TLS only, the given writers, and (SSE-KMS) no upload under another key or none."""
         statements = [_deny_insecure_transport(self.arn), *extra_statements]
         if kms_key_arn:
             statements += [
@@ -183,17 +218,7 @@ class LogBucket(Construct):
                     },
                 },
             ]
-        self.policy = S3BucketPolicy(
-            self, "policy", bucket=self.bucket.id, policy=json.dumps({"Version": "2012-10-17", "Statement": statements})
-        )
-        if access_log_bucket is not None:
-            S3BucketLoggingA(
-                self,
-                "access-logging",
-                bucket=self.bucket.id,
-                target_bucket=access_log_bucket.bucket.id,
-                target_prefix=access_log_prefix,
-            )
+        return statements
 
 
 class LogArchive(Construct):
@@ -219,19 +244,13 @@ class LogArchive(Construct):
         partition: str,
         region: str,
         audit_key_arn: str,
-        audit_writers: Sequence[dict] = (),
+        audit_writers: Sequence[IamStatement] = (),
     ):
         super().__init__(scope, id_)
         service_logs_name = f"{name_prefix}-service-logs-{account_id}"
         audit_name = self.audit_bucket_name(name_prefix, account_id)
         audit_arn = f"arn:{partition}:s3:::{audit_name}"
         service_logs_arn = f"arn:{partition}:s3:::{service_logs_name}"
-        elb_account = ELB_LOG_DELIVERY_ACCOUNTS.get(region)
-        elb_principal = (
-            {"AWS": f"arn:{partition}:iam::{elb_account}:root"}
-            if elb_account
-            else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
-        )
         self.service_logs = LogBucket(
             self,
             "service-logs",
@@ -239,26 +258,9 @@ class LogArchive(Construct):
             lifecycle=config,
             kms_key_arn=None,
             object_lock=False,
-            extra_statements=[
-                {
-                    "Sid": "S3ServerAccessLogsFromTheAuditBucket",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "logging.s3.amazonaws.com"},
-                    "Action": "s3:PutObject",
-                    "Resource": f"{service_logs_arn}/{self.S3_ACCESS_LOG_PREFIX}*",
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": account_id},
-                        "ArnLike": {"aws:SourceArn": audit_arn},
-                    },
-                },
-                {
-                    "Sid": "AlbAccessLogs",
-                    "Effect": "Allow",
-                    "Principal": elb_principal,
-                    "Action": "s3:PutObject",
-                    "Resource": f"{service_logs_arn}/{self.ALB_LOG_PREFIX}/AWSLogs/{account_id}/*",
-                },
-            ],
+            extra_statements=self._service_log_writers(
+                service_logs_arn, audit_arn=audit_arn, account_id=account_id, partition=partition, region=region
+            ),
         )
         self.audit = LogBucket(
             self,
@@ -271,3 +273,37 @@ class LogArchive(Construct):
             access_log_bucket=self.service_logs,
             access_log_prefix=self.S3_ACCESS_LOG_PREFIX,
         )
+        self.audit_name: str = self.audit.name
+        self.audit_arn: str = self.audit.arn
+        self.service_logs_name: str = self.service_logs.name
+
+    def _service_log_writers(
+        self, service_logs_arn: str, *, audit_arn: str, account_id: str, partition: str, region: str
+    ) -> list[IamStatement]:
+        """S3 server access logs of the audit bucket, and the ALB's access logs, each under its own prefix."""
+        elb_account = ELB_LOG_DELIVERY_ACCOUNTS.get(region)
+        elb_principal = (
+            {"AWS": f"arn:{partition}:iam::{elb_account}:root"}
+            if elb_account
+            else {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+        )
+        return [
+            {
+                "Sid": "S3ServerAccessLogsFromTheAuditBucket",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{service_logs_arn}/{self.S3_ACCESS_LOG_PREFIX}*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnLike": {"aws:SourceArn": audit_arn},
+                },
+            },
+            {
+                "Sid": "AlbAccessLogs",
+                "Effect": "Allow",
+                "Principal": elb_principal,
+                "Action": "s3:PutObject",
+                "Resource": f"{service_logs_arn}/{self.ALB_LOG_PREFIX}/AWSLogs/{account_id}/*",
+            },
+        ]

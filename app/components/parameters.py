@@ -13,7 +13,17 @@ from cdktf import TerraformStack
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from constructs import Construct
 
-from lambda_src.payments_common.ssm_contract import JSON, SECURE_STRING, STRING, TEXT, Parameter, parameter_path
+from app.components.account import AccountScope
+from app.components.iam import IamStatement, statement
+from lambda_src.payments_common.ssm_contract import (
+    JSON,
+    SECURE_STRING,
+    STRING,
+    TEXT,
+    Parameter,
+    parameter_path,
+    read_by,
+)
 
 
 def generated_secret(stack: TerraformStack, name: str, *, length: int = 64) -> str:
@@ -34,11 +44,21 @@ def _check_contract(parameter: Parameter, type_: str, value_format: str) -> None
 
 
 class ConfigParameters(Construct):
-    def __init__(self, scope: Construct, id_: str, *, environment: str, key_arn: str):
+    def __init__(self, scope: Construct, id_: str, *, environment: str, key_arn: str) -> None:
         super().__init__(scope, id_)
         self.path = parameter_path(environment)
         self._key_arn = key_arn
         self.parameters: dict[str, SsmParameter] = {}
+
+    def grant_read_by(self, function: str, account: AccountScope) -> IamStatement:
+        """ssm:GetParameter on exactly the parameters ``function`` reads (the SSM contract), below this path."""
+        prefix = account.arn("ssm", f"parameter{self.path}")
+        arns = [f"{prefix}/{parameter.name}" for parameter in read_by(function)]
+        return statement("ReadOwnConfiguration", ["ssm:GetParameter"], arns)
+
+    def grant_decrypt(self) -> IamStatement:
+        """kms:Decrypt on the parameters key, which reading a SecureString parameter needs."""
+        return statement("DecryptSecureParameters", ["kms:Decrypt"], [self._key_arn])
 
     def _name(self, parameter: Parameter) -> str:
         return f"{self.path}/{parameter.name}"

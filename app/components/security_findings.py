@@ -7,6 +7,7 @@ that owns the account (baseline.account_owner) builds this."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
@@ -16,6 +17,7 @@ from cdktf_cdktf_provider_aws.securityhub_account import SecurityhubAccount
 from cdktf_cdktf_provider_aws.securityhub_standards_subscription import SecurityhubStandardsSubscription
 from constructs import Construct
 
+from app.components.iam import IamStatement
 from app.components.kms import ServiceGrant
 
 EVENTS_SERVICE = "events.amazonaws.com"
@@ -40,7 +42,7 @@ def topic_key_grant(*, account_id: str) -> ServiceGrant:
     )
 
 
-def topic_statement(*, topic_arn: str, partition: str, region: str, account_id: str, name_prefix: str) -> dict:
+def topic_statement(*, topic_arn: str, partition: str, region: str, account_id: str, name_prefix: str) -> IamStatement:
     """The system-errors topic-policy statement admitting this environment's finding rules."""
     rules = f"arn:{partition}:events:{region}:{account_id}:rule/{rule_prefix(name_prefix)}*"
     return {
@@ -53,7 +55,7 @@ def topic_statement(*, topic_arn: str, partition: str, region: str, account_id: 
     }
 
 
-def finding_patterns(name_prefix: str) -> dict[str, dict]:
+def finding_patterns(name_prefix: str) -> dict[str, dict[str, Any]]:
     """EventBridge event patterns by rule suffix."""
     return {
         "guardduty-findings": {

@@ -14,7 +14,10 @@ from cdktf_cdktf_provider_aws.dynamodb_table import (
 )
 from constructs import Construct
 
+from app.components.iam import IamStatement, statement
 from app.config import DynamoDbConfig
+
+TABLE_DATA_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,9 @@ TRANSACTION_INDEXES = (
 
 
 class TransactionTables(Construct):
-    def __init__(self, scope: Construct, id_: str, *, config: DynamoDbConfig, name_prefix: str, key_arn: str):
+    def __init__(self, scope: Construct, id_: str, *, config: DynamoDbConfig, name_prefix: str, key_arn: str) -> None:
         super().__init__(scope, id_)
+        self._key_arn = key_arn
         attributes = (
             {"transaction_id"}
             | {i.partition_key for i in TRANSACTION_INDEXES}
@@ -77,3 +81,46 @@ class TransactionTables(Construct):
 
     def index_arns(self) -> list[str]:
         return [f"{self.transactions.arn}/index/{i.name}" for i in TRANSACTION_INDEXES]
+
+    def tables(self) -> dict[str, DynamodbTable]:
+        return {"transactions": self.transactions, "idempotency": self.idempotency}
+
+    def names(self) -> dict[str, str]:
+        return {purpose: table.name for purpose, table in self.tables().items()}
+
+    def arns(self) -> dict[str, str]:
+        return {purpose: table.arn for purpose, table in self.tables().items()}
+
+    def metric_dimensions(self, purpose: str) -> dict[str, str]:
+        """The TableName dimension of one table's AWS/DynamoDB metrics."""
+        return {"TableName": self.tables()[purpose].name}
+
+    def grant_transaction_writes(self) -> IamStatement:
+        """Record and update transactions (never delete: the table is the record of every payment)."""
+        return statement(
+            "RecordTransactions",
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            [self.transactions.arn],
+        )
+
+    def grant_index_queries(self, sid: str, *indexes: str) -> IamStatement:
+        """dynamodb:Query on the named secondary indexes of the transactions table only."""
+        known = {index.name for index in TRANSACTION_INDEXES}
+        unknown = sorted(set(indexes) - known)
+        if unknown:
+            raise ValueError(
+                f"no such index of the transactions table: {', '.join(map(repr, unknown))} (known: {sorted(known)})"
+            )
+        return statement(sid, ["dynamodb:Query"], [f"{self.transactions.arn}/index/{index}" for index in indexes])
+
+    def grant_idempotency_records(self) -> IamStatement:
+        """The Powertools idempotency store: read, claim, complete and release a record."""
+        return statement(
+            "IdempotencyRecords",
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            [self.idempotency.arn],
+        )
+
+    def grant_table_encryption(self) -> IamStatement:
+        """The data keys of the tables' customer-managed key, which any reader or writer of an item needs."""
+        return statement("EncryptTableData", TABLE_DATA_ACTIONS, [self._key_arn])

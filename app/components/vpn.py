@@ -5,6 +5,7 @@ strong cryptography on untrusted networks."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from cdktf_cdktf_provider_aws.customer_gateway import CustomerGateway
 from cdktf_cdktf_provider_aws.vpn_connection import VpnConnection
@@ -42,7 +43,8 @@ class SiteToSiteVpn(Construct):
             type="ipsec.1",
             tags={"Name": f"{name_prefix}-onprem"},
         )
-        tunnel = {}
+        # The same proposals for both tunnels (tunnel1_*, tunnel2_*): keyword arguments of VpnConnection.
+        tunnel: dict[str, Any] = {}
         for number in (1, 2):
             tunnel.update(
                 {
@@ -74,3 +76,8 @@ class SiteToSiteVpn(Construct):
             VpnGatewayRoutePropagation(
                 self, f"propagation-{index}", vpn_gateway_id=self.gateway.id, route_table_id=table
             )
+
+    @property
+    def connection_id(self) -> str:
+        """The VpnId dimension of the connection's AWS/VPN metrics."""
+        return self.connection.id

@@ -3,7 +3,6 @@ and, where clients reach it directly, a per-IP rate limit; its logs go to a CMK-
 
 from __future__ import annotations
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAcl,
     Wafv2WebAclDefaultAction,
@@ -18,6 +17,8 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl import (
 )
 from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
 from constructs import Construct
+
+from app.components.log_groups import LogRetention, encrypted_log_group
 
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
@@ -40,10 +41,9 @@ class PaymentsWebAcl(Construct):
         id_: str,
         *,
         name: str,
-        logs_key_arn: str,
-        log_retention_days: int,
+        logs: LogRetention,
         rate_limit_per_5_minutes: int | None,
-    ):
+    ) -> None:
         super().__init__(scope, id_)
         rules = [
             Wafv2WebAclRule(
@@ -78,9 +78,7 @@ class PaymentsWebAcl(Construct):
             ),
         )
         # WAF requires log group names starting with aws-waf-logs-.
-        self.log_group = CloudwatchLogGroup(
-            self, "logs", name=f"aws-waf-logs-{name}", retention_in_days=log_retention_days, kms_key_id=logs_key_arn
-        )
+        self.log_group = encrypted_log_group(self, "logs", name=f"aws-waf-logs-{name}", retention=logs)
         Wafv2WebAclLoggingConfiguration(
             self, "logging", resource_arn=self.acl.arn, log_destination_configs=[self.log_group.arn]
         )

@@ -11,6 +11,7 @@ from app.stacks.api import ApiStack
 from app.stacks.audit import AuditStack
 from app.stacks.compute import ComputeStack
 from app.stacks.data import DataStack
+from app.stacks.foundation import Foundation
 from app.stacks.monitoring import MonitoringStack
 from app.stacks.network import NetworkStack
 from app.stacks.security import SecurityStack
@@ -30,13 +31,12 @@ class EnvironmentStacks:
 def build_environment(scope: Construct, config: EnvironmentConfig) -> EnvironmentStacks:
     security = SecurityStack(scope, config=config)
     network = NetworkStack(scope, config=config, security=security)
-    data = DataStack(scope, config=config, security=security, network=network)
-    compute = ComputeStack(scope, config=config, security=security, network=network, data=data)
-    api = ApiStack(scope, config=config, security=security, network=network, compute=compute)
-    monitoring = MonitoringStack(
-        scope, config=config, security=security, network=network, data=data, compute=compute, api=api
-    )
-    audit = AuditStack(scope, config=config, security=security, network=network, data=data, monitoring=monitoring)
+    foundation = Foundation(config=config, security=security, network=network)
+    data = DataStack(scope, foundation=foundation)
+    compute = ComputeStack(scope, foundation=foundation, data=data)
+    api = ApiStack(scope, foundation=foundation, compute=compute)
+    monitoring = MonitoringStack(scope, foundation=foundation, data=data, compute=compute, api=api)
+    audit = AuditStack(scope, foundation=foundation, data=data, monitoring=monitoring)
     return EnvironmentStacks(
         security=security, network=network, data=data, compute=compute, api=api, monitoring=monitoring, audit=audit
     )

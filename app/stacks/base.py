@@ -10,6 +10,7 @@ from constructs import Construct
 
 from app.aspects import CostAllocationTagging
 from app.aspects.pci import PciRulePack
+from app.components.account import AccountScope
 from app.config import EnvironmentConfig
 
 # Local state lives outside cdktf.out/ (which every synth replaces), relative to the stack directory
@@ -20,7 +21,7 @@ LOCAL_STATE_DIR = "../../../.terraform-state"
 class PaymentsStack(TerraformStack):
     """One domain of one environment: ``payments-<env>-<domain>``."""
 
-    def __init__(self, scope: Construct, *, config: EnvironmentConfig, domain: str):
+    def __init__(self, scope: Construct, *, config: EnvironmentConfig, domain: str) -> None:
         super().__init__(scope, config.stack_name(domain))
         self.config = config
         self.domain = domain
@@ -31,6 +32,7 @@ class PaymentsStack(TerraformStack):
         identity = DataAwsCallerIdentity(self, "caller")
         self.account_id: str = identity.account_id
         self.partition: str = DataAwsPartition(self, "partition").partition
+        self.account_scope = AccountScope(region=config.region, account_id=self.account_id, partition=self.partition)
 
     @property
     def name_prefix(self) -> str:
@@ -39,10 +41,10 @@ class PaymentsStack(TerraformStack):
     def _configure_backend(self) -> None:
         stack = self.config.stack_name(self.domain)
         backend = self.config.backend
-        if backend.type == "local":
+        s3 = backend.s3
+        if backend.type == "local" or s3 is None:  # the config loader requires backend.s3 for type s3
             LocalBackend(self, path=f"{LOCAL_STATE_DIR}/{stack}.tfstate")
             return
-        s3 = backend.s3
         state = S3Backend(
             self,
             bucket=s3.bucket,

@@ -15,7 +15,9 @@ Missing data is treated per alarm, deliberately:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypedDict
 
 from cdktf_cdktf_provider_aws.cloudwatch_composite_alarm import CloudwatchCompositeAlarm
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
@@ -32,17 +34,33 @@ from constructs import Construct
 
 from app.components import security_findings
 from app.components.audit_trail import SecurityEventAlarms
+from app.components.iam import IamStatement
 from app.components.payment_functions import SLOTS
-from app.config import EnvironmentConfig, Subscription
+from app.config import Subscription
 from app.stacks.api import STAGE_NAME, ApiStack
 from app.stacks.base import PaymentsStack
-from app.stacks.compute import ComputeStack, failed_transactions_topic_name
+from app.stacks.compute import POWERTOOLS_METRICS_NAMESPACE, ComputeStack, failed_transactions_topic_name
 from app.stacks.data import DataStack
-from app.stacks.network import NetworkStack
-from app.stacks.security import SecurityStack
+from app.stacks.foundation import Foundation
 
-BUSINESS_NAMESPACE = "Payments"
+# The payment functions publish their business metrics (Powertools) in the namespace compute configures.
+BUSINESS_NAMESPACE = POWERTOOLS_METRICS_NAMESPACE
 BUSINESS_SERVICE = "transaction-processing"
+
+# A metric of one dimension set: (namespace, metric name, dimensions).
+MetricRef = tuple[str, str, Mapping[str, str]]
+
+
+class AlarmMetric(TypedDict, total=False):
+    """What an alarm watches: one metric with a statistic, or metric math over queries."""
+
+    namespace: str
+    metric_name: str
+    dimensions: Mapping[str, str]
+    period: int
+    statistic: str | None
+    extended_statistic: str | None
+    metric_query: list[CloudwatchMetricAlarmMetricQuery]
 
 
 @dataclass
@@ -53,105 +71,60 @@ class AlarmAreas:
         self.by_area.setdefault(area, []).append(alarm)
         return alarm
 
+    def areas(self) -> Iterable[tuple[str, list[CloudwatchMetricAlarm]]]:
+        return self.by_area.items()
+
+
+def flat_dimensions(dimensions: Mapping[str, str]) -> list[str]:
+    """Dimensions as a dashboard metric row spells them: name, value, name, value, ..."""
+    return [part for pair in dimensions.items() for part in pair]
+
+
+@dataclass
+class Dashboard:
+    """CloudWatch dashboard widgets: full-width section headings, then graphs three to a row."""
+
+    region: str
+    period_seconds: int
+    widgets: list[dict[str, Any]] = field(default_factory=list)
+
+    def section(self, title: str) -> None:
+        self.widgets.append({"type": "text", "width": 24, "height": 1, "properties": {"markdown": f"## {title}"}})
+
+    def graph(
+        self, title: str, metrics: list[list[Any]], *, stat: str = "Sum", annotations: dict[str, Any] | None = None
+    ) -> None:
+        properties: dict[str, Any] = {
+            "title": title,
+            "region": self.region,
+            "stat": stat,
+            "period": self.period_seconds,
+            "view": "timeSeries",
+            "metrics": metrics,
+        }
+        if annotations:
+            properties["annotations"] = annotations
+        self.widgets.append({"type": "metric", "width": 8, "height": 6, "properties": properties})
+
 
 class MonitoringStack(PaymentsStack):
     def __init__(
-        self,
-        scope: Construct,
-        *,
-        config: EnvironmentConfig,
-        security: SecurityStack,
-        network: NetworkStack,
-        data: DataStack,
-        compute: ComputeStack,
-        api: ApiStack,
-    ):
+        self, scope: Construct, *, foundation: Foundation, data: DataStack, compute: ComputeStack, api: ApiStack
+    ) -> None:
+        config = foundation.config
         super().__init__(scope, config=config, domain="monitoring")
+        self.foundation = foundation
         self.settings = config.monitoring
         self.alarms = AlarmAreas()
-        region, account, partition = config.region, self.account_id, self.partition
-        messaging_key = security.key("messaging").arn
-        self.system_errors = SnsTopic(
-            self, "system-errors", name=f"{self.name_prefix}-system-errors", kms_master_key_id=messaging_key
-        )
-        self.failed_transactions = SnsTopic(
-            self,
-            "failed-transactions",
-            name=failed_transactions_topic_name(config.environment),
-            kms_master_key_id=messaging_key,
-        )
-        alarm_sources = f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"
-        for topic, publisher_role in (
-            (self.system_errors, None),
-            (self.failed_transactions, compute.processing.function.role.arn),
-        ):
-            statements = [
-                {
-                    "Sid": "CloudWatchAlarmsOfThisAccount",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                    "Action": "sns:Publish",
-                    "Resource": topic.arn,
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": account},
-                        "ArnLike": {"aws:SourceArn": alarm_sources},
-                    },
-                },
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "sns:Publish",
-                    "Resource": topic.arn,
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
-            ]
-            if topic is self.system_errors and data.migration is not None:
-                statements.append(
-                    {
-                        "Sid": "DmsEventsOfThisAccount",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "dms.amazonaws.com"},
-                        "Action": "sns:Publish",
-                        "Resource": topic.arn,
-                        "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                    }
-                )
-            if topic is self.system_errors and config.baseline.account_owner:
-                # The audit stack's EventBridge rules route security findings and Config drift here.
-                statements.append(
-                    security_findings.topic_statement(
-                        topic_arn=topic.arn,
-                        partition=partition,
-                        region=region,
-                        account_id=account,
-                        name_prefix=self.name_prefix,
-                    )
-                )
-            if publisher_role is not None:
-                statements.append(
-                    {
-                        "Sid": "TransactionProcessingPublishes",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": publisher_role},
-                        "Action": "sns:Publish",
-                        "Resource": topic.arn,
-                    }
-                )
-            SnsTopicPolicy(
-                self,
-                f"{topic.node.id}-policy",
-                arn=topic.arn,
-                policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
-            )
+        self._build_topics(data, compute)
         self._subscribe(self.failed_transactions, self.settings.failed_transactions_subscriptions)
         self._subscribe(self.system_errors, self.settings.system_errors_subscriptions)
 
         self._api_alarms(api)
         self._alb_alarms(compute)
-        self._lambda_alarms(compute, config)
+        self._lambda_alarms(compute)
         self._data_alarms(data)
-        self._connectivity_alarms(network, compute)
+        self._connectivity_alarms(compute)
         self._failure_alarms(data)
         self._business_alarms()
         self._deployment_guard(compute)
@@ -163,9 +136,91 @@ class MonitoringStack(PaymentsStack):
             self,
             "dashboard",
             dashboard_name=f"{self.name_prefix}-payments",
-            dashboard_body=json.dumps(self._dashboard(config, api, compute, data)),
+            dashboard_body=json.dumps(self._dashboard(api, compute, data)),
+        )
+        self._outputs()
+
+    def _build_topics(self, data: DataStack, compute: ComputeStack) -> None:
+        messaging_key = self.foundation.key_arn("messaging")
+        self.system_errors = SnsTopic(
+            self, "system-errors", name=f"{self.name_prefix}-system-errors", kms_master_key_id=messaging_key
+        )
+        self.failed_transactions = SnsTopic(
+            self,
+            "failed-transactions",
+            name=failed_transactions_topic_name(self.config.environment),
+            kms_master_key_id=messaging_key,
+        )
+        system_error_publishers: list[IamStatement] = []
+        if data.migration is not None:
+            system_error_publishers.append(
+                {
+                    "Sid": "DmsEventsOfThisAccount",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "dms.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": self.system_errors.arn,
+                    "Condition": {"StringEquals": {"aws:SourceAccount": self.account_id}},
+                }
+            )
+        if self.config.baseline.account_owner:
+            # The audit stack's EventBridge rules route security findings and Config drift here.
+            system_error_publishers.append(
+                security_findings.topic_statement(
+                    topic_arn=self.system_errors.arn,
+                    partition=self.partition,
+                    region=self.config.region,
+                    account_id=self.account_id,
+                    name_prefix=self.name_prefix,
+                )
+            )
+        self._restrict_publishers(self.system_errors, system_error_publishers)
+        self._restrict_publishers(
+            self.failed_transactions,
+            [
+                {
+                    "Sid": "TransactionProcessingPublishes",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": compute.processing.role_arn},
+                    "Action": "sns:Publish",
+                    "Resource": self.failed_transactions.arn,
+                }
+            ],
         )
 
+    def _restrict_publishers(self, topic: SnsTopic, publishers: Sequence[IamStatement]) -> None:
+        """The topic policy: this account's alarms and the given publishers, over TLS only."""
+        statements: list[IamStatement] = [
+            {
+                "Sid": "CloudWatchAlarmsOfThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic.arn,
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": self.account_id},
+                    "ArnLike": {"aws:SourceArn": self.account_scope.arn("cloudwatch", "alarm:*")},
+                },
+            },
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sns:Publish",
+                "Resource": topic.arn,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            *publishers,
+        ]
+        SnsTopicPolicy(
+            self,
+            f"{topic.node.id}-policy",
+            arn=topic.arn,
+            policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+        )
+
+    def _outputs(self) -> None:
+        region = self.config.region
         self.output("dashboard_name", self.dashboard.dashboard_name, "CloudWatch dashboard of the environment")
         self.output(
             "dashboard_url",
@@ -175,7 +230,7 @@ class MonitoringStack(PaymentsStack):
         )
         self.output("system_errors_topic_arn", self.system_errors.arn, "SNS topic for system errors")
         self.output("failed_transactions_topic_arn", self.failed_transactions.arn, "SNS topic for failed payments")
-        for area, alarms in self.alarms.by_area.items():
+        for area, alarms in self.alarms.areas():
             self.output(f"alarms_{area}", [a.alarm_name for a in alarms], f"Alarm names: {area}")
         self.output(
             "deployment_guard_alarm",
@@ -201,9 +256,10 @@ class MonitoringStack(PaymentsStack):
         description: str,
         threshold: float,
         treat_missing_data: str,
+        metric: AlarmMetric,
         topic: SnsTopic | None = None,
         comparison: str = "GreaterThanThreshold",
-        **metric,
+        evaluate_low_sample_count_percentiles: str | None = None,
     ) -> CloudwatchMetricAlarm:
         target = topic or self.system_errors
         settings = self.settings
@@ -221,6 +277,7 @@ class MonitoringStack(PaymentsStack):
                 treat_missing_data=treat_missing_data,
                 alarm_actions=[target.arn],
                 ok_actions=[target.arn],
+                evaluate_low_sample_count_percentiles=evaluate_low_sample_count_percentiles,
                 **metric,
             ),
         )
@@ -229,11 +286,11 @@ class MonitoringStack(PaymentsStack):
         self,
         namespace: str,
         metric_name: str,
-        dimensions: dict,
+        dimensions: Mapping[str, str],
         *,
         statistic: str | None = None,
         extended_statistic: str | None = None,
-    ) -> dict:
+    ) -> AlarmMetric:
         return {
             "namespace": namespace,
             "metric_name": metric_name,
@@ -243,10 +300,10 @@ class MonitoringStack(PaymentsStack):
             "extended_statistic": extended_statistic,
         }
 
-    def _rate(self, numerator: tuple[str, str, dict], denominator: tuple[str, str, dict], label: str) -> dict:
+    def _rate(self, numerator: MetricRef, denominator: MetricRef, label: str) -> AlarmMetric:
         """Metric math: 100 * errors / requests, 0 when there were no requests."""
 
-        def query(query_id: str, spec: tuple[str, str, dict]) -> CloudwatchMetricAlarmMetricQuery:
+        def query(query_id: str, spec: MetricRef) -> CloudwatchMetricAlarmMetricQuery:
             namespace, metric, dimensions = spec
             return CloudwatchMetricAlarmMetricQuery(
                 id=query_id,
@@ -255,7 +312,7 @@ class MonitoringStack(PaymentsStack):
                     CloudwatchMetricAlarmMetricQueryMetric(
                         namespace=namespace,
                         metric_name=metric,
-                        dimensions=dimensions,
+                        dimensions=dict(dimensions),
                         period=self.settings.period_seconds,
                         stat="Sum",
                     )
@@ -273,7 +330,7 @@ class MonitoringStack(PaymentsStack):
         }
 
     def _api_alarms(self, api: ApiStack) -> None:
-        stage = {"ApiName": api.rest_api.name, "Stage": api.stage.stage_name}
+        stage = api.metric_dimensions()
         settings = self.settings
         for metric, threshold in (
             ("Latency", settings.api_latency_p99_ms),
@@ -286,42 +343,57 @@ class MonitoringStack(PaymentsStack):
                 treat_missing_data="notBreaching",
                 description=f"p99 {metric} of stage {STAGE_NAME} above {threshold} ms",
                 evaluate_low_sample_count_percentiles="ignore",
-                **self._single("AWS/ApiGateway", metric, stage, extended_statistic="p99"),
+                metric=self._single("AWS/ApiGateway", metric, stage, extended_statistic="p99"),
             )
-        for code, threshold in (("5XX", settings.api_5xx_rate_percent), ("4XX", settings.api_4xx_rate_percent)):
+        for code, percent in (("5XX", settings.api_5xx_rate_percent), ("4XX", settings.api_4xx_rate_percent)):
             self._alarm(
                 "api",
                 f"api-{code.lower()}-rate",
-                threshold=threshold,
+                threshold=percent,
                 treat_missing_data="notBreaching",
-                description=f"{code} responses above {threshold}% of API requests",
-                **self._rate(
+                description=f"{code} responses above {percent}% of API requests",
+                metric=self._rate(
                     ("AWS/ApiGateway", f"{code}Error", stage), ("AWS/ApiGateway", "Count", stage), f"{code} rate %"
                 ),
             )
 
     def _alb_alarms(self, compute: ComputeStack) -> None:
         for slot in SLOTS:
-            group = compute.alb.target_groups[slot]
-            dimensions = {"LoadBalancer": compute.alb.alb.arn_suffix, "TargetGroup": group.arn_suffix}
-            self._alarm(
-                "alb",
-                f"alb-{slot}-target-5xx",
+            self._target_group_alarm(
+                compute,
+                slot,
+                "target-5xx",
+                "HTTPCode_Target_5XX_Count",
+                statistic="Sum",
                 threshold=self.settings.target_5xx_count,
-                treat_missing_data="notBreaching",
                 description=f"5XX from the {slot} target group",
-                **self._single("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", dimensions, statistic="Sum"),
             )
 
-    def _lambda_alarms(self, compute: ComputeStack, config: EnvironmentConfig) -> None:
-        for payment_function, name in (
-            (compute.validation, "payment_validation"),
-            (compute.fraud, "fraud_detection"),
-            (compute.processing, "transaction_processing"),
-        ):
-            function_name = payment_function.function.function.function_name
-            dimensions = {"FunctionName": function_name}
-            slug = name.replace("_", "-")
+    def _target_group_alarm(
+        self,
+        compute: ComputeStack,
+        slot: str,
+        name: str,
+        metric: str,
+        *,
+        statistic: str,
+        threshold: float,
+        description: str,
+    ) -> None:
+        """A count of bad events of one slot's target group (absence = zero)."""
+        self._alarm(
+            "alb",
+            f"alb-{slot}-{name}",
+            threshold=threshold,
+            treat_missing_data="notBreaching",
+            description=description,
+            metric=self._single("AWS/ApplicationELB", metric, compute.alb.metric_dimensions(slot), statistic=statistic),
+        )
+
+    def _lambda_alarms(self, compute: ComputeStack) -> None:
+        for payment_function in compute.functions():
+            dimensions = payment_function.metric_dimensions()
+            slug = payment_function.name.replace("_", "-")
             for metric in ("Errors", "Throttles"):
                 self._alarm(
                     "lambda",
@@ -329,9 +401,10 @@ class MonitoringStack(PaymentsStack):
                     threshold=0,
                     treat_missing_data="notBreaching",
                     description=f"{metric} of {slug}",
-                    **self._single("AWS/Lambda", metric, dimensions, statistic="Sum"),
+                    metric=self._single("AWS/Lambda", metric, dimensions, statistic="Sum"),
                 )
-            limit = config.compute.functions[name].timeout_seconds * 1000 * self.settings.lambda_duration_p99_ratio
+            timeout_seconds = self.config.compute.functions[payment_function.name].timeout_seconds
+            limit = timeout_seconds * 1000 * self.settings.lambda_duration_p99_ratio
             self._alarm(
                 "lambda",
                 f"{slug}-duration-p99",
@@ -339,12 +412,12 @@ class MonitoringStack(PaymentsStack):
                 treat_missing_data="notBreaching",
                 description=f"p99 duration of {slug} near its timeout",
                 evaluate_low_sample_count_percentiles="ignore",
-                **self._single("AWS/Lambda", "Duration", dimensions, extended_statistic="p99"),
+                metric=self._single("AWS/Lambda", "Duration", dimensions, extended_statistic="p99"),
             )
 
     def _data_alarms(self, data: DataStack) -> None:
         settings = self.settings
-        cluster = {"DBClusterIdentifier": data.aurora.cluster.cluster_identifier}
+        cluster = data.aurora.metric_dimensions()
         for name, metric, statistic, threshold, comparison in (
             ("aurora-cpu", "CPUUtilization", "Average", settings.aurora_cpu_percent, "GreaterThanThreshold"),
             (
@@ -376,9 +449,9 @@ class MonitoringStack(PaymentsStack):
                 treat_missing_data="breaching",
                 comparison=comparison,
                 description=f"Aurora {metric} ({statistic}) beyond {threshold}",
-                **self._single("AWS/RDS", metric, cluster, statistic=statistic),
+                metric=self._single("AWS/RDS", metric, cluster, statistic=statistic),
             )
-        for table_name, table in (("transactions", data.tables.transactions), ("idempotency", data.tables.idempotency)):
+        for table_name in data.tables.names():
             for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
                 self._alarm(
                     "database",
@@ -386,13 +459,16 @@ class MonitoringStack(PaymentsStack):
                     threshold=0,
                     treat_missing_data="notBreaching",
                     description=f"DynamoDB {metric} on {table_name}",
-                    **self._single("AWS/DynamoDB", metric, {"TableName": table.name}, statistic="Sum"),
+                    metric=self._single(
+                        "AWS/DynamoDB", metric, data.tables.metric_dimensions(table_name), statistic="Sum"
+                    ),
                 )
 
-    def _connectivity_alarms(self, network: NetworkStack, compute: ComputeStack) -> None:
+    def _connectivity_alarms(self, compute: ComputeStack) -> None:
         """The VPN carries the onprem slot and the DMS source; the ALB's own 5XX and unhealthy targets are what
         the target 5XX alarms cannot see (no target answered at all)."""
-        if network.vpn is not None:
+        vpn = self.foundation.vpn
+        if vpn is not None:
             # AWS/VPN TunnelState per connection: 1 when every tunnel is up, between 0 and 1 when one is down.
             self._alarm(
                 "connectivity",
@@ -401,49 +477,40 @@ class MonitoringStack(PaymentsStack):
                 comparison="LessThanThreshold",
                 treat_missing_data="breaching",
                 description="A site-to-site VPN tunnel to on-prem is down (redundancy lost, or the link)",
-                **self._single("AWS/VPN", "TunnelState", {"VpnId": network.vpn.connection.id}, statistic="Minimum"),
+                metric=self._single("AWS/VPN", "TunnelState", {"VpnId": vpn.connection_id}, statistic="Minimum"),
             )
-        load_balancer = compute.alb.alb.arn_suffix
         self._alarm(
             "alb",
             "alb-elb-5xx",
             threshold=self.settings.target_5xx_count,
             treat_missing_data="notBreaching",
             description="5XX generated by the ALB itself (no healthy target, target timeout or refusal)",
-            **self._single("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", {"LoadBalancer": load_balancer},
-                           statistic="Sum"),
+            metric=self._single(
+                "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", compute.alb.metric_dimensions(), statistic="Sum"
+            ),
         )
         for slot in SLOTS:
-            group = compute.alb.target_groups[slot]
-            self._alarm(
-                "alb",
-                f"alb-{slot}-unhealthy-targets",
+            self._target_group_alarm(
+                compute,
+                slot,
+                "unhealthy-targets",
+                "UnHealthyHostCount",
+                statistic="Maximum",
                 threshold=0,
-                treat_missing_data="notBreaching",
                 description=f"Unhealthy targets in the {slot} target group",
-                **self._single(
-                    "AWS/ApplicationELB",
-                    "UnHealthyHostCount",
-                    {"LoadBalancer": load_balancer, "TargetGroup": group.arn_suffix},
-                    statistic="Maximum",
-                ),
             )
 
     def _failure_alarms(self, data: DataStack) -> None:
         """A failed rotation step or bootstrap is an error of its function (Secrets Manager publishes no rotation
         metric); DMS reports task failures only as events, so the system-errors topic subscribes to them."""
-        for name, function in (
-            ("secret-rotation", data.app_secret.rotation),
-            ("db-bootstrap", data.app_secret.bootstrap),
-        ):
+        for name, dimensions in data.app_secret.metric_dimensions().items():
             self._alarm(
                 "database",
                 f"{name}-errors",
                 threshold=0,
                 treat_missing_data="notBreaching",
                 description=f"{name} failed (see its log group)",
-                **self._single("AWS/Lambda", "Errors", {"FunctionName": function.function.function_name},
-                               statistic="Sum"),
+                metric=self._single("AWS/Lambda", "Errors", dimensions, statistic="Sum"),
             )
         if data.migration is not None:
             DmsEventSubscription(
@@ -452,7 +519,7 @@ class MonitoringStack(PaymentsStack):
                 name=f"{self.name_prefix}-dms-task-failures",
                 sns_topic_arn=self.system_errors.arn,
                 source_type="replication-task",
-                source_ids=[data.migration.task.replication_task_id],
+                source_ids=[data.migration.task_id],
                 event_categories=["failure", "state change"],
                 enabled=True,
             )
@@ -465,20 +532,19 @@ class MonitoringStack(PaymentsStack):
             treat_missing_data="notBreaching",
             topic=self.failed_transactions,
             description="Failed payments (FAILED status) above the tolerated count",
-            **self._single(BUSINESS_NAMESPACE, "PaymentFailed", {"service": BUSINESS_SERVICE}, statistic="Sum"),
+            metric=self._single(BUSINESS_NAMESPACE, "PaymentFailed", {"service": BUSINESS_SERVICE}, statistic="Sum"),
         )
 
     def _deployment_guard(self, compute: ComputeStack) -> None:
-        group = compute.alb.target_groups["green"]
-        dimensions = {"LoadBalancer": compute.alb.alb.arn_suffix, "TargetGroup": group.arn_suffix}
-        spec = ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", dimensions)
+        dimensions = compute.alb.metric_dimensions("green")
+        spec: MetricRef = ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", dimensions)
         rate = self._alarm(
             "deployment",
             "green-5xx-rate",
             threshold=self.settings.green_5xx_rate_percent,
             treat_missing_data="notBreaching",
             description="5XX rate of the green slot",
-            **self._rate(spec, ("AWS/ApplicationELB", "RequestCount", dimensions), "green 5XX %"),
+            metric=self._rate(spec, ("AWS/ApplicationELB", "RequestCount", dimensions), "green 5XX %"),
         )
         latency = self._alarm(
             "deployment",
@@ -487,7 +553,7 @@ class MonitoringStack(PaymentsStack):
             treat_missing_data="notBreaching",
             description="p99 response time of the green slot",
             evaluate_low_sample_count_percentiles="ignore",
-            **self._single("AWS/ApplicationELB", "TargetResponseTime", dimensions, extended_statistic="p99"),
+            metric=self._single("AWS/ApplicationELB", "TargetResponseTime", dimensions, extended_statistic="p99"),
         )
         self.deployment_guard = CloudwatchCompositeAlarm(
             self,
@@ -499,35 +565,25 @@ class MonitoringStack(PaymentsStack):
             ok_actions=[self.system_errors.arn],
         )
 
-    def _dashboard(self, config: EnvironmentConfig, api: ApiStack, compute: ComputeStack, data: DataStack) -> dict:
-        region = config.region
-        stage = ["ApiName", api.rest_api.name, "Stage", api.stage.stage_name]
-        widgets: list[dict] = []
+    def _dashboard(self, api: ApiStack, compute: ComputeStack, data: DataStack) -> dict[str, Any]:
+        board = Dashboard(region=self.config.region, period_seconds=self.settings.period_seconds)
+        self._api_widgets(board, api)
+        self._traffic_widgets(board, compute)
+        self._lambda_widgets(board, compute)
+        self._database_widgets(board, data)
+        self._business_widgets(board)
+        return {"widgets": board.widgets}
 
-        def section(title: str) -> None:
-            widgets.append({"type": "text", "width": 24, "height": 1, "properties": {"markdown": f"## {title}"}})
-
-        def graph(title: str, metrics: list, *, stat: str = "Sum", annotations: dict | None = None) -> None:
-            properties = {
-                "title": title,
-                "region": region,
-                "stat": stat,
-                "period": self.settings.period_seconds,
-                "view": "timeSeries",
-                "metrics": metrics,
-            }
-            if annotations:
-                properties["annotations"] = annotations
-            widgets.append({"type": "metric", "width": 8, "height": 6, "properties": properties})
-
-        section("API")
-        graph(
+    def _api_widgets(self, board: Dashboard, api: ApiStack) -> None:
+        stage = flat_dimensions(api.metric_dimensions())
+        board.section("API")
+        board.graph(
             "Latency p50 / p90 / p99 (ms)",
             [["AWS/ApiGateway", "Latency", *stage, {"stat": p}] for p in ("p50", "p90", "p99")],
             stat="p99",
         )
-        graph("Requests", [["AWS/ApiGateway", "Count", *stage]])
-        graph(
+        board.graph("Requests", [["AWS/ApiGateway", "Count", *stage]])
+        board.graph(
             "4XX / 5XX rate (%)",
             [
                 ["AWS/ApiGateway", "4XXError", *stage, {"id": "e4", "visible": False}],
@@ -538,80 +594,65 @@ class MonitoringStack(PaymentsStack):
             ],
         )
 
-        section("Traffic split (blue / green)")
-        lb = compute.alb.alb.arn_suffix
-        groups = {slot: compute.alb.target_groups[slot].arn_suffix for slot in SLOTS}
-        graph(
-            "Requests per slot",
-            [
-                ["AWS/ApplicationELB", "RequestCount", "TargetGroup", groups[s], "LoadBalancer", lb, {"label": s}]
+    def _traffic_widgets(self, board: Dashboard, compute: ComputeStack) -> None:
+        board.section("Traffic split (blue / green)")
+        lb = compute.alb.arn_suffix
+        groups = {slot: compute.alb.target_group_arn_suffix(slot) for slot in SLOTS}
+        for title, metric, stat in (
+            ("Requests per slot", "RequestCount", "Sum"),
+            ("Target response time p99 (s)", "TargetResponseTime", "p99"),
+            ("Target 5XX per slot", "HTTPCode_Target_5XX_Count", "Sum"),
+        ):
+            rows = [
+                ["AWS/ApplicationELB", metric, "TargetGroup", groups[s], "LoadBalancer", lb, {"label": s}]
                 for s in SLOTS
-            ],
-        )
-        graph(
-            "Target response time p99 (s)",
-            [
-                ["AWS/ApplicationELB", "TargetResponseTime", "TargetGroup", groups[s], "LoadBalancer", lb, {"label": s}]
-                for s in SLOTS
-            ],
-            stat="p99",
-        )
-        graph(
-            "Target 5XX per slot",
-            [
-                [
-                    "AWS/ApplicationELB",
-                    "HTTPCode_Target_5XX_Count",
-                    "TargetGroup",
-                    groups[s],
-                    "LoadBalancer",
-                    lb,
-                    {"label": s},
-                ]
-                for s in SLOTS
-            ],
-        )
+            ]
+            board.graph(title, rows, stat=stat)
 
-        section("Lambda")
-        functions = [
-            (f.function.function.function_name, f) for f in (compute.validation, compute.fraud, compute.processing)
-        ]
+    def _lambda_widgets(self, board: Dashboard, compute: ComputeStack) -> None:
+        config = self.config
+        board.section("Lambda")
+        functions = compute.functions()
         for metric, stat in (("Invocations", "Sum"), ("Errors", "Sum"), ("Throttles", "Sum"), ("Duration", "p99")):
-            graph(
-                f"{metric} ({stat})", [["AWS/Lambda", metric, "FunctionName", name] for name, _ in functions], stat=stat
+            board.graph(
+                f"{metric} ({stat})",
+                [["AWS/Lambda", metric, *flat_dimensions(f.metric_dimensions())] for f in functions],
+                stat=stat,
             )
-        graph(
+        board.graph(
             "Concurrent executions vs reserved",
-            [["AWS/Lambda", "ConcurrentExecutions", "FunctionName", name] for name, _ in functions],
+            [["AWS/Lambda", "ConcurrentExecutions", *flat_dimensions(f.metric_dimensions())] for f in functions],
             stat="Maximum",
             annotations={
                 "horizontal": [
-                    {"label": f"reserved {name}", "value": config.compute.functions[key].reserved_concurrency}
-                    for key, name in zip(
-                        ("payment_validation", "fraud_detection", "transaction_processing"), (n for n, _ in functions)
-                    )
+                    {
+                        "label": f"reserved {f.deployed_name}",
+                        "value": config.compute.functions[f.name].reserved_concurrency,
+                    }
+                    for f in functions
                 ]
             },
         )
 
-        section("Database performance")
-        cluster = ["DBClusterIdentifier", data.aurora.cluster.cluster_identifier]
-        graph("Aurora CPU (%)", [["AWS/RDS", "CPUUtilization", *cluster]], stat="Average")
-        graph("Aurora connections", [["AWS/RDS", "DatabaseConnections", *cluster]], stat="Maximum")
-        graph("Aurora replica lag (ms)", [["AWS/RDS", "AuroraReplicaLag", *cluster]], stat="Maximum")
-        graph(
+    def _database_widgets(self, board: Dashboard, data: DataStack) -> None:
+        board.section("Database performance")
+        cluster = flat_dimensions(data.aurora.metric_dimensions())
+        board.graph("Aurora CPU (%)", [["AWS/RDS", "CPUUtilization", *cluster]], stat="Average")
+        board.graph("Aurora connections", [["AWS/RDS", "DatabaseConnections", *cluster]], stat="Maximum")
+        board.graph("Aurora replica lag (ms)", [["AWS/RDS", "AuroraReplicaLag", *cluster]], stat="Maximum")
+        board.graph(
             "Aurora read / write latency (s)",
             [["AWS/RDS", "ReadLatency", *cluster], ["AWS/RDS", "WriteLatency", *cluster]],
             stat="Average",
         )
-        graph(
+        board.graph(
             "Aurora read / write IOPS",
             [["AWS/RDS", "ReadIOPS", *cluster], ["AWS/RDS", "WriteIOPS", *cluster]],
             stat="Average",
         )
-        graph("Aurora freeable memory (bytes)", [["AWS/RDS", "FreeableMemory", *cluster]], stat="Minimum")
-        tables = [data.tables.transactions.name, data.tables.idempotency.name]
-        graph(
+        board.graph("Aurora freeable memory (bytes)", [["AWS/RDS", "FreeableMemory", *cluster]], stat="Minimum")
+        tables = list(data.tables.names().values())
+        board.graph(
             "DynamoDB latency (ms)",
             [
                 ["AWS/DynamoDB", "SuccessfulRequestLatency", "TableName", t, "Operation", op]
@@ -620,7 +661,7 @@ class MonitoringStack(PaymentsStack):
             ],
             stat="Average",
         )
-        graph(
+        board.graph(
             "DynamoDB consumed capacity",
             [
                 ["AWS/DynamoDB", metric, "TableName", t]
@@ -628,7 +669,7 @@ class MonitoringStack(PaymentsStack):
                 for metric in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")
             ],
         )
-        graph(
+        board.graph(
             "DynamoDB throttles",
             [
                 ["AWS/DynamoDB", metric, "TableName", t]
@@ -637,12 +678,12 @@ class MonitoringStack(PaymentsStack):
             ],
         )
 
-        section("Business")
-        graph(
+    def _business_widgets(self, board: Dashboard) -> None:
+        board.section("Business")
+        board.graph(
             "Payments approved / declined / failed",
             [
                 [BUSINESS_NAMESPACE, metric, "service", BUSINESS_SERVICE]
                 for metric in ("PaymentApproved", "PaymentDeclined", "PaymentFailed")
             ],
         )
-        return {"widgets": widgets}

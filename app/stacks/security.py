@@ -13,7 +13,7 @@ from app.stacks.base import PaymentsStack
 
 
 class SecurityStack(PaymentsStack):
-    def __init__(self, scope: Construct, *, config: EnvironmentConfig):
+    def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, config=config, domain="security")
         # Grants to services whose resources live in the audit stack (built last), named by convention.
         grants: dict[str, list[ServiceGrant]] = {
@@ -36,9 +36,7 @@ class SecurityStack(PaymentsStack):
                 f"key-{domain.name}",
                 domain=domain,
                 name_prefix=self.name_prefix,
-                account_id=self.account_id,
-                partition=self.partition,
-                region=config.region,
+                account=self.account_scope,
                 deletion_window_days=config.kms.deletion_window_days,
                 service_grants=grants.get(domain.name, ()),
             )
@@ -48,11 +46,11 @@ class SecurityStack(PaymentsStack):
             self.output(
                 f"kms_key_arn_{name.replace('-', '_')}",
                 key.arn,
-                f"ARN of the customer-managed KMS key for {name} ({key.key.description_input})",
+                f"ARN of the customer-managed KMS key for {name} ({key.description})",
             )
 
         migration = config.data.migration
-        self.dms_account_roles = None
+        self.dms_account_roles: DmsAccountRoles | None = None
         if migration.enabled and migration.account_dms_roles == "create":
             self.dms_account_roles = DmsAccountRoles(
                 self, "dms-account-roles", account_id=self.account_id, partition=self.partition
@@ -60,3 +58,7 @@ class SecurityStack(PaymentsStack):
 
     def key(self, domain: str) -> DomainKey:
         return self.keys[domain]
+
+    def key_arn(self, domain: str) -> str:
+        """The ARN of the customer-managed key of one data domain (app/components/kms.py KEY_DOMAINS)."""
+        return self.keys[domain].arn
