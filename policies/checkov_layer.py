@@ -1,4 +1,5 @@
-"""The checkov layer: custom checks (``policies/checkov``) and the curated built-ins, in one checkov run.
+"""The checkov layer: custom checks (``policies/controls/<area>/checks``) and the curated built-ins, in one
+checkov run.
 
 checkov runs in subprocesses of the same Python (a crash cannot take the gate down with it, and its global
 check registries start clean) over the explicit list of stack files (``-f``): the run covers exactly the
@@ -35,9 +36,17 @@ from importlib import metadata
 from pathlib import Path
 
 from policies import depfile
-from policies.catalog import REPO_ROOT
+from policies.catalog import AREA_CHECKS, CONTROLS_DIR, REPO_ROOT
 
-CHECKS_DIR = Path(__file__).resolve().parent / "checkov"
+# The custom checks live with their controls, one directory per area (policies/controls/<area>/checks).
+CHECKS_GLOB = f"*/{AREA_CHECKS}"
+
+
+def checks_dirs(directory: Path = CONTROLS_DIR) -> list[Path]:
+    """Every area's custom checks directory, each passed to checkov as an --external-checks-dir."""
+    return sorted(path for path in directory.glob(CHECKS_GLOB) if path.is_dir())
+
+
 RESULT_KEYS = {"passed_checks": "PASSED", "failed_checks": "FAILED", "skipped_checks": "SKIPPED"}
 # What checkov logs (and then carries on without the check) when a custom Python or graph check cannot load.
 LOAD_FAILURE_MARKERS = ("Cannot load external check", "Custom policy ", "Failed to parse check id",
@@ -148,7 +157,8 @@ def _run_batch(files: list[Path], check_ids: list[str], processes: _Processes,
     with tempfile.TemporaryDirectory(prefix="policy-gate-checkov-") as workdir:
         record_file = Path(workdir) / "inputs.json"
         command = [sys.executable, "-m", "policies.depfile", str(record_file), "checkov.main",
-                   "--framework", "terraform_json", "--skip-download", "--external-checks-dir", str(CHECKS_DIR),
+                   "--framework", "terraform_json", "--skip-download",
+                   *[argument for path in checks_dirs() for argument in ("--external-checks-dir", str(path))],
                    "--check", ",".join(check_ids), "--output", "json"]
         for path in files:
             command += ["-f", str(path)]
@@ -181,7 +191,7 @@ def _run_batch(files: list[Path], check_ids: list[str], processes: _Processes,
     if process.returncode not in (0, 1) or inputs is None:
         raise ToolError(f"checkov exited with {process.returncode}:\n{stderr_tail}")
     if any(marker in stderr for marker in LOAD_FAILURE_MARKERS):
-        raise ToolError(f"checkov could not load a custom check from {CHECKS_DIR}:\n{stderr_tail}")
+        raise ToolError(f"checkov could not load a custom check from {CONTROLS_DIR}/{CHECKS_GLOB}:\n{stderr_tail}")
     try:
         records, version = parse_report(stdout)
     except ToolError as error:

@@ -1,5 +1,5 @@
-"""Shared by the custom checkov checks in ``policies/checkov``: names from the catalog, values from checkov's
-configuration shape (every scalar wrapped in a one-element list, every block a list of dicts, and checkov's
+"""Shared by the custom checkov checks (``policies/controls/<area>/checks``): names from the catalog, values from
+checkov's configuration shape (every scalar wrapped in a one-element list, every block a list of dicts, and checkov's
 own line-number keys such as ``__startline__`` added to every block, which map-valued attributes skip).
 
 A custom check answers PASSED or FAILED for every resource it supports, never UNKNOWN: an unknown result

@@ -1,9 +1,11 @@
-"""``python -m policies gate|mutate``: the post-synth policy gate and its mutation test.
+"""``python -m policies gate|mutate|explain``: the post-synth policy gate, its mutation test, and where a
+control's layers live.
 
     python -m policies gate [--synth-dir cdktf.out] [--report-dir compliance_reports] [--baseline FILE] [--pdf]
                             [--checkov-cache DIR] [--record-inputs FILE] [--checkov-timeout SECONDS]
                             [--environments dev,staging,prod] [--require-provenance]
     python -m policies mutate [--synth-dir cdktf.out]
+    python -m policies explain PCI-XXX-NNN [--json]
 
 gate exit codes: 0 every control passes or is excepted; 1 a control is noncompliant (or could not be
 checked) or the exceptions register has a problem; 2 usage, configuration, tooling or input error (missing
@@ -15,6 +17,9 @@ inconsistent baseline, an input over its size limit): nothing written.
 mutate breaks each control on a copy of a compliant synth and runs the gate on every mutant; exit 0 when
 every applicable mutant is caught, 1 when one survives or the synth is not compliant to begin with, 2 on
 errors as above.
+
+explain prints where each layer of one control lives (README "One home per control"); exit 0, or 2 for an
+unknown id (naming the close matches) or an unreadable catalog or register.
 """
 
 from __future__ import annotations
@@ -32,20 +37,22 @@ import jmespath
 import jsonschema
 
 from policies import depfile, report
-from policies.catalog import CATALOG_FILE, REQUIREMENTS_FILE, CatalogError
+from policies import explain as explainer
+from policies.catalog import CATALOG_FILE, CONTROLS_DIR, REQUIREMENTS_FILE, CatalogError, default_catalog
 from policies.checkout import revision
-from policies.checkov_layer import CHECKS_DIR, DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, ToolError, run_checkov
+from policies.checkov_layer import CHECKS_GLOB, DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, ToolError, run_checkov
 from policies.coverage import COVERAGE_REPORT, CoverageError, load_coverage, render_matrix
-from policies.engine import RULES_DIR, RuleError
+from policies.engine import RULE_FILES, RULES_DIR, RuleError
 from policies.evaluation import Policies, evaluate_stacks, load_policies
 from policies.iam import AllowlistError, default_allowlist
 from policies.integrity import VERIFIED, check_synth
 from policies.model import InputError, StackFile, load_synth
 from policies.mutate import MutationError, render, run_mutations
-from policies.register import REGISTER_FILE, RegisterError
+from policies.register import REGISTER_FILE, RegisterError, load_register
 from policies.reports import write_reports
 from policies.reports.posture import build_posture
 from policies.reports.provenance import terraform_version
+from policies.rules.registry import PackMismatchError
 from policies.scope import environment_of
 from policies.yamlfile import YamlFileError, quote, read_text
 
@@ -75,8 +82,9 @@ def _configuration(policies: Policies) -> dict:
     return {"catalog": entry(CATALOG_FILE), "requirements": entry(REQUIREMENTS_FILE),
             "register": entry(policies.register.source),
             "allowlist": entry(default_allowlist().source),
-            "rules": [entry(path) for path in sorted(RULES_DIR.glob("*.yaml"))],
-            "checkov_checks": {"path": str(CHECKS_DIR), "sha256": report.sha256_of_tree(CHECKS_DIR, "*.*")}}
+            "rules": [entry(path) for path in sorted(RULES_DIR.glob(RULE_FILES))],
+            "checkov_checks": {"path": str(CONTROLS_DIR / CHECKS_GLOB),
+                               "sha256": report.sha256_of_tree(CONTROLS_DIR, f"{CHECKS_GLOB}/*.*")}}
 
 
 def _provenance(synth: dict, checkov_version: str) -> tuple[dict, dict]:
@@ -202,6 +210,16 @@ def run_mutate(synth_dir: Path) -> int:
     return EXIT_NONCOMPLIANT if mutation_report.survivors else EXIT_OK
 
 
+def run_explain(control_id: str, as_json: bool) -> int:
+    try:
+        explanation = explainer.explain(default_catalog(), load_register(), control_id)
+    except (explainer.UnknownControlError, CatalogError, RegisterError, PackMismatchError) as error:
+        print(f"explain: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    print(json.dumps(explanation, indent=1) if as_json else explainer.render(explanation), end="\n" if as_json else "")
+    return EXIT_OK
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -232,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
                       help="exit 2 unless the synth is exactly what the synth wrote (its provenance.json)")
     mutate = commands.add_parser("mutate", help="prove every control can fail: mutate a compliant synth")
     mutate.add_argument("--synth-dir", type=Path, default=Path("cdktf.out"))
+    explain = commands.add_parser("explain", help="print where every layer of one control lives")
+    explain.add_argument("control_id", metavar="PCI-XXX-NNN")
+    explain.add_argument("--json", action="store_true", help="machine-readable output")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
@@ -241,4 +262,6 @@ def main(argv: list[str] | None = None) -> int:
                         checkov_cache=args.checkov_cache, record_inputs=args.record_inputs,
                         checkov_timeout=args.checkov_timeout,
                         environments=args.environments, require_provenance=args.require_provenance)
+    if args.command == "explain":
+        return run_explain(args.control_id, args.json)
     return run_mutate(args.synth_dir)

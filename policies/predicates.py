@@ -1,7 +1,8 @@
 """Judgements on attribute values, shared by every layer that evaluates a resource in Python: the synth-time
-aspect rules (``app/aspects/pci``, over ``to_terraform()`` attributes) and the custom checkov checks
-(``policies/checkov``, over checkov's configuration shape). Each layer only extracts a value from its own
-shape and asks here, so the two cannot drift apart; thresholds come from the catalog's parameters.
+aspect rules (``policies/controls/<area>/rules.py``, over ``to_terraform()`` attributes) and the custom checkov
+checks (``policies/controls/<area>/checks``, over checkov's configuration shape). Each layer only extracts a
+value from its own shape and asks here, so the two cannot drift apart; thresholds come from the catalog's
+parameters.
 """
 
 from __future__ import annotations

@@ -1,0 +1,47 @@
+"""Application load balancers (PCI-ALB-*): the synth-time aspect rules.
+
+Pure functions of a construct's synthesized attributes, registered under their control ids
+(policies/rules/registry.py) and run on every construct by app/aspects/pci."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from policies.rules.registry import rule
+from policies.rules.values import block, is_set, param
+from policies.rules.verdict import NOT_APPLICABLE, Verdict, require, require_true
+
+# Listener protocols of network load balancers; every other listener belongs to an application one.
+NLB_PROTOCOLS = ("TCP", "TLS", "UDP", "TCP_UDP")
+
+
+@rule("PCI-ALB-001", "aws_lb_listener")
+def alb_listener_https_with_modern_tls(attributes: Mapping[str, Any]) -> Verdict:
+    protocol = attributes.get("protocol")
+    if protocol in NLB_PROTOCOLS:
+        return NOT_APPLICABLE
+    policies = param("alb_tls_policies")
+    return require(protocol == "HTTPS" and attributes.get("ssl_policy") in policies, "protocol, ssl_policy",
+                   {"protocol": protocol, "ssl_policy": attributes.get("ssl_policy")},
+                   f"HTTPS with one of {', '.join(policies)}")
+
+
+def _is_application_load_balancer(attributes: Mapping[str, Any]) -> bool:
+    return attributes.get("load_balancer_type") in (None, "application")
+
+
+@rule("PCI-ALB-002", "aws_lb")
+def alb_drops_invalid_headers(attributes: Mapping[str, Any]) -> Verdict:
+    if not _is_application_load_balancer(attributes):
+        return NOT_APPLICABLE
+    return require_true(attributes, "drop_invalid_header_fields")
+
+
+@rule("PCI-ALB-004", "aws_lb")
+def alb_access_logs_enabled(attributes: Mapping[str, Any]) -> Verdict:
+    if not _is_application_load_balancer(attributes):
+        return NOT_APPLICABLE
+    logs = block(attributes, "access_logs")
+    return require(logs.get("enabled") is True and is_set(logs.get("bucket")), "access_logs", logs or None,
+                   "enabled = true with a bucket")
