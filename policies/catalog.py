@@ -249,7 +249,7 @@ class _Problems:
         self.items.append(f"{self.source}: {where}: {message}")
 
 
-def _text(problems: _Problems, data: Mapping, key: str, where: str) -> str:
+def _text(problems: _Problems, data: Mapping[str, Any], key: str, where: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
         problems.add(f"{where}.{key}", f"{value!r} is not allowed; expected a non-empty string")
@@ -257,7 +257,7 @@ def _text(problems: _Problems, data: Mapping, key: str, where: str) -> str:
     return " ".join(value.split())
 
 
-def _string_list(problems: _Problems, value: Any, where: str, pattern: re.Pattern | None = None,
+def _string_list(problems: _Problems, value: Any, where: str, pattern: re.Pattern[str] | None = None,
                  allow_empty: bool = False) -> tuple[str, ...]:
     if not isinstance(value, list) or (not value and not allow_empty):
         problems.add(where, f"{value!r} is not allowed; expected a{'' if allow_empty else ' non-empty'} list")
@@ -274,7 +274,7 @@ def _string_list(problems: _Problems, value: Any, where: str, pattern: re.Patter
     return tuple(items)
 
 
-def _known_keys(problems: _Problems, data: Mapping, where: str, required: tuple[str, ...],
+def _known_keys(problems: _Problems, data: Mapping[str, Any], where: str, required: tuple[str, ...],
                 optional: tuple[str, ...] = ()) -> None:
     for key in data:
         if key not in required and key not in optional:

@@ -31,13 +31,13 @@ def is_pure_token(value: Any) -> bool:
     return isinstance(value, str) and PURE_TOKEN.fullmatch(value) is not None
 
 
-def blocks(value: Any) -> list[dict]:
+def blocks(value: Any) -> list[dict[str, Any]]:
     """A nested block, written either as an object or as a list of objects."""
     items = value if isinstance(value, list) else [value]
     return [item for item in items if isinstance(item, dict)]
 
 
-def block(attributes: Mapping[str, Any], key: str) -> dict:
+def block(attributes: Mapping[str, Any], key: str) -> dict[str, Any]:
     found = blocks(attributes.get(key))
     return found[0] if found else {}
 

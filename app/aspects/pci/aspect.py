@@ -105,6 +105,6 @@ class PciRulePack:
             Annotations.of(node).add_error(message)
         else:
             Annotations.of(node).add_warning(
-                f"EXCEPTED until {entry.expires.isoformat()} (approver {entry.approver}, exceptions.yaml entry "
+                f"EXCEPTED until {entry.expires} (approver {entry.approver}, exceptions.yaml entry "
                 f"{entry.index}): {message}"
             )

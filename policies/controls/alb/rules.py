@@ -8,12 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from policies.predicates import NLB_PROTOCOLS, is_application_load_balancer_type
 from policies.rules.registry import rule
 from policies.rules.values import block, is_set, param
 from policies.rules.verdict import NOT_APPLICABLE, Verdict, require, require_true
-
-# Listener protocols of network load balancers; every other listener belongs to an application one.
-NLB_PROTOCOLS = ("TCP", "TLS", "UDP", "TCP_UDP")
 
 
 @rule("PCI-ALB-001", "aws_lb_listener")
@@ -28,7 +26,7 @@ def alb_listener_https_with_modern_tls(attributes: Mapping[str, Any]) -> Verdict
 
 
 def _is_application_load_balancer(attributes: Mapping[str, Any]) -> bool:
-    return attributes.get("load_balancer_type") in (None, "application")
+    return is_application_load_balancer_type(attributes.get("load_balancer_type"))
 
 
 @rule("PCI-ALB-002", "aws_lb")

@@ -15,7 +15,7 @@ from policies.rules.values import is_pure_token
 from policies.rules.verdict import Verdict, require
 
 
-def _document_kind(statements: list[dict]) -> str:
+def _document_kind(statements: list[dict[str, Any]]) -> str:
     """Synth-time guess of what a policy document is for (its consumer is not known yet)."""
     if not any(s["principals"] for s in statements):
         return "identity"
@@ -23,7 +23,7 @@ def _document_kind(statements: list[dict]) -> str:
     return "key" if all_kms else "resource"
 
 
-def _statement_problems(statements: list[dict], kind: str, include_principals: bool) -> list[str]:
+def _statement_problems(statements: list[dict[str, Any]], kind: str, include_principals: bool) -> list[str]:
     allowlist = iam.default_allowlist()
     problems = []
     for index, statement in enumerate(statements):

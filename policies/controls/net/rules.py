@@ -8,12 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from policies.predicates import OPEN_IPV4, OPEN_IPV6
 from policies.rules.registry import rule
 from policies.rules.values import blocks
 from policies.rules.verdict import COMPLIANT, Verdict, require
-
-OPEN_IPV4, OPEN_IPV6 = "0.0.0.0/0", "::/0"
-
 
 NO_OPEN_INGRESS = "no ingress from 0.0.0.0/0 or ::/0"
 

@@ -1,16 +1,18 @@
 """PCI-S3-002: S3 lifecycle keeps objects hot for three months and deletes nothing younger than a year"""
 
-from checkov.common.models.enums import CheckCategories
+from typing import Any
+
+from checkov.common.models.enums import CheckCategories, CheckResult
 
 from policies.checkov_support import PciCheck, blocks, is_number, parameter, value, verdict
 
 
 class S3LifecycleKeepsAuditHistory(PciCheck):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("CKV_PCI_013", ["aws_s3_bucket_lifecycle_configuration"], CheckCategories.LOGGING,
                          evaluated=["rule"])
 
-    def scan_resource_conf(self, conf):
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         enabled = [rule for rule in blocks(conf, "rule") if value(rule, "status") == "Enabled"]
         archive = [t for rule in enabled for t in blocks(rule, "transition")
                    if value(t, "storage_class") in parameter("archive_storage_classes")]

@@ -1,11 +1,13 @@
 """PCI-TRL-001: CloudTrail trails record every Region's management events, validated and encrypted with a CMK"""
 
-from checkov.common.models.enums import CheckCategories
+from typing import Any
+
+from checkov.common.models.enums import CheckCategories, CheckResult
 
 from policies.checkov_support import PciCheck, blocks, is_customer_managed_key, strings, value, verdict
 
 
-def _management_events_recorded(conf: dict) -> bool:
+def _management_events_recorded(conf: dict[str, Any]) -> bool:
     basic, advanced = blocks(conf, "event_selector"), blocks(conf, "advanced_event_selector")
     if not basic and not advanced:
         return True
@@ -20,12 +22,12 @@ def _management_events_recorded(conf: dict) -> bool:
 
 
 class CloudTrailEveryRegionValidatedEncrypted(PciCheck):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("CKV_PCI_039", ["aws_cloudtrail"], CheckCategories.LOGGING,
                          evaluated=["is_multi_region_trail", "enable_log_file_validation", "kms_key_id",
                                     "advanced_event_selector", "event_selector"])
 
-    def scan_resource_conf(self, conf):
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         return verdict(
             value(conf, "is_multi_region_trail") is True
             and value(conf, "enable_log_file_validation") is True
