@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from policies.rules.values import block
+
 
 class Status(Enum):
     COMPLIANT = "COMPLIANT"
@@ -37,3 +39,11 @@ def require(condition: bool, attribute: str, observed: Any, expected: str) -> Ve
 def require_true(attributes: Mapping[str, Any], key: str, expected: str = "true") -> Verdict:
     """The attribute is literally true (a token or any other value is not)."""
     return require(attributes.get(key) is True, key, attributes.get(key), expected)
+
+
+def require_block_field(attributes: Mapping[str, Any], block_name: str, key: str, wanted: str | bool) -> Verdict:
+    """A field of a nested block (written as an object or a one-element list) is exactly ``wanted``."""
+    observed = block(attributes, block_name).get(key)
+    if isinstance(wanted, bool):
+        return require(observed is wanted, f"{block_name}.{key}", observed, str(wanted).lower())
+    return require(observed == wanted, f"{block_name}.{key}", observed, wanted)

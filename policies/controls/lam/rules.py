@@ -1,7 +1,4 @@
-"""Lambda functions (PCI-LAM-*): the synth-time aspect rules.
-
-Pure functions of a construct's synthesized attributes, registered under their control ids
-(policies/rules/registry.py) and run on every construct by app/aspects/pci."""
+"""Lambda functions (PCI-LAM-*): the synth-time aspect rules (pure functions)."""
 
 from __future__ import annotations
 
@@ -11,7 +8,7 @@ from typing import Any
 from policies.predicates import disallowed_environment_variables
 from policies.rules.registry import rule
 from policies.rules.values import block, environment_variable_names, is_number, is_set, param
-from policies.rules.verdict import Verdict, require
+from policies.rules.verdict import Verdict, require, require_block_field
 
 
 @rule("PCI-LAM-001", "aws_lambda_function")
@@ -29,8 +26,7 @@ def lambda_reserved_concurrency_set(attributes: Mapping[str, Any]) -> Verdict:
 
 @rule("PCI-LAM-003", "aws_lambda_function")
 def lambda_active_tracing(attributes: Mapping[str, Any]) -> Verdict:
-    mode = block(attributes, "tracing_config").get("mode")
-    return require(mode == "Active", "tracing_config.mode", mode, "Active")
+    return require_block_field(attributes, "tracing_config", "mode", "Active")
 
 
 @rule("PCI-LAM-004", "aws_lambda_function")

@@ -1,7 +1,4 @@
-"""Aurora PostgreSQL (PCI-RDS-*): the synth-time aspect rules.
-
-Pure functions of a construct's synthesized attributes, registered under their control ids
-(policies/rules/registry.py) and run on every construct by app/aspects/pci."""
+"""Aurora PostgreSQL (PCI-RDS-*): the synth-time aspect rules (pure functions)."""
 
 from __future__ import annotations
 

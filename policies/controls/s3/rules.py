@@ -1,7 +1,4 @@
-"""The S3 audit archive (PCI-S3-*): the synth-time aspect rules.
-
-Pure functions of a construct's synthesized attributes, registered under their control ids
-(policies/rules/registry.py) and run on every construct by app/aspects/pci."""
+"""The S3 audit archive (PCI-S3-*): the synth-time aspect rules (pure functions)."""
 
 from __future__ import annotations
 
@@ -9,14 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from policies.rules.registry import rule
-from policies.rules.values import at_least, block, blocks, is_audit_bucket, param
-from policies.rules.verdict import NOT_APPLICABLE, Verdict, non_compliant, require, require_true
+from policies.rules.values import at_least, blocks, is_audit_bucket, param
+from policies.rules.verdict import NOT_APPLICABLE, Verdict, non_compliant, require, require_block_field, require_true
 
 
 @rule("PCI-S3-001", "aws_s3_bucket_versioning")
 def s3_versioning_enabled(attributes: Mapping[str, Any]) -> Verdict:
-    status = block(attributes, "versioning_configuration").get("status")
-    return require(status == "Enabled", "versioning_configuration.status", status, "Enabled")
+    return require_block_field(attributes, "versioning_configuration", "status", "Enabled")
 
 
 @rule("PCI-S3-002", "aws_s3_bucket_lifecycle_configuration")

@@ -1,7 +1,4 @@
-"""Secrets (PCI-SEC-*): the synth-time aspect rules.
-
-Pure functions of a construct's synthesized attributes, registered under their control ids
-(policies/rules/registry.py) and run on every construct by app/aspects/pci."""
+"""Secrets (PCI-SEC-*): the synth-time aspect rules (pure functions)."""
 
 from __future__ import annotations
 
