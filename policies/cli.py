@@ -80,6 +80,7 @@ def _configuration(policies: Policies) -> dict:
         return {"path": str(path), "sha256": report.sha256_of(path)}
 
     return {"catalog": entry(CATALOG_FILE), "requirements": entry(REQUIREMENTS_FILE),
+            "controls": [entry(path) for path in dict.fromkeys(policies.catalog.control_files.values())],
             "register": entry(policies.register.source),
             "allowlist": entry(default_allowlist().source),
             "rules": [entry(path) for path in sorted(RULES_DIR.glob(RULE_FILES))],

@@ -121,7 +121,7 @@ def explain(catalog: Catalog, register: Register, control_id: str) -> Explanatio
         "fixtures": [shown(path) for path in fixtures],
         "mutations": [mutation.description for mutation in control.mutations],
         "exceptions": [{"resource": entry.resource, "expires": entry.expires.isoformat() if entry.expires else "?",
-                        "approver": f"{entry.approver_name} ({entry.approver_role})"}
+                        "approver": f"{entry.approver_name}, {entry.approver_role}"}
                        for entry in register.entries if entry.control == control.id],
     }
 
