@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import jmespath
 import jsonschema
@@ -69,14 +70,14 @@ def _environments(text: str) -> tuple[str, ...]:
     return names
 
 
-def _inputs(stacks: list[StackFile]) -> list[dict]:
+def _inputs(stacks: list[StackFile]) -> list[dict[str, Any]]:
     return [{"stack": s.name, "environment": environment_of(s.name), "path": str(s.path), "sha256": s.sha256,
              "resources": sum(len(v) for v in s.document.get("resource", {}).values()),
              "data_sources": sum(len(v) for v in s.document.get("data", {}).values())} for s in stacks]
 
 
-def _configuration(policies: Policies) -> dict:
-    def entry(path: Path) -> dict:
+def _configuration(policies: Policies) -> dict[str, Any]:
+    def entry(path: Path) -> dict[str, str]:
         return {"path": str(path), "sha256": report.sha256_of(path)}
 
     return {"catalog": entry(CATALOG_FILE), "requirements": entry(REQUIREMENTS_FILE),
@@ -88,7 +89,7 @@ def _configuration(policies: Policies) -> dict:
                                "sha256": report.sha256_of_tree(CONTROLS_DIR, f"{CHECKS_GLOB}/*.*")}}
 
 
-def _provenance(synth: dict, checkov_version: str) -> tuple[dict, dict]:
+def _provenance(synth: dict[str, Any], checkov_version: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Where the evidence came from (run.provenance), and the versions of every tool that produced it."""
     checkout = revision()
     record = synth["provenance"] or {}
@@ -130,7 +131,7 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
         return EXIT_ERROR
     exit_code = EXIT_NONCOMPLIANT if evaluation.failed else EXIT_OK
     provenance, versions = _provenance(synth, checkov.version)
-    run = {
+    run: dict[str, Any] = {
         "tool": "python -m policies gate", "started_at": started_at.isoformat(),
         "finished_at": report.now().isoformat(), "duration_seconds": round(time.monotonic() - started, 3),
         "exit_code": exit_code, "outcome": "FAIL" if exit_code else "PASS",
@@ -143,7 +144,7 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
     }
     # Every value leaves through the redactor (the evidence already has; the rest of the document too).
     document = evaluation.redactor.value(report.build_document(evaluation, run=run, inputs=_inputs(stacks)))
-    if baseline_document is not None:
+    if baseline_document is not None and baseline is not None:
         document["comparison"] = report.compare(document, baseline_document, baseline)
     try:
         report.validate(document)
@@ -165,17 +166,17 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
     names = ", ".join(path.name for path in written)
     reused = f"; checkov findings of {len(checkov.reused)} unchanged stack(s) reused" if checkov.reused else ""
     print(f"\nreports in {Path(report_dir)}: {names} ({timings}; total {run['duration_seconds']:.2f}s{reused})")
-    if recorder is not None:
+    if recorder is not None and record_inputs is not None:
         depfile.write_record(record_inputs, depfile.merge(recorder.record(), checkov.inputs))
     return exit_code
 
 
-def _load_baseline(path: Path) -> dict:
+def _load_baseline(path: Path) -> dict[str, Any]:
     """A previous results.json, checked as completely as this run's own before anything is written: the
     schema, then the references inside it (a row naming a control its controls list lacks) and everything
     the comparison and the posture diff read from it."""
     try:
-        document = json.loads(read_text(path, MAX_BASELINE_BYTES, "baseline"))
+        document: dict[str, Any] = json.loads(read_text(path, MAX_BASELINE_BYTES, "baseline"))
         report.validate(document)
     except YamlFileError as error:
         raise InputError(str(error)) from None
