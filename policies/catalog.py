@@ -1,11 +1,15 @@
-"""The control catalog (``policies/catalog.yaml``): the single source of truth for every PCI DSS control.
+"""The control catalog: the single source of truth for every PCI DSS control.
+
+``policies/catalog.yaml`` holds the thresholds (``parameters``) and the ordered list of ``areas``; each area is
+a directory ``policies/controls/<area>/`` named by the control-id prefix (PCI-ENC-* in ``enc/``) that holds every
+layer of its controls side by side: ``controls.yaml`` (the catalog entries), ``rules.py`` (aspect rules),
+``checks/`` (custom checkov checks), ``jmespath.yaml`` (JMESPath rules) and ``fixtures/<control id>/``.
 
 Each control maps to the PCI DSS v4.0.1 requirements it evidences, each mapping with a strength (``full``,
 ``partial`` or ``supporting``; only the first two count toward a requirement's verdict) and a one-line reason;
-names the resource types it evaluates and the
-enforcement layers that implement it under the same id: synth-time aspect rules (``app/aspects/pci``),
-checkov checks (custom ``policies/checkov`` and curated built-ins) and JMESPath rules
-(``policies/jmespath``). It also lists the mutations that must break it (``python -m policies mutate``).
+names the resource types it evaluates and the enforcement layers that implement it under the same id:
+synth-time aspect rules, checkov checks (custom ones and curated built-ins) and JMESPath rules.
+It also lists the mutations that must break it (``python -m policies mutate``).
 
 Loading validates everything and reports every problem at once; a catalog that does not validate stops
 the gate with exit code 2 (and fails synth, which reads the same catalog).
@@ -16,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,10 @@ from policies.yamlfile import YamlFileError, load_yaml
 POLICIES_DIR = Path(__file__).resolve().parent
 REPO_ROOT = POLICIES_DIR.parent
 CATALOG_FILE = POLICIES_DIR / "catalog.yaml"
+CONTROLS_DIR = POLICIES_DIR / "controls"
+# The files of an area directory (README "One home per control").
+AREA_CONTROLS, AREA_RULES, AREA_CHECKS, AREA_JMESPATH, AREA_FIXTURES = (
+    "controls.yaml", "rules.py", "checks", "jmespath.yaml", "fixtures")
 REQUIREMENTS_FILE = POLICIES_DIR / "requirements.yaml"
 PCI_DSS_VERSION = "4.0.1"
 CATALOG_VERSION = 1
@@ -47,6 +55,10 @@ CHECKOV_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
 ASPECT_RULE = re.compile(r"^[a-z][a-z0-9_]*$")
 JMESPATH_RULE = re.compile(r"^[a-z][a-z0-9-]*$")
 SELECTOR = re.compile(r"^(\*|@taggable|(data\.)?aws_[a-z0-9_]+)$")
+AREA = re.compile(r"^[a-z][a-z0-9]{1,3}$")
+# How a custom checkov check names its id: the Python check's first constructor argument, the YAML check's
+# metadata.id.
+CUSTOM_CHECK_ID = re.compile(r'(?:super\(\)\.__init__\(\s*|^  id: )"?(CKV2?_PCI_\d+)"?', re.MULTILINE)
 MUTATION_OPS = ("set", "delete", "delete_resource", "add_policy_statement", "set_reference")
 
 
@@ -167,6 +179,20 @@ class Control:
         return f"PCI DSS v{PCI_DSS_VERSION} " + (", ".join(self.requirements) or "(supporting evidence only)")
 
 
+def area_of(control_id: str) -> str:
+    """The area directory of a control: its id prefix in lower case (PCI-ENC-001 -> enc)."""
+    return control_id.split("-")[1].lower()
+
+
+def custom_check_files(checks_dir: Path) -> dict[str, Path]:
+    """check id -> the file defining it, for the custom checkov checks of one area's ``checks/`` directory."""
+    found: dict[str, Path] = {}
+    for path in sorted(checks_dir.glob("pci_*.*")) if checks_dir.is_dir() else []:
+        match = CUSTOM_CHECK_ID.search(path.read_text(encoding="utf-8"))
+        found[match.group(1) if match else f"<no check id in {path.name}>"] = path
+    return found
+
+
 @dataclass(frozen=True)
 class Catalog:
     version: int
@@ -175,6 +201,10 @@ class Catalog:
     taggable_types: frozenset[str]
     source: Path
     requirements: Requirements
+    # The area directories in report order, and the controls.yaml of each control (empty for a catalog parsed
+    # from one document, as the tests do).
+    areas: tuple[str, ...] = ()
+    control_files: Mapping[str, Path] = field(default_factory=dict)
 
     @property
     def cited_requirements(self) -> tuple[str, ...]:
@@ -219,7 +249,7 @@ class _Problems:
         self.items.append(f"{self.source}: {where}: {message}")
 
 
-def _text(problems: _Problems, data: Mapping, key: str, where: str) -> str:
+def _text(problems: _Problems, data: Mapping[str, Any], key: str, where: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
         problems.add(f"{where}.{key}", f"{value!r} is not allowed; expected a non-empty string")
@@ -227,7 +257,7 @@ def _text(problems: _Problems, data: Mapping, key: str, where: str) -> str:
     return " ".join(value.split())
 
 
-def _string_list(problems: _Problems, value: Any, where: str, pattern: re.Pattern | None = None,
+def _string_list(problems: _Problems, value: Any, where: str, pattern: re.Pattern[str] | None = None,
                  allow_empty: bool = False) -> tuple[str, ...]:
     if not isinstance(value, list) or (not value and not allow_empty):
         problems.add(where, f"{value!r} is not allowed; expected a{'' if allow_empty else ' non-empty'} list")
@@ -244,7 +274,7 @@ def _string_list(problems: _Problems, value: Any, where: str, pattern: re.Patter
     return tuple(items)
 
 
-def _known_keys(problems: _Problems, data: Mapping, where: str, required: tuple[str, ...],
+def _known_keys(problems: _Problems, data: Mapping[str, Any], where: str, required: tuple[str, ...],
                 optional: tuple[str, ...] = ()) -> None:
     for key in data:
         if key not in required and key not in optional:
@@ -460,12 +490,15 @@ def _control(problems: _Problems, raw: Any, index: int) -> Control | None:
         mutations=_mutations(problems, raw.get("mutations"), f"{where}.mutations"))
 
 
-def parse_catalog(raw: Any, source: Path, requirements: Requirements | None = None) -> Catalog:
+def parse_catalog(raw: Any, source: Path, requirements: Requirements | None = None,
+                  layout: AreaLayout | None = None) -> Catalog:
+    """A catalog from one document with version, parameters and controls; ``layout`` says where its controls
+    came from when :func:`load_catalog` assembled it from the area directories (its problems join the rest)."""
     requirements = requirements if requirements is not None else load_requirements()
     problems = _Problems(source)
     if not isinstance(raw, dict):
         raise CatalogError([f"{source}: expected a mapping with version, parameters and controls"])
-    _known_keys(problems, raw, "<document>", ("version", "parameters", "controls"))
+    _known_keys(problems, raw, "<document>", ("version", "parameters", "controls"), ("areas",))
     if raw.get("version") != CATALOG_VERSION:
         problems.add("version", f"{raw.get('version')!r} is not allowed; this gate reads version {CATALOG_VERSION}")
     parameters = raw.get("parameters")
@@ -488,10 +521,13 @@ def parse_catalog(raw: Any, source: Path, requirements: Requirements | None = No
     controls = tuple(c for i, item in enumerate(controls_raw) if (c := _control(problems, item, i)))
     _check_unique(problems, controls)
     _check_mapped(problems, controls, requirements)
+    areas = layout.areas if layout else tuple(dict.fromkeys(area_of(c.id) for c in controls))
+    files = layout.control_files if layout else {}
+    problems.items[:0] = layout.problems if layout else []
     if problems.items:
         raise CatalogError(problems.items)
     return Catalog(version=CATALOG_VERSION, parameters=parameters, controls=controls, taggable_types=taggable,
-                   source=source, requirements=requirements)
+                   source=source, requirements=requirements, areas=areas, control_files=files)
 
 
 def _check_unique(problems: _Problems, controls: tuple[Control, ...]) -> None:
@@ -507,12 +543,94 @@ def _check_unique(problems: _Problems, controls: tuple[Control, ...]) -> None:
             owners[key] = control.id
 
 
-def load_catalog(path: Path = CATALOG_FILE) -> Catalog:
+@dataclass(frozen=True)
+class AreaLayout:
+    """Where the controls of an assembled catalog came from, and what is wrong with that layout."""
+
+    directory: Path
+    areas: tuple[str, ...]
+    control_files: Mapping[str, Path]
+    problems: list[str]
+
+
+def _area_controls(path: Path, area: str, problems: list[str]) -> list[Any]:
+    try:
+        raw = load_yaml(path)
+    except YamlFileError as error:
+        problems.append(str(error))
+        return []
+    if not isinstance(raw, dict) or set(raw) != {"controls"} or not isinstance(raw["controls"], list):
+        problems.append(f"{path}: expected a mapping with one key, controls (a list of the PCI-{area.upper()}-* "
+                        "controls)")
+        return []
+    controls: list[Any] = raw["controls"]
+    for index, control in enumerate(controls):
+        control_id = control.get("id") if isinstance(control, dict) else None
+        if isinstance(control_id, str) and CONTROL_ID.match(control_id) and area_of(control_id) != area:
+            problems.append(f"{path}: controls[{index}] ({control_id}): a PCI-{area.upper()}-* area holds only "
+                            f"its own controls; move it to {path.parent.parent / area_of(control_id) / AREA_CONTROLS}")
+    return controls
+
+
+def assemble(raw: Any, source: Path, directory: Path = CONTROLS_DIR) -> tuple[Any, AreaLayout]:
+    """The catalog document with the controls of every listed area (in the listed order) under ``controls``."""
+    problems: list[str] = []
+    if not isinstance(raw, dict):
+        return raw, AreaLayout(directory, (), {}, problems)
+    listed = raw.get("areas")
+    if not isinstance(listed, list) or not listed or not all(isinstance(a, str) and AREA.match(a) for a in listed):
+        problems.append(f"{source}: areas: {listed!r} is not allowed; expected a list of area directory names under "
+                        f"{directory} (lower-case control-id prefixes such as enc)")
+        listed = []
+    if len(set(listed)) != len(listed):
+        problems.append(f"{source}: areas: {listed!r} lists an area twice")
+    present = sorted(p.name for p in directory.iterdir() if p.is_dir() and p.name != "__pycache__") \
+        if directory.is_dir() else []
+    problems += [f"{directory / name}: an area directory not listed under areas in {source.name}; add it or remove "
+                 "the directory" for name in present if name not in listed]
+    controls: list[Any] = []
+    files: dict[str, Path] = {}
+    for area in dict.fromkeys(listed):
+        path = directory / area / AREA_CONTROLS
+        if not path.is_file():
+            problems.append(f"{source}: areas: {area} is listed but {path} does not exist")
+            continue
+        for control in _area_controls(path, area, problems):
+            controls.append(control)
+            if isinstance(control, dict) and isinstance(control.get("id"), str):
+                files.setdefault(control["id"], path)
+    document = {key: value for key, value in raw.items() if key != "controls"}
+    if "controls" in raw:
+        problems.append(f"{source}: controls: not allowed here; each control lives in "
+                        f"{directory}/<area>/{AREA_CONTROLS}")
+    document["controls"] = controls
+    return document, AreaLayout(directory, tuple(dict.fromkeys(listed)), files, problems)
+
+
+def check_file_problems(catalog: Catalog, directory: Path = CONTROLS_DIR) -> list[str]:
+    """Every custom checkov check file of an area defines a check of one of that area's controls. Read by the
+    gate only (the synth never reads the checks, so that editing one re-runs checkov, not the synth)."""
+    owner = {check: control for control in catalog.controls for check in control.layers.checkov_ids}
+    problems = []
+    for area in catalog.areas:
+        for check_id, path in custom_check_files(directory / area / AREA_CHECKS).items():
+            control = owner.get(check_id)
+            if control is None:
+                problems.append(f"{path}: {check_id} is in no control's layers.checkov; list it or remove the file")
+            elif area_of(control.id) != area:
+                problems.append(f"{path}: {check_id} belongs to {control.id}; move the file to "
+                                f"{directory / area_of(control.id) / AREA_CHECKS}")
+    return problems
+
+
+def load_catalog(path: Path = CATALOG_FILE, directory: Path = CONTROLS_DIR) -> Catalog:
+    """The catalog of ``path`` (parameters, areas) with the controls of every area directory under ``directory``."""
     try:
         raw = load_yaml(path)
     except YamlFileError as error:
         raise CatalogError([str(error)]) from None
-    return parse_catalog(raw, Path(path))
+    document, layout = assemble(raw, Path(path), directory)
+    return parse_catalog(document, Path(path), layout=layout)
 
 
 @lru_cache(maxsize=1)

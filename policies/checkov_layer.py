@@ -1,4 +1,5 @@
-"""The checkov layer: custom checks (``policies/checkov``) and the curated built-ins, in one checkov run.
+"""The checkov layer: custom checks (``policies/controls/<area>/checks``) and the curated built-ins, in one
+checkov run.
 
 checkov runs in subprocesses of the same Python (a crash cannot take the gate down with it, and its global
 check registries start clean) over the explicit list of stack files (``-f``): the run covers exactly the
@@ -33,11 +34,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from policies import depfile
-from policies.catalog import REPO_ROOT
+from policies.catalog import AREA_CHECKS, CONTROLS_DIR, REPO_ROOT
 
-CHECKS_DIR = Path(__file__).resolve().parent / "checkov"
+# The custom checks live with their controls, one directory per area (policies/controls/<area>/checks).
+CHECKS_GLOB = f"*/{AREA_CHECKS}"
+
+
+def checks_dirs(directory: Path = CONTROLS_DIR) -> list[Path]:
+    """Every area's custom checks directory, each passed to checkov as an --external-checks-dir."""
+    return sorted(path for path in directory.glob(CHECKS_GLOB) if path.is_dir())
+
+
 RESULT_KEYS = {"passed_checks": "PASSED", "failed_checks": "FAILED", "skipped_checks": "SKIPPED"}
 # What checkov logs (and then carries on without the check) when a custom Python or graph check cannot load.
 LOAD_FAILURE_MARKERS = ("Cannot load external check", "Custom policy ", "Failed to parse check id",
@@ -67,10 +78,11 @@ class CheckovRun:
     seconds: float
     scanned: tuple[Path, ...] = ()
     reused: tuple[Path, ...] = ()
-    inputs: dict = field(default_factory=dict)  # depfile record: what the checkov runs read from the project
+    # depfile record: what the checkov runs read from the project
+    inputs: dict[str, Any] = field(default_factory=dict)
 
 
-def _reports(stdout: str) -> list[dict]:
+def _reports(stdout: str) -> list[dict[str, Any]]:
     try:
         output = json.loads(stdout)
     except ValueError:
@@ -113,11 +125,11 @@ class _Processes:
     """The checkov process groups of one run, so that a timeout or a signal can end every one of them."""
 
     def __init__(self) -> None:
-        self.running: set[subprocess.Popen] = set()
+        self.running: set[subprocess.Popen[str]] = set()
         self.lock = threading.Lock()
         self.stopped: str | None = None
 
-    def start(self, command: list[str], **options) -> subprocess.Popen:
+    def start(self, command: list[str], **options: Any) -> subprocess.Popen[str]:
         with self.lock:
             if self.stopped:
                 raise ToolError(f"checkov not started: {self.stopped}")
@@ -125,7 +137,7 @@ class _Processes:
             self.running.add(process)
             return process
 
-    def finish(self, process: subprocess.Popen) -> None:
+    def finish(self, process: subprocess.Popen[str]) -> None:
         with self.lock:
             self.running.discard(process)
 
@@ -137,18 +149,19 @@ class _Processes:
             kill_group(process)
 
 
-def kill_group(process: subprocess.Popen) -> None:
+def kill_group(process: subprocess.Popen[str]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)  # the group id is the leader's pid (start_new_session)
 
 
 def _run_batch(files: list[Path], check_ids: list[str], processes: _Processes,
-               timeout: float) -> tuple[list[CheckovRecord], str, dict]:
+               timeout: float) -> tuple[list[CheckovRecord], str, dict[str, Any]]:
     """checkov over some stack files, run under the depfile recorder: also returns what its checks read."""
     with tempfile.TemporaryDirectory(prefix="policy-gate-checkov-") as workdir:
         record_file = Path(workdir) / "inputs.json"
         command = [sys.executable, "-m", "policies.depfile", str(record_file), "checkov.main",
-                   "--framework", "terraform_json", "--skip-download", "--external-checks-dir", str(CHECKS_DIR),
+                   "--framework", "terraform_json", "--skip-download",
+                   *[argument for path in checks_dirs() for argument in ("--external-checks-dir", str(path))],
                    "--check", ",".join(check_ids), "--output", "json"]
         for path in files:
             command += ["-f", str(path)]
@@ -181,7 +194,7 @@ def _run_batch(files: list[Path], check_ids: list[str], processes: _Processes,
     if process.returncode not in (0, 1) or inputs is None:
         raise ToolError(f"checkov exited with {process.returncode}:\n{stderr_tail}")
     if any(marker in stderr for marker in LOAD_FAILURE_MARKERS):
-        raise ToolError(f"checkov could not load a custom check from {CHECKS_DIR}:\n{stderr_tail}")
+        raise ToolError(f"checkov could not load a custom check from {CONTROLS_DIR}/{CHECKS_GLOB}:\n{stderr_tail}")
     try:
         records, version = parse_report(stdout)
     except ToolError as error:
@@ -199,7 +212,7 @@ def _stopped_by_signals(processes: _Processes) -> Iterator[None]:
         yield
         return
 
-    def handler(signum: int, _frame) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
         processes.stop(f"the gate received {signal.Signals(signum).name}")
         raise ToolError(f"interrupted by {signal.Signals(signum).name}; checkov stopped")
 
@@ -254,7 +267,7 @@ class ScanCache:
         stack = path.parent.name.encode() + b"\0"
         return self.directory / f"{hashlib.sha256(self.salt + stack + path.read_bytes()).hexdigest()}.json"
 
-    def lookup(self, path: Path) -> tuple[list[CheckovRecord], str, dict] | None:
+    def lookup(self, path: Path) -> tuple[list[CheckovRecord], str, dict[str, Any]] | None:
         entry = self._entry(path)
         try:
             cached = json.loads(entry.read_text())
@@ -267,7 +280,7 @@ class ScanCache:
                               resource=r["resource"], evaluated_keys=tuple(r["evaluated_keys"]))
                 for r in cached["records"]], cached["version"], cached["inputs"]
 
-    def store(self, path: Path, records: list[CheckovRecord], version: str, inputs: dict) -> None:
+    def store(self, path: Path, records: list[CheckovRecord], version: str, inputs: dict[str, Any]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         rows = [{"check_id": r.check_id, "check_name": r.check_name, "result": r.result, "resource": r.resource,
                  "evaluated_keys": list(r.evaluated_keys)} for r in records if r.file == path]

@@ -1,5 +1,5 @@
-"""Shared by the custom checkov checks in ``policies/checkov``: names from the catalog, values from checkov's
-configuration shape (every scalar wrapped in a one-element list, every block a list of dicts, and checkov's
+"""Shared by the custom checkov checks (``policies/controls/<area>/checks``): names from the catalog, values from
+checkov's configuration shape (every scalar wrapped in a one-element list, every block a list of dicts, and checkov's
 own line-number keys such as ``__startline__`` added to every block, which map-valued attributes skip).
 
 A custom check answers PASSED or FAILED for every resource it supports, never UNKNOWN: an unknown result
@@ -20,7 +20,16 @@ from policies import iam, predicates
 from policies.blocks import block_list
 from policies.catalog import default_catalog
 from policies.model import is_pure_reference
-from policies.predicates import is_audit_bucket_name, is_customer_managed_key, is_number, parameter
+from policies.predicates import (
+    NLB_PROTOCOLS,
+    OPEN_IPV4,
+    OPEN_IPV6,
+    is_application_load_balancer_type,
+    is_audit_bucket_name,
+    is_customer_managed_key,
+    is_number,
+    parameter,
+)
 from policies.scope import environment_of_stack_file
 
 # Judgements on values live in policies/predicates.py, shared with the aspect rules; the checks import
@@ -50,17 +59,17 @@ __all__ = [
 PASSED, FAILED = CheckResult.PASSED, CheckResult.FAILED
 
 
-def value(conf: dict, key: str) -> Any:
+def value(conf: dict[str, Any], key: str) -> Any:
     """The attribute as synthesized: checkov wraps scalars (and lists of scalars) in a one-element list."""
     found = conf.get(key)
     return found[0] if isinstance(found, list) and len(found) == 1 and not isinstance(found[0], dict) else found
 
 
-def blocks(conf: dict, key: str) -> list[dict]:
+def blocks(conf: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return [block for block in block_list(conf.get(key)) if isinstance(block, dict)]
 
 
-def strings(conf: dict, key: str) -> list[str]:
+def strings(conf: dict[str, Any], key: str) -> list[str]:
     found = value(conf, key)
     found = found if isinstance(found, list) else [] if found is None else [found]
     return [item for item in found if isinstance(item, str)]
@@ -93,7 +102,7 @@ class PciCheck(BaseResourceCheck):
         return self.evaluated
 
 
-def environment_variables(conf: dict) -> list[str] | None:
+def environment_variables(conf: dict[str, Any]) -> list[str] | None:
     """Names of a function's environment variables; None when they are a ${...} expression (unknown)."""
     environment = blocks(conf, "environment")
     raw = environment[0].get("variables") if environment else None
@@ -105,28 +114,24 @@ def environment_variables(conf: dict) -> list[str] | None:
     return [name for block in variables for name in block if name not in LINE_FIELD_NAMES]
 
 
-def inline_policy_statements(text: str) -> list[dict] | None:
+def inline_policy_statements(text: str) -> list[dict[str, Any]] | None:
     try:
         return iam.parse_policy_json(text)
     except iam.PolicyError:
         return None
 
 
-def is_audit_bucket(conf: dict) -> bool:
+def is_audit_bucket(conf: dict[str, Any]) -> bool:
     return is_audit_bucket_name(value(conf, "bucket") or value(conf, "bucket_prefix") or "")
 
 
-def is_open(conf: dict, ipv4_key: str, ipv6_key: str) -> bool:
-    return "0.0.0.0/0" in strings(conf, ipv4_key) or "::/0" in strings(conf, ipv6_key)
+def is_open(conf: dict[str, Any], ipv4_key: str, ipv6_key: str) -> bool:
+    return OPEN_IPV4 in strings(conf, ipv4_key) or OPEN_IPV6 in strings(conf, ipv6_key)
 
 
-# Listener protocols only network load balancers use.
-NLB_PROTOCOLS = ("TCP", "TLS", "UDP", "TCP_UDP")
+def is_application_load_balancer(conf: dict[str, Any]) -> bool:
+    return is_application_load_balancer_type(value(conf, "load_balancer_type"))
 
 
-def is_application_load_balancer(conf: dict) -> bool:
-    return value(conf, "load_balancer_type") in (None, "application")
-
-
-def rotation_period(rules: dict) -> int | float | None:
+def rotation_period(rules: dict[str, Any]) -> int | float | None:
     return predicates.rotation_days(value(rules, "automatically_after_days"), value(rules, "schedule_expression"))

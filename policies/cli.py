@@ -1,9 +1,11 @@
-"""``python -m policies gate|mutate``: the post-synth policy gate and its mutation test.
+"""``python -m policies gate|mutate|explain``: the post-synth policy gate, its mutation test, and where a
+control's layers live.
 
     python -m policies gate [--synth-dir cdktf.out] [--report-dir compliance_reports] [--baseline FILE] [--pdf]
                             [--checkov-cache DIR] [--record-inputs FILE] [--checkov-timeout SECONDS]
                             [--environments dev,staging,prod] [--require-provenance]
     python -m policies mutate [--synth-dir cdktf.out]
+    python -m policies explain PCI-XXX-NNN [--json]
 
 gate exit codes: 0 every control passes or is excepted; 1 a control is noncompliant (or could not be
 checked) or the exceptions register has a problem; 2 usage, configuration, tooling or input error (missing
@@ -15,6 +17,9 @@ inconsistent baseline, an input over its size limit): nothing written.
 mutate breaks each control on a copy of a compliant synth and runs the gate on every mutant; exit 0 when
 every applicable mutant is caught, 1 when one survives or the synth is not compliant to begin with, 2 on
 errors as above.
+
+explain prints where each layer of one control lives (README "One home per control"); exit 0, or 2 for an
+unknown id (naming the close matches) or an unreadable catalog or register.
 """
 
 from __future__ import annotations
@@ -27,25 +32,28 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import jmespath
 import jsonschema
 
 from policies import depfile, report
-from policies.catalog import CATALOG_FILE, REQUIREMENTS_FILE, CatalogError
+from policies import explain as explainer
+from policies.catalog import CATALOG_FILE, CONTROLS_DIR, REQUIREMENTS_FILE, CatalogError, default_catalog
 from policies.checkout import revision
-from policies.checkov_layer import CHECKS_DIR, DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, ToolError, run_checkov
+from policies.checkov_layer import CHECKS_GLOB, DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, ToolError, run_checkov
 from policies.coverage import COVERAGE_REPORT, CoverageError, load_coverage, render_matrix
-from policies.engine import RULES_DIR, RuleError
+from policies.engine import RULE_FILES, RULES_DIR, RuleError
 from policies.evaluation import Policies, evaluate_stacks, load_policies
 from policies.iam import AllowlistError, default_allowlist
 from policies.integrity import VERIFIED, check_synth
 from policies.model import InputError, StackFile, load_synth
 from policies.mutate import MutationError, render, run_mutations
-from policies.register import REGISTER_FILE, RegisterError
+from policies.register import REGISTER_FILE, RegisterError, load_register
 from policies.reports import write_reports
 from policies.reports.posture import build_posture
 from policies.reports.provenance import terraform_version
+from policies.rules.registry import PackMismatchError
 from policies.scope import environment_of
 from policies.yamlfile import YamlFileError, quote, read_text
 
@@ -62,24 +70,26 @@ def _environments(text: str) -> tuple[str, ...]:
     return names
 
 
-def _inputs(stacks: list[StackFile]) -> list[dict]:
+def _inputs(stacks: list[StackFile]) -> list[dict[str, Any]]:
     return [{"stack": s.name, "environment": environment_of(s.name), "path": str(s.path), "sha256": s.sha256,
              "resources": sum(len(v) for v in s.document.get("resource", {}).values()),
              "data_sources": sum(len(v) for v in s.document.get("data", {}).values())} for s in stacks]
 
 
-def _configuration(policies: Policies) -> dict:
-    def entry(path: Path) -> dict:
+def _configuration(policies: Policies) -> dict[str, Any]:
+    def entry(path: Path) -> dict[str, str]:
         return {"path": str(path), "sha256": report.sha256_of(path)}
 
     return {"catalog": entry(CATALOG_FILE), "requirements": entry(REQUIREMENTS_FILE),
+            "controls": [entry(path) for path in dict.fromkeys(policies.catalog.control_files.values())],
             "register": entry(policies.register.source),
             "allowlist": entry(default_allowlist().source),
-            "rules": [entry(path) for path in sorted(RULES_DIR.glob("*.yaml"))],
-            "checkov_checks": {"path": str(CHECKS_DIR), "sha256": report.sha256_of_tree(CHECKS_DIR, "*.*")}}
+            "rules": [entry(path) for path in sorted(RULES_DIR.glob(RULE_FILES))],
+            "checkov_checks": {"path": str(CONTROLS_DIR / CHECKS_GLOB),
+                               "sha256": report.sha256_of_tree(CONTROLS_DIR, f"{CHECKS_GLOB}/*.*")}}
 
 
-def _provenance(synth: dict, checkov_version: str) -> tuple[dict, dict]:
+def _provenance(synth: dict[str, Any], checkov_version: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Where the evidence came from (run.provenance), and the versions of every tool that produced it."""
     checkout = revision()
     record = synth["provenance"] or {}
@@ -121,7 +131,7 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
         return EXIT_ERROR
     exit_code = EXIT_NONCOMPLIANT if evaluation.failed else EXIT_OK
     provenance, versions = _provenance(synth, checkov.version)
-    run = {
+    run: dict[str, Any] = {
         "tool": "python -m policies gate", "started_at": started_at.isoformat(),
         "finished_at": report.now().isoformat(), "duration_seconds": round(time.monotonic() - started, 3),
         "exit_code": exit_code, "outcome": "FAIL" if exit_code else "PASS",
@@ -134,7 +144,7 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
     }
     # Every value leaves through the redactor (the evidence already has; the rest of the document too).
     document = evaluation.redactor.value(report.build_document(evaluation, run=run, inputs=_inputs(stacks)))
-    if baseline_document is not None:
+    if baseline_document is not None and baseline is not None:
         document["comparison"] = report.compare(document, baseline_document, baseline)
     try:
         report.validate(document)
@@ -156,17 +166,17 @@ def run_gate(synth_dir: Path, report_dir: Path, baseline: Path | None = None,
     names = ", ".join(path.name for path in written)
     reused = f"; checkov findings of {len(checkov.reused)} unchanged stack(s) reused" if checkov.reused else ""
     print(f"\nreports in {Path(report_dir)}: {names} ({timings}; total {run['duration_seconds']:.2f}s{reused})")
-    if recorder is not None:
+    if recorder is not None and record_inputs is not None:
         depfile.write_record(record_inputs, depfile.merge(recorder.record(), checkov.inputs))
     return exit_code
 
 
-def _load_baseline(path: Path) -> dict:
+def _load_baseline(path: Path) -> dict[str, Any]:
     """A previous results.json, checked as completely as this run's own before anything is written: the
     schema, then the references inside it (a row naming a control its controls list lacks) and everything
     the comparison and the posture diff read from it."""
     try:
-        document = json.loads(read_text(path, MAX_BASELINE_BYTES, "baseline"))
+        document: dict[str, Any] = json.loads(read_text(path, MAX_BASELINE_BYTES, "baseline"))
         report.validate(document)
     except YamlFileError as error:
         raise InputError(str(error)) from None
@@ -202,6 +212,16 @@ def run_mutate(synth_dir: Path) -> int:
     return EXIT_NONCOMPLIANT if mutation_report.survivors else EXIT_OK
 
 
+def run_explain(control_id: str, as_json: bool) -> int:
+    try:
+        explanation = explainer.explain(default_catalog(), load_register(), control_id)
+    except (explainer.UnknownControlError, CatalogError, RegisterError, PackMismatchError) as error:
+        print(f"explain: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    print(json.dumps(explanation, indent=1) if as_json else explainer.render(explanation), end="\n" if as_json else "")
+    return EXIT_OK
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -232,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
                       help="exit 2 unless the synth is exactly what the synth wrote (its provenance.json)")
     mutate = commands.add_parser("mutate", help="prove every control can fail: mutate a compliant synth")
     mutate.add_argument("--synth-dir", type=Path, default=Path("cdktf.out"))
+    explain = commands.add_parser("explain", help="print where every layer of one control lives")
+    explain.add_argument("control_id", metavar="PCI-XXX-NNN")
+    explain.add_argument("--json", action="store_true", help="machine-readable output")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
@@ -241,4 +264,6 @@ def main(argv: list[str] | None = None) -> int:
                         checkov_cache=args.checkov_cache, record_inputs=args.record_inputs,
                         checkov_timeout=args.checkov_timeout,
                         environments=args.environments, require_provenance=args.require_provenance)
+    if args.command == "explain":
+        return run_explain(args.control_id, args.json)
     return run_mutate(args.synth_dir)

@@ -1,4 +1,5 @@
-"""The JMESPath engine: declarative rules (``policies/jmespath/*.yaml``) evaluated over every stack at once.
+"""The JMESPath engine: declarative rules (``policies/controls/<area>/jmespath.yaml``) evaluated over every
+stack at once.
 
 A rule selects resources by type and names three expressions, each evaluated with the catalog parameters
 and the functions of :mod:`policies.functions`::
@@ -27,13 +28,15 @@ import jmespath
 from jmespath import visitor
 from jmespath.exceptions import JMESPathError
 
-from policies.catalog import SELECTOR, Catalog
+from policies.catalog import AREA_JMESPATH, CONTROLS_DIR, SELECTOR, Catalog, area_of
 from policies.functions import PolicyFunctions
 from policies.jsontypes import JsonValue
 from policies.model import Model, View, collector_paused
 from policies.yamlfile import YamlFileError, load_yaml
 
-RULES_DIR = Path(__file__).resolve().parent / "jmespath"
+# Each area directory holds the JMESPath rules of its controls (policies/catalog.py).
+RULES_DIR = CONTROLS_DIR
+RULE_FILES = f"*/{AREA_JMESPATH}"
 EVALUATION_ERRORS = (JMESPathError, TypeError, KeyError, ValueError, AttributeError)
 RULE_KEYS = ("id", "control", "resource_types", "attribute", "expected", "offenders", "observed")
 OPTIONAL_RULE_KEYS = ("applies_to", "description", "resolve")
@@ -148,9 +151,9 @@ def _compile(expressions: dict[str, str],
 def load_rules(catalog: Catalog, directory: Path = RULES_DIR) -> list[Rule]:
     problems: list[str] = []
     rules: list[Rule] = []
-    files = sorted(Path(directory).glob("*.yaml"))
+    files = sorted(Path(directory).glob(RULE_FILES))
     if not files:
-        raise RuleError([f"{directory}: no rule files (*.yaml)"])
+        raise RuleError([f"{directory}: no rule files ({RULE_FILES})"])
     for path in files:
         try:
             raw = load_yaml(path)
@@ -162,7 +165,10 @@ def load_rules(catalog: Catalog, directory: Path = RULES_DIR) -> list[Rule]:
             continue
         for index, item in enumerate(raw["rules"]):
             rule = _rule(item, f"{path}: rules[{index}]", path, catalog, problems)
-            if rule is not None:
+            if rule is not None and area_of(rule.control) != path.parent.name:
+                problems.append(f"{path}: rules[{index}] ({rule.id}): a rule of {rule.control} belongs in "
+                                f"{path.parent.parent / area_of(rule.control) / AREA_JMESPATH}")
+            elif rule is not None:
                 rules.append(rule)
     declared = {(rule_id, control.id) for control in catalog.controls for rule_id in control.layers.jmespath}
     found = {(rule.id, rule.control) for rule in rules}

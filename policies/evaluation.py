@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from policies import report
-from policies.catalog import Catalog, default_catalog
+from policies.catalog import Catalog, CatalogError, check_file_problems, default_catalog
 from policies.checkov_layer import CheckovRecord
 from policies.coverage import load_coverage
 from policies.engine import Engine, RuleOutcome, load_rules
@@ -33,6 +33,8 @@ def load_policies(register_file: Path = REGISTER_FILE) -> Policies:
     catalog = default_catalog()
     default_allowlist()  # read now, so that a broken allow-list is a configuration error before any work
     load_coverage(catalog)  # every rule of the AWS Config PCI DSS pack accounted for, every control known
+    if problems := check_file_problems(catalog):  # each custom check in its control's area
+        raise CatalogError(problems)
     return Policies(catalog=catalog, engine=Engine(catalog, load_rules(catalog)), register=load_register(register_file))
 
 

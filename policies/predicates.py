@@ -1,25 +1,30 @@
 """Judgements on attribute values, shared by every layer that evaluates a resource in Python: the synth-time
-aspect rules (``app/aspects/pci``, over ``to_terraform()`` attributes) and the custom checkov checks
-(``policies/checkov``, over checkov's configuration shape). Each layer only extracts a value from its own
-shape and asks here, so the two cannot drift apart; thresholds come from the catalog's parameters.
+aspect rules (``policies/controls/<area>/rules.py``, over ``to_terraform()`` attributes) and the custom checkov
+checks (``policies/controls/<area>/checks``, over checkov's configuration shape). Each layer only extracts a
+value from its own shape and asks here, so the two cannot drift apart; thresholds come from the catalog's
+parameters.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 from policies.catalog import default_catalog
 
 RATE_IN_DAYS = re.compile(r"rate\((\d+) days?\)")
+# Listener protocols only network load balancers use; every other listener belongs to an application one.
+NLB_PROTOCOLS = ("TCP", "TLS", "UDP", "TCP_UDP")
+# The CIDR blocks that mean "anywhere".
+OPEN_IPV4, OPEN_IPV6 = "0.0.0.0/0", "::/0"
 
 
 def parameter(name: str) -> Any:
     return default_catalog().parameter(name)
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -35,6 +40,11 @@ def is_customer_managed_key(value: Any) -> bool:
 def is_audit_bucket_name(name: Any) -> bool:
     """A bucket name (or name prefix) that marks the audit-log archive."""
     return isinstance(name, str) and re.search(parameter("audit_bucket_pattern"), name) is not None
+
+
+def is_application_load_balancer_type(load_balancer_type: Any) -> bool:
+    """An aws_lb's load_balancer_type that means an application load balancer (unset is the default, application)."""
+    return load_balancer_type in (None, "application")
 
 
 def rotation_days(after_days: Any, schedule_expression: Any) -> int | float | None:

@@ -88,12 +88,15 @@ def test_a_second_run_with_nothing_changed_reuses_every_stage(pipeline):
 def test_the_recorded_inputs_are_what_each_stage_reads(pipeline):
     synth_inputs = set(_stamp("synth", pipeline["synth_dir"])["inputs"]["files"])
     assert {"app/environments/prod.yaml", "lambda_src/fraud_detection/handler.py", "policies/catalog.yaml",
-            "policies/exceptions.yaml", "app/stacks/compute.py"} <= synth_inputs
-    assert not any(name.startswith(("policies/checkov/", "policies/jmespath/", "policies/reports/", "tools/"))
-                   for name in synth_inputs), "the synth does not read the gate's checks, rules or reports"
+            "policies/exceptions.yaml", "app/stacks/compute.py", "policies/controls/enc/controls.yaml",
+            "policies/controls/net/rules.py"} <= synth_inputs
+    assert not any(name.startswith(("policies/reports/", "tools/")) or "/checks/" in name or "/fixtures/" in name
+                   or name.endswith("/jmespath.yaml") for name in synth_inputs), \
+        "the synth does not read the gate's checks, rules or reports"
     gate_inputs = set(_stamp("gate", pipeline["report_dir"])["inputs"]["files"])
-    assert {"policies/jmespath/network.yaml", "policies/exceptions.yaml", "policies/reports/html_report.py",
-            "policies/checkov/pci_alb_access_logs.py", "policies/catalog.yaml"} <= gate_inputs
+    assert {"policies/controls/net/jmespath.yaml", "policies/exceptions.yaml", "policies/reports/html_report.py",
+            "policies/controls/alb/checks/pci_alb_access_logs.py", "policies/catalog.yaml",
+            "policies/controls/alb/controls.yaml"} <= gate_inputs
     assert not any(name.startswith(("app/stacks/", "lambda_src/")) for name in gate_inputs)
 
 
@@ -103,9 +106,11 @@ CHANGES = [
     ("app/stacks/compute.py", {"synth"}),
     ("policies/exceptions.yaml", {"synth", "gate"}),
     ("policies/catalog.yaml", {"synth", "gate", "checkov"}),
-    ("policies/checkov/pci_alb_access_logs.py", {"gate", "checkov"}),
-    ("policies/checkov/pci_alarm_notifies_sns_topic.yaml", {"gate", "checkov"}),
-    ("policies/jmespath/network.yaml", {"gate"}),
+    ("policies/controls/alb/controls.yaml", {"synth", "gate", "checkov"}),
+    ("policies/controls/net/rules.py", {"synth"}),
+    ("policies/controls/alb/checks/pci_alb_access_logs.py", {"gate", "checkov"}),
+    ("policies/controls/mon/checks/pci_alarm_notifies_sns_topic.yaml", {"gate", "checkov"}),
+    ("policies/controls/net/jmespath.yaml", {"gate"}),
     ("policies/reports/html_report.py", {"gate"}),
     ("tools/shift_traffic.py", set()),
 ]
@@ -120,7 +125,7 @@ def test_changing_one_input_invalidates_exactly_what_depends_on_it(pipeline, sou
 
 @pytest.mark.parametrize(("new_file", "dependents"), [
     ("lambda_src/fraud_detection/extra.py", {"synth"}),  # packaged with the function
-    ("policies/jmespath/extra.yaml", {"gate"}),  # a new rule file is loaded by the gate
+    ("policies/controls/net/checks/pci_extra.py", {"gate", "checkov"}),  # a new check is loaded by checkov
 ])
 def test_a_new_file_next_to_the_inputs_invalidates_what_lists_its_directory(pipeline, sources, new_file,
                                                                              dependents):

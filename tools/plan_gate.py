@@ -7,8 +7,8 @@ reference is replaced by its planned value when the plan knows it (never when it
 never when the plan marks it sensitive: secrets are not read, and would otherwise be reported). The synthesized
 shape of each block is kept (Terraform JSON writes a nested block as an object, a plan always as a list), so the
 rules read the attributes as they do at synth time, and so are the references between blocks (edges), which the
-rules navigate. Then the same rules (policies/jmespath, the same engine and catalog parameters) run over the
-environment's stacks.
+rules navigate. Then the same rules (policies/controls/<area>/jmespath.yaml, the same engine and catalog
+parameters) run over the environment's stacks.
 
 The synth-time gate (``make compliance``) has already judged every finding it could see, with the exceptions
 register. A finding here fails the plan when the synth-time evaluation of the same stacks did not have it: a

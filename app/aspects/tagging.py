@@ -41,9 +41,10 @@ class CostAllocationTagging:
             return
         if node.terraform_resource_type not in taggable_resource_types():
             return
-        own = node.tags_input
+        # tags_input/tags exist on the taggable provider classes only, not on jsii's TerraformResource type.
+        own = node.tags_input  # type: ignore[attr-defined]
         if own is not None and not isinstance(own, Mapping):
             raise TypeError(
                 f"{node.node.path}: tags must be a literal mapping for cost-allocation tagging, got {own!r}"
             )
-        node.tags = merged_tags(self._tags, own)
+        node.tags = merged_tags(self._tags, own)  # type: ignore[attr-defined]

@@ -247,7 +247,9 @@ def _metadata(context: ReportContext) -> Markup:
                      "sha256 (as scanned)", "Re-hashed for this report"],
                     [[c.stack, c.environment, el("code", c.path), c.resources, c.data_sources, el("code", c.sha256),
                       states[c.state]] for c in context.synth.inputs], numeric=(3, 4))
-    policy_files = [("catalog", configuration["catalog"]), ("exceptions register", configuration["register"]),
+    policy_files = [("catalog", configuration["catalog"])] + [
+        ("catalog controls", entry) for entry in configuration.get("controls", [])] + [
+        ("exceptions register", configuration["register"]),
                     ("IAM wildcard allow-list", configuration["allowlist"]),
                     ("checkov checks (tree hash)", configuration["checkov_checks"])] + [
         ("JMESPath rules", entry) for entry in configuration["rules"]]

@@ -8,15 +8,17 @@ from pathlib import Path
 
 import yaml
 
+from policies.catalog import AREA_FIXTURES, CONTROLS_DIR, area_of
 from policies.gate import COMPLIANT, Evaluation
 from policies.model import StackFile, load_synth
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# Each control's fixtures live in its area directory (README "One home per control").
+FIXTURES_GLOB = f"*/{AREA_FIXTURES}/PCI-*/*_*"
 
 
 @dataclass(frozen=True)
 class Fixture:
-    """tests/policies/fixtures/<CONTROL-ID>/<pass|fail>_<what>/stacks/<stack>/cdk.tf.json (+ expect.yaml).
+    """policies/controls/<area>/fixtures/<CONTROL-ID>/<pass|fail>_<what>/stacks/<stack>/cdk.tf.json (+ expect.yaml).
 
     expect.yaml of a fail_* fixture lists exactly the checks (checkov ids, JMESPath rule ids) of the control
     that must fail on it; of a pass_* fixture, optionally, the checks that must report it compliant (by
@@ -40,9 +42,14 @@ class Fixture:
         return load_synth(self.directory)
 
 
+def fixture_directory(control_id: str) -> Path:
+    """policies/controls/<area>/fixtures/<control id>."""
+    return CONTROLS_DIR / area_of(control_id) / AREA_FIXTURES / control_id
+
+
 def all_fixtures() -> list[Fixture]:
     found = []
-    for directory in sorted(FIXTURES.glob("PCI-*/*_*")):
+    for directory in sorted(CONTROLS_DIR.glob(FIXTURES_GLOB), key=lambda path: (path.parent.name, path.name)):
         expect = yaml.safe_load((directory / "expect.yaml").read_text()) if (directory / "expect.yaml").exists() else {}
         fails, passes = expect.get("fails"), expect.get("passes")
         found.append(Fixture(control=directory.parent.name, name=directory.name, directory=directory,

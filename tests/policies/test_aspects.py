@@ -217,7 +217,7 @@ def test_a_compliant_construct_synthesizes(resource_type, tmp_path):
 
 
 @pytest.mark.parametrize(("rule", "resource_type", "changes"), VIOLATIONS,
-                         ids=[f"{rule}-{rtype}" for rule, rtype, _ in VIOLATIONS])
+                         ids=[f"{RULE_CONTROLS[rule]}/{rule}-{rtype}" for rule, rtype, _ in VIOLATIONS])
 def test_a_violation_fails_synth_naming_control_requirements_path_and_fix(rule, resource_type, changes, tmp_path):
     control = CATALOG.control(RULE_CONTROLS[rule])
     with pytest.raises(RuntimeError) as failure:
@@ -303,13 +303,37 @@ def test_the_register_turns_an_accepted_violation_into_a_warning(tmp_path):
 def test_the_pack_refuses_a_catalog_it_does_not_match():
     import dataclasses
 
-    from app.aspects.pci.pack import RULES, PackMismatchError, verify_against_catalog
+    from policies.rules.registry import PackMismatchError, registered_rules, verify_against_catalog
 
+    rules = registered_rules(CATALOG)
     first = CATALOG.controls[0]
     stripped = dataclasses.replace(first, layers=dataclasses.replace(first.layers, aspect=()))
     catalog = dataclasses.replace(CATALOG, controls=(stripped, *CATALOG.controls[1:]))
     with pytest.raises(PackMismatchError, match=first.layers.aspect[0]):
-        verify_against_catalog(RULES, catalog)
+        verify_against_catalog(rules, catalog)
+
+
+def test_the_pack_refuses_a_rule_filed_in_another_controls_area():
+    """A rule of PCI-ENC-001 defined in the KMS area's module is refused, naming where it belongs."""
+    import dataclasses
+
+    from policies.rules.registry import PackMismatchError, registered_rules, verify_against_catalog
+
+    rules = registered_rules(CATALOG)
+    moved = [dataclasses.replace(r, check=_renamed(r.check, "policies.controls.kms.rules"))
+             if r.control_id == "PCI-ENC-001" else r for r in rules]
+    expected = (r"rds_cluster_storage_encrypted_with_cmk of PCI-ENC-001 is defined in policies\.controls\.kms\.rules; "
+                r"move it to policies\.controls\.enc\.rules")
+    with pytest.raises(PackMismatchError, match=expected):
+        verify_against_catalog(moved, CATALOG)
+
+
+def _renamed(check, module: str):
+    def copy(*args, **kwargs):
+        return check(*args, **kwargs)
+
+    copy.__name__, copy.__module__ = check.__name__, module
+    return copy
 
 
 def test_every_stack_runs_the_pack_right_after_the_tagging_aspect(configs, tmp_path, app_synth):

@@ -16,32 +16,33 @@ from policies.catalog import (
     REPO_ROOT,
     CatalogError,
     Requirements,
+    assemble,
     default_catalog,
     load_requirements,
     parse_catalog,
 )
-from policies.checkov_layer import CHECKS_DIR
+from policies.checkov_layer import checks_dirs
 
 CATALOG = default_catalog()
 
 
-def custom_python_checks() -> dict[str, tuple[str, set[str]]]:
+def custom_python_checks() -> dict[str, tuple[Path, set[str]]]:
     """check id -> (file, supported resource types), importing each check module as checkov would."""
     found = {}
-    for path in sorted(CHECKS_DIR.glob("pci_*.py")):
+    for path in sorted(p for directory in checks_dirs() for p in directory.glob("pci_*.py")):
         spec = importlib.util.spec_from_file_location(f"catalog_test_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        found[module.check.id] = (path.name, set(module.check.supported_resources))
+        found[module.check.id] = (path, set(module.check.supported_resources))
     return found
 
 
-def custom_graph_checks() -> dict[str, tuple[str, set[str]]]:
+def custom_graph_checks() -> dict[str, tuple[Path, set[str]]]:
     found = {}
-    for path in sorted(CHECKS_DIR.glob("*.yaml")):
+    for path in sorted(p for directory in checks_dirs() for p in directory.glob("*.yaml")):
         check = yaml.safe_load(path.read_text())
         [target] = [c["value"] for c in check["definition"]["and"] if c.get("cond_type") == "filter"]
-        found[check["metadata"]["id"]] = (path.name, set(target))
+        found[check["metadata"]["id"]] = (path, set(target))
     return found
 
 
@@ -61,9 +62,9 @@ def test_custom_checks_are_exactly_those_of_the_catalog_with_the_declared_types(
 
 
 def test_every_custom_check_is_named_after_its_control():
-    for check_id, (filename, _) in custom_graph_checks().items():
+    for check_id, (path, _) in custom_graph_checks().items():
         control = CATALOG.control_of_check(check_id)
-        assert yaml.safe_load((CHECKS_DIR / filename).read_text())["metadata"]["name"].startswith(f"{control.id}: ")
+        assert yaml.safe_load(path.read_text())["metadata"]["name"].startswith(f"{control.id}: ")
 
 
 def test_curated_built_in_checks_exist_and_support_the_declared_types():
@@ -94,7 +95,10 @@ def test_parameters_agree_with_the_app_configuration():
 
 
 def raw_catalog() -> dict:
-    return yaml.safe_load(CATALOG_FILE.read_text())
+    """catalog.yaml with the controls of every area under ``controls``, as load_catalog assembles it."""
+    document, layout = assemble(yaml.safe_load(CATALOG_FILE.read_text()), CATALOG_FILE)
+    assert not layout.problems
+    return document
 
 
 @pytest.mark.parametrize(("damage", "problem"), [

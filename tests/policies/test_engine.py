@@ -99,8 +99,9 @@ def test_the_committed_rule_reads_a_reference_as_not_a_literal():
 
 
 def write_rules(directory: Path, text: str) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "rules.yaml").write_text(text)
+    """A controls directory whose one area (log) holds ``text`` as its jmespath.yaml."""
+    (directory / "log").mkdir(parents=True, exist_ok=True)
+    (directory / "log" / "jmespath.yaml").write_text(text)
     return directory
 
 

@@ -24,10 +24,10 @@ from policies.gate import COMPLIANT, EXCEPTED, NON_COMPLIANT
 from policies.register import ExceptionEntry, Register, RegisterError, load_register
 from tests.conftest import REPO_ROOT
 from tests.policies.conftest import evaluate_fixture
-from tests.policies.support import FIXTURES, PENDING_INFRASTRUCTURE
+from tests.policies.support import PENDING_INFRASTRUCTURE, fixture_directory
 
-NONCOMPLIANT_SYNTH = FIXTURES / "PCI-S3-002" / "fail_archive_after_30_days"
-COMPLIANT_SYNTH = FIXTURES / "PCI-S3-002" / "pass_92_days_hot_7_years_kept"
+NONCOMPLIANT_SYNTH = fixture_directory("PCI-S3-002") / "fail_archive_after_30_days"
+COMPLIANT_SYNTH = fixture_directory("PCI-S3-002") / "pass_92_days_hot_7_years_kept"
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 
 # The gate's own files, the pack coverage matrix and the auditor reports (policies/reports); report.pdf only
@@ -171,10 +171,12 @@ def test_checkov_missing_or_crashing_exits_2(tmp_path, empty_register, monkeypat
 ])
 def test_a_custom_check_checkov_cannot_load_is_a_tooling_error(name, text, tmp_path, monkeypatch):
     """checkov logs such a check and carries on without it; the gate must not."""
-    checks = tmp_path / "checks"
-    shutil.copytree(checkov_layer.CHECKS_DIR, checks)
+    checks = tmp_path / "zz" / "checks"
+    checks.mkdir(parents=True)
+    (checks / "__init__.py").write_text("")
     (checks / name).write_text(text)
-    monkeypatch.setattr(checkov_layer, "CHECKS_DIR", checks)
+    areas = checkov_layer.checks_dirs()
+    monkeypatch.setattr(checkov_layer, "checks_dirs", lambda: [*areas, checks])
     with pytest.raises(checkov_layer.ToolError, match="could not load a custom check"):
         checkov_layer.run_checkov(list(COMPLIANT_SYNTH.glob("stacks/*/cdk.tf.json")), ["CKV_PCI_012"])
 

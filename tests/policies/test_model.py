@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from policies.model import InputError, Model, StackFile, interpolations, is_pure_reference, load_synth
-from tests.policies.support import FIXTURES
+from tests.policies.support import fixture_directory
 
 
 def stack(document: dict, name: str = "s") -> StackFile:
@@ -35,7 +35,7 @@ def test_pure_references():
 
 
 def test_references_across_stacks_follow_remote_state_to_the_producing_resource():
-    model = Model(load_synth(FIXTURES / "PCI-MON-001" / "pass_p99_alarm_per_stage_across_stacks"))
+    model = Model(load_synth(fixture_directory("PCI-MON-001") / "pass_p99_alarm_per_stage_across_stacks"))
     stage = model.by_address["api:aws_api_gateway_stage.stage"]
     alarms = {(e["source"]["name"], e["via"], e["attribute"]) for e in stage["referenced_by"]
               if e["source"]["type"] == "aws_cloudwatch_metric_alarm"}

@@ -10,9 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.aspects.pci import compute, encryption, identity, storage, values
-from app.aspects.pci.verdict import Status
 from policies import predicates
+from policies.catalog import area_of
+from policies.controls.enc import rules as enc
+from policies.controls.lam import rules as lam
+from policies.controls.s3 import rules as s3
+from policies.controls.sec import rules as sec
+from policies.rules import values
+from policies.rules.verdict import Status
 
 SHARED = ("is_number", "is_customer_managed_key", "parameter")
 
@@ -29,7 +34,7 @@ def test_no_layer_defines_a_predicate_of_its_own():
     """A function defined in both layers' modules would be a copy; the readers of each shape are named apart."""
     from policies import checkov_support  # imports checkov: not at collection
     defined = {}
-    for module in (values, checkov_support, compute, encryption, identity, storage):
+    for module in (values, checkov_support, enc, lam, s3, sec):
         defined[module.__name__] = {name for name, item in vars(module).items()
                                     if callable(item) and getattr(item, "__module__", None) == module.__name__}
     shared = set(vars(predicates))
@@ -37,8 +42,8 @@ def test_no_layer_defines_a_predicate_of_its_own():
         assert names & shared == set(), module
 
 
-def checkov(module: str):
-    return importlib.import_module(f"policies.checkov.{module}").check
+def checkov(control_id: str, module: str):
+    return importlib.import_module(f"policies.controls.{area_of(control_id)}.checks.{module}").check
 
 
 def aspect_passes(verdict) -> bool:
@@ -61,8 +66,8 @@ KEYS = st.one_of(
 @settings(derandomize=True, max_examples=300, deadline=None)
 @given(key=KEYS)
 def test_both_layers_agree_on_a_customer_managed_key(key):
-    aspect = encryption.sqs_queue_encrypted_with_cmk({"kms_master_key_id": key})
-    check = checkov("pci_sqs_queue_cmk").scan_resource_conf({"kms_master_key_id": [key]})
+    aspect = enc.sqs_queue_encrypted_with_cmk({"kms_master_key_id": key})
+    check = checkov("PCI-ENC-006", "pci_sqs_queue_cmk").scan_resource_conf({"kms_master_key_id": [key]})
     assert aspect_passes(aspect) == checkov_passes(check) == predicates.is_customer_managed_key(key)
 
 
@@ -79,9 +84,9 @@ ROTATION = st.fixed_dictionaries({}, optional={
 @settings(derandomize=True, max_examples=300, deadline=None)
 @given(rules=ROTATION)
 def test_both_layers_agree_on_a_rotation_period(rules):
-    aspect = identity.secret_rotation_within_30_days({"rotation_rules": rules})
+    aspect = sec.secret_rotation_within_30_days({"rotation_rules": rules})
     wrapped = {key: [item] for key, item in rules.items()}
-    check = checkov("pci_secret_rotation_period").scan_resource_conf({"rotation_rules": [wrapped]})
+    check = checkov("PCI-SEC-001", "pci_secret_rotation_period").scan_resource_conf({"rotation_rules": [wrapped]})
     days = predicates.rotation_days(rules.get("automatically_after_days"), rules.get("schedule_expression"))
     expected = days is not None and days <= predicates.parameter("max_secret_rotation_days")
     assert aspect_passes(aspect) == checkov_passes(check) == expected
@@ -96,8 +101,8 @@ VARIABLE_NAMES = st.lists(st.one_of(st.sampled_from(["CONFIG_PATH", "POWERTOOLS_
 @given(names=VARIABLE_NAMES)
 def test_both_layers_agree_on_lambda_environment_variables(names):
     variables = {name: "v" for name in names}
-    aspect = compute.lambda_configuration_from_ssm({"environment": [{"variables": variables}]})
-    check = checkov("pci_lambda_configuration_from_ssm").scan_resource_conf(
+    aspect = lam.lambda_configuration_from_ssm({"environment": [{"variables": variables}]})
+    check = checkov("PCI-LAM-004", "pci_lambda_configuration_from_ssm").scan_resource_conf(
         {"environment": [{"variables": [variables]}]} if variables else {})
     expected = predicates.disallowed_environment_variables(names) == []
     assert aspect_passes(aspect) == checkov_passes(check) == expected
@@ -109,7 +114,8 @@ def test_both_layers_agree_on_lambda_environment_variables(names):
 def test_both_layers_agree_on_what_an_audit_bucket_is(name, field):
     """An audit bucket without Object Lock fails both layers; any other bucket is not their concern."""
     from policies import checkov_support  # imports checkov: not at collection
-    aspect = storage.audit_bucket_object_lock_enabled({field: name, "object_lock_enabled": False})
-    check = checkov("pci_audit_bucket_object_lock").scan_resource_conf({field: [name], "object_lock_enabled": [False]})
+    aspect = s3.audit_bucket_object_lock_enabled({field: name, "object_lock_enabled": False})
+    check = checkov("PCI-S3-005", "pci_audit_bucket_object_lock").scan_resource_conf(
+        {field: [name], "object_lock_enabled": [False]})
     audit = predicates.is_audit_bucket_name(name)
     assert (aspect.status is Status.NON_COMPLIANT) == (check is checkov_support.FAILED) == audit

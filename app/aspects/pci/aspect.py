@@ -1,5 +1,8 @@
 """The PCI rule pack as a cdktf aspect: runs every applicable rule on every resource and policy document.
 
+The rules are pure functions that live with their controls (``policies/controls/<area>/rules.py``); this is
+only the cdktf side that walks the constructs.
+
 A violation becomes an error annotation naming the construct path, the control id, the PCI DSS
 requirements, the observed and expected values and the fix; cdktf then refuses to synthesize. A violation
 the exceptions register accepts (valid, unexpired entry for the control and the resource address) becomes a
@@ -15,10 +18,10 @@ import jsii
 from cdktf import Annotations, IAspect, TerraformDataSource, TerraformResource, TerraformStack
 from constructs import IConstruct
 
-from app.aspects.pci.pack import RULES, Rule, verify_against_catalog
-from app.aspects.pci.verdict import Status, Verdict
 from policies.catalog import Catalog, default_catalog
 from policies.register import ExceptionEntry, Register, entry_problems, load_register
+from policies.rules.registry import Rule, registered_rules
+from policies.rules.verdict import Status, Verdict
 from policies.scope import environment_of
 
 
@@ -57,7 +60,7 @@ class PciRulePack:
 
     def __init__(self, catalog: Catalog | None = None, register: Register | None = None, today: dt.date | None = None):
         self.catalog = catalog or default_catalog()
-        verify_against_catalog(RULES, self.catalog)
+        self._all_rules = registered_rules(self.catalog)
         today = today or dt.datetime.now(dt.timezone.utc).date()
         register = register or load_register()
         max_term = int(self.catalog.parameter("max_exception_term_months"))
@@ -73,7 +76,7 @@ class PciRulePack:
     def rules_for(self, selector: str, kind: str) -> list[Rule]:
         key = (selector, kind)
         if key not in self._rules:
-            self._rules[key] = [r for r in RULES if r.applies_to(selector, kind, self.catalog.taggable_types)]
+            self._rules[key] = [r for r in self._all_rules if r.applies_to(selector, kind, self.catalog.taggable_types)]
         return self._rules[key]
 
     def visit(self, node: IConstruct) -> None:
@@ -102,6 +105,6 @@ class PciRulePack:
             Annotations.of(node).add_error(message)
         else:
             Annotations.of(node).add_warning(
-                f"EXCEPTED until {entry.expires.isoformat()} (approver {entry.approver}, exceptions.yaml entry "
+                f"EXCEPTED until {entry.expires} (approver {entry.approver}, exceptions.yaml entry "
                 f"{entry.index}): {message}"
             )

@@ -1,0 +1,2 @@
+"""Backups (PCI-BAK-*): every layer of these controls, side by side
+(README "One home per control")."""

@@ -1,0 +1,2 @@
+"""DynamoDB tables (PCI-DDB-*): every layer of these controls, side by side
+(README "One home per control")."""

@@ -1,0 +1,2 @@
+"""Database migration (DMS) (PCI-DMS-*): every layer of these controls, side by side
+(README "One home per control")."""

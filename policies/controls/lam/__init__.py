@@ -1,0 +1,2 @@
+"""Lambda functions (PCI-LAM-*): every layer of these controls, side by side
+(README "One home per control")."""

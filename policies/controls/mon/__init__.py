@@ -1,0 +1,2 @@
+"""Alarms (PCI-MON-*): every layer of these controls, side by side
+(README "One home per control")."""

@@ -1,0 +1,2 @@
+"""Network segmentation (PCI-NET-*): every layer of these controls, side by side
+(README "One home per control")."""

@@ -1,0 +1,2 @@
+"""Secrets (PCI-SEC-*): every layer of these controls, side by side
+(README "One home per control")."""
