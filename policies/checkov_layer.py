@@ -79,7 +79,7 @@ class CheckovRun:
     scanned: tuple[Path, ...] = ()
     reused: tuple[Path, ...] = ()
     # depfile record: what the checkov runs read from the project
-    inputs: dict[str, Any] = field(default_factory=dict)
+    inputs: depfile.Record = field(default_factory=lambda: depfile.Record(files={}, listings={}))
 
 
 def _reports(stdout: str) -> list[dict[str, Any]]:

@@ -114,7 +114,7 @@ def environment_variables(conf: dict[str, Any]) -> list[str] | None:
     return [name for block in variables for name in block if name not in LINE_FIELD_NAMES]
 
 
-def inline_policy_statements(text: str) -> list[dict[str, Any]] | None:
+def inline_policy_statements(text: str) -> list[iam.Statement] | None:
     try:
         return iam.parse_policy_json(text)
     except iam.PolicyError:

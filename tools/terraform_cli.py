@@ -85,5 +85,5 @@ def terraform_env(cli_config: Path) -> dict[str, str]:
     return env
 
 
-def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([terraform_binary(), *args], cwd=cwd, env=env, capture_output=True, text=True, check=False)

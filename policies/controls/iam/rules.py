@@ -12,7 +12,7 @@ from policies.rules.values import is_pure_token
 from policies.rules.verdict import Verdict, require
 
 
-def _document_kind(statements: list[dict[str, Any]]) -> str:
+def _document_kind(statements: list[iam.Statement]) -> str:
     """Synth-time guess of what a policy document is for (its consumer is not known yet)."""
     if not any(s["principals"] for s in statements):
         return "identity"
@@ -20,7 +20,7 @@ def _document_kind(statements: list[dict[str, Any]]) -> str:
     return "key" if all_kms else "resource"
 
 
-def _statement_problems(statements: list[dict[str, Any]], kind: str, include_principals: bool) -> list[str]:
+def _statement_problems(statements: list[iam.Statement], kind: str, include_principals: bool) -> list[str]:
     allowlist = iam.default_allowlist()
     problems = []
     for index, statement in enumerate(statements):
