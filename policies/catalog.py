@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from policies.problems import Problems, ProblemsError
 from policies.yamlfile import YamlFileError, load_yaml
 
 POLICIES_DIR = Path(__file__).resolve().parent
@@ -62,10 +63,8 @@ CUSTOM_CHECK_ID = re.compile(r'(?:super\(\)\.__init__\(\s*|^  id: )"?(CKV2?_PCI_
 MUTATION_OPS = ("set", "delete", "delete_resource", "add_policy_statement", "set_reference")
 
 
-class CatalogError(Exception):
-    def __init__(self, problems: list[str]):
-        self.problems = tuple(problems)
-        super().__init__("\n".join(self.problems))
+class CatalogError(ProblemsError):
+    """The catalog, its areas or the requirement paraphrases are malformed (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -240,16 +239,7 @@ class Catalog:
         return frozenset(types)
 
 
-class _Problems:
-    def __init__(self, source: Path):
-        self.source = source
-        self.items: list[str] = []
-
-    def add(self, where: str, message: str) -> None:
-        self.items.append(f"{self.source}: {where}: {message}")
-
-
-def _text(problems: _Problems, data: Mapping[str, Any], key: str, where: str) -> str:
+def _text(problems: Problems, data: Mapping[str, Any], key: str, where: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
         problems.add(f"{where}.{key}", f"{value!r} is not allowed; expected a non-empty string")
@@ -257,7 +247,7 @@ def _text(problems: _Problems, data: Mapping[str, Any], key: str, where: str) ->
     return " ".join(value.split())
 
 
-def _string_list(problems: _Problems, value: Any, where: str, pattern: re.Pattern[str] | None = None,
+def _string_list(problems: Problems, value: Any, where: str, pattern: re.Pattern[str] | None = None,
                  allow_empty: bool = False) -> tuple[str, ...]:
     if not isinstance(value, list) or (not value and not allow_empty):
         problems.add(where, f"{value!r} is not allowed; expected a{'' if allow_empty else ' non-empty'} list")
@@ -274,7 +264,7 @@ def _string_list(problems: _Problems, value: Any, where: str, pattern: re.Patter
     return tuple(items)
 
 
-def _known_keys(problems: _Problems, data: Mapping[str, Any], where: str, required: tuple[str, ...],
+def _known_keys(problems: Problems, data: Mapping[str, Any], where: str, required: tuple[str, ...],
                 optional: tuple[str, ...] = ()) -> None:
     for key in data:
         if key not in required and key not in optional:
@@ -284,7 +274,7 @@ def _known_keys(problems: _Problems, data: Mapping[str, Any], where: str, requir
             problems.add(f"{where}.{key}", "missing; this field is required")
 
 
-def _layers(problems: _Problems, raw: Any, where: str) -> Layers:
+def _layers(problems: Problems, raw: Any, where: str) -> Layers:
     if not isinstance(raw, dict) or not raw:
         problems.add(where, f"{raw!r} is not allowed; expected a mapping with some of {', '.join(LAYERS)}")
         return Layers((), (), ())
@@ -306,7 +296,7 @@ def _layers(problems: _Problems, raw: Any, where: str) -> Layers:
     return Layers(aspect=aspect, checkov=tuple(checkov), jmespath=jmespath)
 
 
-def _reference(problems: _Problems, raw: Any, where: str) -> ReferenceSpec | None:
+def _reference(problems: Problems, raw: Any, where: str) -> ReferenceSpec | None:
     if not isinstance(raw, dict):
         problems.add(where, "expected a mapping with type, attribute and optionally where")
         return None
@@ -314,7 +304,7 @@ def _reference(problems: _Problems, raw: Any, where: str) -> ReferenceSpec | Non
     return ReferenceSpec(type=str(raw.get("type")), where=raw.get("where"), attribute=str(raw.get("attribute")))
 
 
-def _mutation_op(problems: _Problems, raw: Any, where: str) -> MutationOp | None:
+def _mutation_op(problems: Problems, raw: Any, where: str) -> MutationOp | None:
     if not isinstance(raw, dict) or raw.get("op") not in MUTATION_OPS:
         problems.add(where, f"{raw!r} is not allowed; expected a mapping whose op is one of {', '.join(MUTATION_OPS)}")
         return None
@@ -331,7 +321,7 @@ def _mutation_op(problems: _Problems, raw: Any, where: str) -> MutationOp | None
                       reference=reference)
 
 
-def _edit(problems: _Problems, raw: Any, where: str) -> Edit | None:
+def _edit(problems: Problems, raw: Any, where: str) -> Edit | None:
     if not isinstance(raw, dict):
         problems.add(where, "expected a mapping with target and ops")
         return None
@@ -349,7 +339,7 @@ def _edit(problems: _Problems, raw: Any, where: str) -> Edit | None:
     return Edit(target_type=target["type"], where=target.get("where"), all=target.get("all") is True, ops=ops)
 
 
-def _mutations(problems: _Problems, raw: Any, where: str) -> tuple[Mutation, ...]:
+def _mutations(problems: Problems, raw: Any, where: str) -> tuple[Mutation, ...]:
     if not isinstance(raw, list) or not raw:
         problems.add(where, "expected a non-empty list: every control needs a mutation that proves it can fail")
         return ()
@@ -373,7 +363,7 @@ MAPPING_KEYS = ("id", "strength", "reason")
 MAPPING_EXAMPLE = "{id: '3.5.1', strength: partial, reason: <one line: what the check shows of it>}"
 
 
-def _mappings(problems: _Problems, raw: Any, where: str) -> tuple[RequirementMapping, ...]:
+def _mappings(problems: Problems, raw: Any, where: str) -> tuple[RequirementMapping, ...]:
     """A list (possibly empty, for an operational control) of requirement mappings, each with a strength and
     a reason; a bare id (the format before v4.0.1 mappings) is refused with the shape to write instead."""
     if not isinstance(raw, list):
@@ -404,7 +394,7 @@ def _mappings(problems: _Problems, raw: Any, where: str) -> tuple[RequirementMap
 
 
 def load_requirements(path: Path = REQUIREMENTS_FILE) -> Requirements:
-    problems = _Problems(Path(path))
+    problems = Problems(Path(path))
     try:
         raw = load_yaml(path)
     except YamlFileError as error:
@@ -448,7 +438,7 @@ def load_requirements(path: Path = REQUIREMENTS_FILE) -> Requirements:
     return Requirements(PCI_DSS_VERSION, paraphrases, tuple(not_evidenced))
 
 
-def _check_mapped(problems: _Problems, controls: tuple[Control, ...], requirements: Requirements) -> None:
+def _check_mapped(problems: Problems, controls: tuple[Control, ...], requirements: Requirements) -> None:
     """Every mapped id has a paraphrase; one the gate cannot evidence is mapped only as supporting."""
     cannot = {n.requirement for n in requirements.not_evidenced}
     for control in controls:
@@ -466,7 +456,7 @@ CONTROL_KEYS = ("id", "title", "requirements", "severity", "rationale", "resourc
                 "mutations")
 
 
-def _control(problems: _Problems, raw: Any, index: int) -> Control | None:
+def _control(problems: Problems, raw: Any, index: int) -> Control | None:
     where = f"controls[{index}]"
     if not isinstance(raw, dict):
         problems.add(where, "expected a mapping")
@@ -495,7 +485,7 @@ def parse_catalog(raw: Any, source: Path, requirements: Requirements | None = No
     """A catalog from one document with version, parameters and controls; ``layout`` says where its controls
     came from when :func:`load_catalog` assembled it from the area directories (its problems join the rest)."""
     requirements = requirements if requirements is not None else load_requirements()
-    problems = _Problems(source)
+    problems = Problems(source)
     if not isinstance(raw, dict):
         raise CatalogError([f"{source}: expected a mapping with version, parameters and controls"])
     _known_keys(problems, raw, "<document>", ("version", "parameters", "controls"), ("areas",))
@@ -530,7 +520,7 @@ def parse_catalog(raw: Any, source: Path, requirements: Requirements | None = No
                    source=source, requirements=requirements, areas=areas, control_files=files)
 
 
-def _check_unique(problems: _Problems, controls: tuple[Control, ...]) -> None:
+def _check_unique(problems: Problems, controls: tuple[Control, ...]) -> None:
     owners: dict[tuple[str, str], str] = {}
     for control in controls:
         keys = [("control", control.id)]

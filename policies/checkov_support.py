@@ -102,6 +102,17 @@ class PciCheck(BaseResourceCheck):
         return self.evaluated
 
 
+class KeyAttributeIsCmk(PciCheck):
+    """A resource type whose one key attribute must name a customer-managed KMS key (not alias/aws/*)."""
+
+    def __init__(self, check_id: str, resource_type: str, key_attribute: str):
+        self.key_attribute = key_attribute
+        super().__init__(check_id, [resource_type], CheckCategories.ENCRYPTION, evaluated=[key_attribute])
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        return verdict(is_customer_managed_key(value(conf, self.key_attribute)))
+
+
 def environment_variables(conf: dict[str, Any]) -> list[str] | None:
     """Names of a function's environment variables; None when they are a ${...} expression (unknown)."""
     environment = blocks(conf, "environment")

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from policies.catalog import POLICIES_DIR, REQUIREMENT_ID, Catalog
 from policies.jsontypes import JsonValue
+from policies.problems import ProblemsError
 from policies.yamlfile import YamlFileError, load_yaml
 
 COVERAGE_FILE = POLICIES_DIR / "coverage.yaml"
@@ -37,10 +38,8 @@ _SOURCE_IDENTIFIER = re.compile(r"^[A-Z0-9_]+$")
 _RUNTIME_VALUE = re.compile(r"^\$[a-z_]+$")
 
 
-class CoverageError(Exception):
-    def __init__(self, problems: list[str]):
-        self.problems = tuple(problems)
-        super().__init__("\n".join(self.problems))
+class CoverageError(ProblemsError):
+    """The coverage matrix is malformed or disagrees with the pack or the catalog (exit 2)."""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from policies.catalog import AREA_JMESPATH, CONTROLS_DIR, SELECTOR, Catalog, are
 from policies.functions import PolicyFunctions
 from policies.jsontypes import JsonValue
 from policies.model import Model, View, collector_paused
+from policies.problems import ProblemsError
 from policies.yamlfile import YamlFileError, load_yaml
 
 # Each area directory holds the JMESPath rules of its controls (policies/catalog.py).
@@ -47,12 +48,8 @@ LIST_FUNCTIONS = frozenset({"find_leaves", "missing_keys", "invalid_values", "bl
 AstNode: TypeAlias = dict[str, Any]
 
 
-class RuleError(Exception):
+class RuleError(ProblemsError):
     """The rule files do not match the catalog (unknown control, missing rule, malformed entry): exit 2."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = tuple(problems)
-        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Problem collection shared by every loader that validates a file (environment config; the catalog's loader
-can move onto it): each problem is one line ``<file>: <field>: <message>``, all of a file's problems are
+"""Problem collection shared by every loader that validates a file (environment config, catalog, JMESPath rules,
+coverage matrix): each problem is one line ``<file>: <field>: <message>``, all of a file's problems are
 collected before anything is raised, so one run reports every mistake at once."""
 
 from __future__ import annotations

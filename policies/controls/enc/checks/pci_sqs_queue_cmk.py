@@ -1,19 +1,11 @@
 """PCI-ENC-006: SQS queues are encrypted with a customer-managed KMS key"""
 
-from typing import Any
-
-from checkov.common.models.enums import CheckCategories, CheckResult
-
-from policies.checkov_support import PciCheck, is_customer_managed_key, value, verdict
+from policies.checkov_support import KeyAttributeIsCmk
 
 
-class SqsQueueEncryptedWithCmk(PciCheck):
+class SqsQueueEncryptedWithCmk(KeyAttributeIsCmk):
     def __init__(self) -> None:
-        super().__init__("CKV_PCI_005", ["aws_sqs_queue"], CheckCategories.ENCRYPTION,
-                         evaluated=["kms_master_key_id"])
-
-    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
-        return verdict(is_customer_managed_key(value(conf, "kms_master_key_id")))
+        super().__init__("CKV_PCI_005", "aws_sqs_queue", "kms_master_key_id")
 
 
 check = SqsQueueEncryptedWithCmk()
