@@ -64,8 +64,9 @@ test: $(VENV_STAMP)
 
 # The markers are set by tests/conftest.py from the fixtures each test uses (README "Test tiers").
 FAST_TIER := not (synth or synth_subprocess or terraform or postgres or chromium)
+# On every core, one test module per worker (module-scoped emulators and platforms are set up once).
 test-fast: $(VENV_STAMP)
-	$(PY) -m pytest -m "$(FAST_TIER)" --hypothesis-profile=fast $(PYTEST_ARGS)
+	$(PY) -m pytest -m "$(FAST_TIER)" --hypothesis-profile=fast -n auto --dist loadfile $(PYTEST_ARGS)
 
 # mypy reads its configuration (strict, the files app/ and policies/) from pyproject.toml; .mypy_cache keeps
 # a warm run to a few seconds.

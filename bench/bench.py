@@ -14,7 +14,7 @@ Every figure is the median of >= 3 runs with min and max, measured side by side 
    from the real synth; the JMESPath engine's time and evaluations per second, checkov's time running our
    custom checks on the same input (1k and 10k: 50k would take checkov far too long), and the ratio;
 5. environment scaling: synth of 1 vs 3 environments (the provider bindings load once per run);
-6. test tiers: `make test-fast` (>= 3 runs) and `make test`, the full suite (one run: ~18 minutes), each with
+6. test tiers: `make test-fast` (>= 3 runs) and `make test`, the full suite (one run: ~10 minutes), each with
    the 1-minute load average before and after (the figures are only comparable on an idle machine).
 
     python bench/bench.py [--runs 3] [--quick] [--tests-only]
